@@ -1,0 +1,312 @@
+//! Parsing and validating `providers.toml` text. No file is opened here (see
+//! [`Catalogue::load_file`](super::Catalogue::load_file) for that thin wrapper).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{CatalogueError, Position, Problem, ProblemKind};
+use super::pattern::{MxPattern, check_domain};
+use super::{CatalogueEntry, ServerSpec};
+use crate::model::{
+    AuthHint, AuthMethod, NylasProvider, Placeholder, Protocol, Security, UsernameTemplate,
+    unknown_placeholder,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    provider: Vec<Spanned<RawProvider>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    id: Spanned<String>,
+    name: String,
+    nylas: NylasProvider,
+    auth: AuthHint,
+    #[serde(default)]
+    domains: Vec<Spanned<String>>,
+    #[serde(default)]
+    mx: Vec<Spanned<String>>,
+    #[serde(default)]
+    notes: Vec<String>,
+    documentation: Option<String>,
+    #[serde(default)]
+    incoming: Vec<Spanned<RawServer>>,
+    #[serde(default)]
+    outgoing: Vec<Spanned<RawServer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    protocol: Spanned<Protocol>,
+    host: Spanned<String>,
+    port: Spanned<u16>,
+    security: Security,
+    username: Option<Spanned<String>>,
+    auth: Option<Vec<AuthMethod>>,
+}
+
+/// Turns byte offsets into 1-based line and column numbers (columns count characters).
+struct LineIndex<'a> {
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let line_starts =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Self { text, line_starts }
+    }
+
+    fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line.saturating_sub(1)];
+        let column = self.text.get(line_start..offset).map_or(1, |s| s.chars().count() + 1);
+        Position { line, column }
+    }
+}
+
+/// Collects problems with their positions while the file is validated.
+struct Checker<'a> {
+    lines: LineIndex<'a>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, span: Range<usize>, kind: ProblemKind) {
+        let at = self.lines.position(span.start);
+        self.problems.push(Problem { at, kind, first: None });
+    }
+
+    fn report_duplicate(&mut self, span: Range<usize>, first: Range<usize>, kind: ProblemKind) {
+        let at = self.lines.position(span.start);
+        let first = Some(self.lines.position(first.start));
+        self.problems.push(Problem { at, kind, first });
+    }
+}
+
+/// Parses and validates catalogue text. `origin` names the file in error messages.
+pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<CatalogueEntry>, CatalogueError> {
+    let mut checker = Checker { lines: LineIndex::new(text), problems: Vec::new() };
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().trim().to_owned();
+            checker.report(span, ProblemKind::Syntax(message));
+            return Err(CatalogueError::invalid(origin, checker.problems));
+        }
+    };
+
+    let mut ids: HashMap<String, Range<usize>> = HashMap::new();
+    let mut domains: HashMap<String, Range<usize>> = HashMap::new();
+    let mut mx_patterns: HashMap<String, Range<usize>> = HashMap::new();
+    let mut entries = Vec::with_capacity(raw.provider.len());
+
+    for provider in raw.provider {
+        let provider_span = provider.span();
+        let provider = provider.into_inner();
+        let id_span = provider.id.span();
+        let id = provider.id.into_inner();
+        if !is_valid_id(&id) {
+            checker.report(id_span.clone(), ProblemKind::InvalidId(id.clone()));
+        }
+        if let Some(first) = ids.get(&id) {
+            checker.report_duplicate(id_span, first.clone(), ProblemKind::DuplicateId(id.clone()));
+        } else {
+            ids.insert(id.clone(), id_span);
+        }
+
+        let mut entry_domains = Vec::with_capacity(provider.domains.len());
+        for domain in provider.domains {
+            let span = domain.span();
+            let domain = domain.into_inner();
+            if let Err(reason) = check_domain(&domain) {
+                checker.report(span, ProblemKind::InvalidDomain { domain, reason });
+                continue;
+            }
+            if let Some(first) = domains.get(&domain) {
+                checker.report_duplicate(span, first.clone(), ProblemKind::DuplicateDomain(domain));
+                continue;
+            }
+            domains.insert(domain.clone(), span);
+            entry_domains.push(domain);
+        }
+
+        let mut entry_mx = Vec::with_capacity(provider.mx.len());
+        for pattern in provider.mx {
+            let span = pattern.span();
+            let pattern = pattern.into_inner();
+            match MxPattern::parse(&pattern) {
+                Err(reason) => checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason }),
+                Ok(_) if mx_patterns.contains_key(&pattern) => {
+                    let first = mx_patterns[&pattern].clone();
+                    checker.report_duplicate(span, first, ProblemKind::DuplicateMxPattern(pattern));
+                }
+                Ok(parsed) => {
+                    mx_patterns.insert(pattern, span);
+                    entry_mx.push(parsed);
+                }
+            }
+        }
+
+        let incoming = check_servers(&mut checker, provider.incoming, Direction::Incoming);
+        let outgoing = check_servers(&mut checker, provider.outgoing, Direction::Outgoing);
+        if incoming.is_empty() {
+            checker.report(provider_span.clone(), ProblemKind::NoServers { id: id.clone(), direction: "incoming" });
+        }
+        if outgoing.is_empty() {
+            checker.report(provider_span, ProblemKind::NoServers { id: id.clone(), direction: "outgoing" });
+        }
+
+        entries.push(CatalogueEntry {
+            id,
+            name: provider.name,
+            nylas: provider.nylas,
+            auth: provider.auth,
+            domains: entry_domains,
+            mx: entry_mx,
+            notes: provider.notes,
+            documentation: provider.documentation,
+            incoming,
+            outgoing,
+        });
+    }
+
+    if checker.problems.is_empty() {
+        Ok(entries)
+    } else {
+        checker.problems.sort_by_key(|p| p.at);
+        Err(CatalogueError::invalid(origin, checker.problems))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+fn check_servers(
+    checker: &mut Checker<'_>,
+    servers: Vec<Spanned<RawServer>>,
+    direction: Direction,
+) -> Vec<ServerSpec> {
+    let mut specs = Vec::with_capacity(servers.len());
+    for server in servers {
+        let server = server.into_inner();
+        let mut valid = true;
+        let protocol = *server.protocol.get_ref();
+        let fits = match direction {
+            Direction::Incoming => protocol.is_incoming(),
+            Direction::Outgoing => !protocol.is_incoming(),
+        };
+        if !fits {
+            let expected = match direction {
+                Direction::Incoming => "imap or pop3",
+                Direction::Outgoing => "smtp",
+            };
+            checker.report(server.protocol.span(), ProblemKind::WrongProtocol { protocol, expected });
+            valid = false;
+        }
+        if *server.port.get_ref() == 0 {
+            checker.report(server.port.span(), ProblemKind::PortZero);
+            valid = false;
+        }
+        let host_span = server.host.span();
+        let host = server.host.into_inner();
+        if let Some(reason) = host_problem(&host) {
+            checker.report(host_span, ProblemKind::InvalidHost { host: host.clone(), reason });
+            valid = false;
+        }
+        let username = match server.username {
+            Some(username) => {
+                let span = username.span();
+                let username = username.into_inner();
+                if let Some(token) = unknown_placeholder(&username, &Placeholder::ALL) {
+                    let token = token.to_owned();
+                    checker.report(span, ProblemKind::UnknownPlaceholder(token));
+                    valid = false;
+                }
+                UsernameTemplate::new(username)
+            }
+            None => UsernameTemplate::email_address(),
+        };
+        if valid {
+            specs.push(ServerSpec {
+                protocol,
+                host,
+                port: server.port.into_inner(),
+                security: server.security,
+                username,
+                auth: server.auth.unwrap_or_else(|| vec![AuthMethod::PasswordCleartext]),
+            });
+        }
+    }
+    specs
+}
+
+/// A host may use `%EMAILDOMAIN%` (some hosting companies serve `mail.<your domain>`); once
+/// that is filled in with a sample domain it must be a valid lowercase host name.
+fn host_problem(host: &str) -> Option<String> {
+    if let Some(token) = unknown_placeholder(host, &[Placeholder::EmailDomain]) {
+        return Some(format!("{token} cannot be used in a host name (only %EMAILDOMAIN% can)"));
+    }
+    let sample = host.replace(Placeholder::EmailDomain.token(), "example.com");
+    check_domain(&sample).err().map(|reason| reason.to_string()).or_else(|| {
+        sample.starts_with("*.").then(|| "a host name cannot be a wildcard".to_owned())
+    })
+}
+
+/// Provider ids: `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
+fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    id.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_counts_from_one_and_in_characters() {
+        let index = LineIndex::new("ab\ncdé f\n");
+        assert_eq!(index.position(0), Position { line: 1, column: 1 });
+        assert_eq!(index.position(3), Position { line: 2, column: 1 });
+        // 'é' is two bytes but one column.
+        assert_eq!(index.position(8), Position { line: 2, column: 5 });
+        assert_eq!(index.position(100), Position { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(is_valid_id("t-online.de"));
+        assert!(is_valid_id("1und1"));
+        assert!(!is_valid_id("Gmail"));
+        assert!(!is_valid_id("-x"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a b"));
+    }
+
+    #[test]
+    fn host_names_are_checked() {
+        assert_eq!(host_problem("imap.gmail.com"), None);
+        assert_eq!(host_problem("mail.%EMAILDOMAIN%"), None);
+        assert_eq!(host_problem("%EMAILDOMAIN%"), None);
+        assert!(host_problem("%EMAILLOCALPART%.example.com").is_some());
+        assert!(host_problem("IMAP.example.com").is_some());
+        assert!(host_problem("imap example.com").is_some());
+        assert!(host_problem("").is_some());
+    }
+}

@@ -1,0 +1,270 @@
+//! The provider catalogue: known providers as data (`providers.toml`).
+//!
+//! # Schema
+//!
+//! A catalogue file is a list of `[[provider]]` tables. Unknown keys are errors, so a typo never
+//! passes silently.
+//!
+//! ```toml
+//! [[provider]]
+//! id = "gmail"                 # unique; lowercase [a-z0-9][a-z0-9._-]*
+//! name = "Gmail"               # display name
+//! nylas = "gmail"              # gmail yahoo aol icloud hotmail outlook office365 exchange imap
+//! auth = "oauth2"              # what the login page asks for: password | app-password | oauth2
+//! domains = ["gmail.com", "*.example.com"]   # exact, or "*." = subdomains only; lowercase
+//!                                            # ASCII (punycode); each domain in one entry only
+//! mx = ["aspmx.l.google.com", "*.google.com", "mx*.zoho.com"]   # optional MX host patterns
+//! notes = ["Needs an app password."]         # optional advice shown with the answer
+//! documentation = "https://…"                # optional
+//!
+//! [[provider.incoming]]        # preference order; at least one
+//! protocol = "imap"            # imap | pop3
+//! host = "imap.gmail.com"      # may use %EMAILDOMAIN%
+//! port = 993                   # 1-65535
+//! security = "tls"             # tls | starttls | plain
+//! username = "%EMAILADDRESS%"  # optional template; this is the default
+//! auth = ["oauth2", "password-cleartext"]    # optional; default ["password-cleartext"]
+//!
+//! [[provider.outgoing]]        # preference order; at least one
+//! protocol = "smtp"
+//! host = "smtp.gmail.com"
+//! port = 465
+//! security = "tls"
+//! ```
+//!
+//! MX patterns follow [`MxPattern`]: a leading `*.` is one or more labels, a `*` inside a label
+//! is any run of characters within that label. Domain and MX matching work on label boundaries.
+//!
+//! Loading reports *every* problem with `file:line:column`, and duplicates (ids, domains, MX
+//! patterns) with the position of the first definition too.
+//!
+//! ```
+//! use nativeauth_core::catalogue::Catalogue;
+//!
+//! let text = r#"
+//! [[provider]]
+//! id = "example"
+//! name = "Example Mail"
+//! nylas = "imap"
+//! auth = "password"
+//! domains = ["example.com", "*.example.org"]
+//! [[provider.incoming]]
+//! protocol = "imap"
+//! host = "imap.example.com"
+//! port = 993
+//! security = "tls"
+//! [[provider.outgoing]]
+//! protocol = "smtp"
+//! host = "smtp.example.com"
+//! port = 465
+//! security = "tls"
+//! "#;
+//! let catalogue = Catalogue::parse(text, "my-providers.toml")?;
+//! assert_eq!(catalogue.lookup("mail.example.org").map(|m| m.entry.id.as_str()), Some("example"));
+//! assert!(catalogue.lookup("example.org").is_none());
+//! assert!(catalogue.lookup("notexample.com").is_none());
+//! # Ok::<(), nativeauth_core::catalogue::CatalogueError>(())
+//! ```
+
+mod error;
+mod load;
+mod pattern;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+pub use error::{CatalogueError, Position, Problem, ProblemKind};
+pub use pattern::{MxPattern, PatternError, check_domain};
+
+use crate::model::{
+    AuthHint, AuthMethod, Detection, EmailAddress, NylasProvider, Protocol, ProviderInfo, Security,
+    Server, Source, Trust, UsernameTemplate, render_placeholders,
+};
+
+/// A server as the catalogue states it; the host may contain `%EMAILDOMAIN%`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// What the server speaks.
+    pub protocol: Protocol,
+    /// Host name, possibly with `%EMAILDOMAIN%`.
+    pub host: String,
+    /// Port, 1–65535.
+    pub port: u16,
+    /// Transport security.
+    pub security: Security,
+    /// Login name template.
+    pub username: UsernameTemplate,
+    /// Login methods, preferred first.
+    pub auth: Vec<AuthMethod>,
+}
+
+impl ServerSpec {
+    /// The concrete server for `email` (host placeholders filled in).
+    pub fn to_server(&self, email: &EmailAddress) -> Server {
+        Server {
+            protocol: self.protocol,
+            host: render_placeholders(&self.host, email),
+            port: self.port,
+            security: self.security,
+            username: self.username.clone(),
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// One provider of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueEntry {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The Nylas provider value.
+    pub nylas: NylasProvider,
+    /// What the login page must ask for.
+    pub auth: AuthHint,
+    /// Exact domains and `*.` wildcards.
+    pub domains: Vec<String>,
+    /// MX host patterns.
+    pub mx: Vec<MxPattern>,
+    /// Advice for the login page.
+    pub notes: Vec<String>,
+    /// A link to the provider's own instructions.
+    pub documentation: Option<String>,
+    /// Incoming servers, preferred first.
+    pub incoming: Vec<ServerSpec>,
+    /// Outgoing servers, preferred first.
+    pub outgoing: Vec<ServerSpec>,
+}
+
+impl CatalogueEntry {
+    /// The detection this entry gives for `email`.
+    pub fn detection(&self, email: &EmailAddress, source: Source, evidence: String) -> Detection {
+        Detection {
+            provider: ProviderInfo { id: self.id.clone(), name: self.name.clone(), nylas: self.nylas },
+            incoming: self.incoming.iter().map(|s| s.to_server(email)).collect(),
+            outgoing: self.outgoing.iter().map(|s| s.to_server(email)).collect(),
+            exchange: None,
+            auth_hint: self.auth,
+            source,
+            trust: Trust::Verified,
+            evidence,
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// A domain match: the entry and the rule (domain or wildcard) that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainMatch<'a> {
+    /// The matching entry.
+    pub entry: &'a CatalogueEntry,
+    /// The catalogue domain that matched (`gmail.com` or `*.example.com`).
+    pub rule: &'a str,
+}
+
+/// An MX match: the entry and the pattern that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MxMatch<'a> {
+    /// The matching entry.
+    pub entry: &'a CatalogueEntry,
+    /// The pattern that matched.
+    pub pattern: &'a MxPattern,
+}
+
+/// A loaded, validated and indexed catalogue.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    origin: String,
+    entries: Vec<CatalogueEntry>,
+    /// Exact domain → (entry index, index in the entry's domains).
+    exact: HashMap<Box<str>, (usize, usize)>,
+    /// Suffix of a `*.suffix` wildcard → (entry index, index in the entry's domains).
+    wildcard: HashMap<Box<str>, (usize, usize)>,
+}
+
+impl Catalogue {
+    /// Parses and validates catalogue text. `origin` names it in error messages (a file name).
+    ///
+    /// # Errors
+    /// [`CatalogueError::Invalid`] listing every problem with its line and column.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
+        let entries = load::parse(text, origin)?;
+        Ok(Self::from_entries(origin, entries))
+    }
+
+    /// Reads and parses a catalogue file.
+    ///
+    /// # Errors
+    /// [`CatalogueError::Io`] when the file cannot be read, otherwise as [`Catalogue::parse`].
+    pub fn load_file(path: &Path) -> Result<Self, CatalogueError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| CatalogueError::Io { path: path.to_owned(), source })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// A catalogue with no entries.
+    pub fn empty() -> Self {
+        Self::from_entries("(empty)", Vec::new())
+    }
+
+    fn from_entries(origin: &str, entries: Vec<CatalogueEntry>) -> Self {
+        let mut exact = HashMap::new();
+        let mut wildcard = HashMap::new();
+        for (index, entry) in entries.iter().enumerate() {
+            for (position, domain) in entry.domains.iter().enumerate() {
+                match domain.strip_prefix("*.") {
+                    Some(suffix) => wildcard.insert(suffix.into(), (index, position)),
+                    None => exact.insert(domain.as_str().into(), (index, position)),
+                };
+            }
+        }
+        Self { origin: origin.to_owned(), entries, exact, wildcard }
+    }
+
+    /// Where the catalogue came from (a file name, or `built-in`).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Every entry, in file order.
+    pub fn entries(&self) -> &[CatalogueEntry] {
+        &self.entries
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&CatalogueEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// How many domains (exact and wildcard) the catalogue knows.
+    pub fn domain_count(&self) -> usize {
+        self.exact.len() + self.wildcard.len()
+    }
+
+    /// The entry for a domain (lowercase ASCII, as [`EmailAddress::domain`] gives it): an exact
+    /// match first, then the most specific `*.` wildcard.
+    pub fn lookup(&self, domain: &str) -> Option<DomainMatch<'_>> {
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        let hit = self.exact.get(domain).or_else(|| {
+            // Each proper suffix that starts after a dot, longest first, so that
+            // `*.a.example.com` beats `*.example.com`.
+            domain.match_indices('.').find_map(|(dot, _)| self.wildcard.get(&domain[dot + 1..]))
+        });
+        hit.map(|&(index, position)| {
+            let entry = &self.entries[index];
+            DomainMatch { entry, rule: &entry.domains[position] }
+        })
+    }
+
+    /// The entry whose MX pattern matches `host` (an MX target; any case, trailing dot allowed).
+    /// Callers pass the most preferred MX host (lowest preference value).
+    pub fn match_mx_host(&self, host: &str) -> Option<MxMatch<'_>> {
+        self.entries.iter().find_map(|entry| {
+            entry.mx.iter().find(|p| p.matches(host)).map(|pattern| MxMatch { entry, pattern })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+use super::*;
+use crate::model::EmailAddress;
+
+/// A valid provider table with the given id and domain list, servers included.
+fn provider(id: &str, domains: &str) -> String {
+    format!(
+        r#"[[provider]]
+id = "{id}"
+name = "{id} mail"
+nylas = "imap"
+auth = "password"
+domains = {domains}
+[[provider.incoming]]
+protocol = "imap"
+host = "imap.{id}.example"
+port = 993
+security = "tls"
+[[provider.outgoing]]
+protocol = "smtp"
+host = "smtp.{id}.example"
+port = 587
+security = "starttls"
+"#
+    )
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    match Catalogue::parse(text, "test.toml") {
+        Err(CatalogueError::Invalid { problems, .. }) => problems,
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("catalogue unexpectedly valid"),
+    }
+}
+
+fn pos(line: usize, column: usize) -> Position {
+    Position { line, column }
+}
+
+#[test]
+fn exact_and_wildcard_domains_match_on_label_boundaries() {
+    let text = provider("aol", r#"["aol.com"]"#) + &provider("corp", r#"["*.corp.example", "*.eu.corp.example"]"#);
+    let catalogue = Catalogue::parse(&text, "t").unwrap();
+    let id = |d: &str| catalogue.lookup(d).map(|m| (m.entry.id.as_str(), m.rule));
+    assert_eq!(id("aol.com"), Some(("aol", "aol.com")));
+    assert_eq!(id("aol.com."), Some(("aol", "aol.com")));
+    assert_eq!(id("notaol.com"), None);
+    assert_eq!(id("aol.com.evil.example"), None);
+    assert_eq!(id("mail.aol.com"), None, "exact domains do not cover subdomains");
+    assert_eq!(id("corp.example"), None, "wildcards cover subdomains only");
+    assert_eq!(id("a.corp.example"), Some(("corp", "*.corp.example")));
+    assert_eq!(id("x.a.corp.example"), Some(("corp", "*.corp.example")));
+    assert_eq!(id("x.eu.corp.example"), Some(("corp", "*.eu.corp.example")));
+    assert_eq!(id("notcorp.example"), None);
+    assert_eq!(id("acorp.example"), None);
+}
+
+#[test]
+fn mx_patterns_find_their_entry() {
+    let text = provider("google", r#"["gmail.com"]"#)
+        .replace("domains = [\"gmail.com\"]", "domains = [\"gmail.com\"]\nmx = [\"aspmx.l.google.com\", \"*.google.com\"]");
+    let catalogue = Catalogue::parse(&text, "t").unwrap();
+    let id = |h: &str| catalogue.match_mx_host(h).map(|m| (m.entry.id.as_str(), m.pattern.as_str()));
+    assert_eq!(id("aspmx.l.google.com."), Some(("google", "aspmx.l.google.com")));
+    assert_eq!(id("alt2.aspmx.l.google.com"), Some(("google", "*.google.com")));
+    assert_eq!(id("gmail.com.evil.example"), None);
+    assert_eq!(id("google.com.evil.example"), None);
+    assert_eq!(id("mx.example.net"), None);
+}
+
+#[test]
+fn detections_render_host_placeholders_and_keep_username_templates() {
+    let text = provider("host", r#"["host.example"]"#)
+        .replace("host = \"imap.host.example\"", "host = \"mail.%EMAILDOMAIN%\"\nusername = \"%EMAILLOCALPART%\"");
+    let catalogue = Catalogue::parse(&text, "t").unwrap();
+    let email = EmailAddress::parse("bob@Customer.Example").unwrap();
+    let entry = catalogue.entry("host").unwrap();
+    let detection = entry.detection(&email, Source::Catalogue, "why".into());
+    assert_eq!(detection.incoming[0].host, "mail.customer.example");
+    assert_eq!(detection.incoming[0].username.as_str(), "%EMAILLOCALPART%");
+    assert_eq!(detection.incoming[0].username.render(&email), "bob");
+    assert_eq!(detection.outgoing[0].username.render(&email), "bob@customer.example");
+    assert_eq!(detection.outgoing[0].auth, vec![AuthMethod::PasswordCleartext]);
+    assert_eq!(detection.trust, Trust::Verified);
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let text = "[[provider]]\nid = \"x\"\nname = \n";
+    let found = problems(text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].at.line, 3);
+    let message = Catalogue::parse(text, "mine.toml").unwrap_err().to_string();
+    assert!(message.starts_with("mine.toml:3:"), "{message}");
+}
+
+#[test]
+fn unknown_security_is_reported_at_its_value() {
+    let text = provider("a", r#"["a.example"]"#).replace("security = \"starttls\"", "security = \"ssl\"");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].at, pos(16, 12));
+    match &found[0].kind {
+        ProblemKind::Syntax(message) => assert!(message.contains("ssl") && message.contains("starttls"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let text = provider("a", r#"["a.example"]"#).replace("auth = \"password\"", "auth = \"password\"\ndomain = \"a.example\"");
+    let found = problems(&text);
+    assert_eq!(found[0].at.line, 6);
+    assert!(matches!(&found[0].kind, ProblemKind::Syntax(m) if m.contains("domain")));
+}
+
+#[test]
+fn port_zero_and_out_of_range_ports_are_rejected_with_positions() {
+    let text = provider("a", r#"["a.example"]"#).replace("port = 993", "port = 0");
+    let found = problems(&text);
+    let kinds: Vec<_> = found.iter().map(|p| (p.at, &p.kind)).collect();
+    assert_eq!(kinds, vec![
+        (pos(1, 1), &ProblemKind::NoServers { id: "a".into(), direction: "incoming" }),
+        (pos(10, 8), &ProblemKind::PortZero),
+    ]);
+    let text = provider("a", r#"["a.example"]"#).replace("port = 587", "port = 70000");
+    let found = problems(&text);
+    assert_eq!(found[0].at, pos(15, 8));
+    assert!(matches!(&found[0].kind, ProblemKind::Syntax(m) if m.contains("70000") || m.contains("range")), "{found:?}");
+}
+
+#[test]
+fn duplicate_domains_name_both_positions() {
+    let text = provider("a", r#"["a.example", "shared.example"]"#) + &provider("b", r#"["shared.example"]"#);
+    let found = problems(&text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].kind, ProblemKind::DuplicateDomain("shared.example".into()));
+    assert_eq!(found[0].at, pos(22, 12));
+    assert_eq!(found[0].first, Some(pos(6, 25)));
+    let message = Catalogue::parse(&text, "p.toml").unwrap_err().to_string();
+    assert_eq!(message, "p.toml:22:12: duplicate domain \"shared.example\" (first defined at p.toml:6:25)");
+}
+
+#[test]
+fn duplicate_ids_and_mx_patterns_name_both_positions() {
+    let a = provider("a", r#"["a.example"]"#).replace("domains", "mx = [\"mx.a.example\"]\ndomains");
+    let b = provider("a", r#"["b.example"]"#).replace("domains", "mx = [\"mx.a.example\"]\ndomains");
+    let found = problems(&(a + &b));
+    let kinds: Vec<_> = found.iter().map(|p| (&p.kind, p.at, p.first)).collect();
+    assert_eq!(kinds, vec![
+        (&ProblemKind::DuplicateId("a".into()), pos(19, 6), Some(pos(2, 6))),
+        (&ProblemKind::DuplicateMxPattern("mx.a.example".into()), pos(23, 7), Some(pos(6, 7))),
+    ]);
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let text = provider("Bad Id", r#"["Upper.example", "ok.example", "bücher.example"]"#)
+        .replace("protocol = \"imap\"", "protocol = \"smtp\"")
+        .replace("username", "x")
+        .replace("port = 587", "port = 587\nusername = \"%EMAILADRESS%\"");
+    let found = problems(&text);
+    let kinds: Vec<String> = found.iter().map(|p| p.kind.to_string()).collect();
+    assert!(kinds.iter().any(|k| k.contains("invalid provider id")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.contains("Upper.example") && k.contains("lowercase")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.contains("xn--bcher-kva.example")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.contains("protocol smtp is not allowed")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.contains("%EMAILADRESS%")), "{kinds:?}");
+    assert!(found.windows(2).all(|w| w[0].at <= w[1].at), "problems are in file order");
+}
+
+#[test]
+fn io_errors_name_the_file() {
+    let error = Catalogue::load_file(Path::new("/nonexistent/providers.toml")).unwrap_err();
+    assert!(matches!(error, CatalogueError::Io { .. }));
+    assert!(error.to_string().contains("/nonexistent/providers.toml"));
+}
+
+#[test]
+fn empty_text_is_an_empty_catalogue() {
+    let catalogue = Catalogue::parse("", "empty.toml").unwrap();
+    assert!(catalogue.entries().is_empty());
+    assert_eq!(catalogue.domain_count(), 0);
+    assert!(catalogue.lookup("gmail.com").is_none());
+}

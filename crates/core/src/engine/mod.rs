@@ -1,0 +1,140 @@
+//! The discovery engine: runs the registered providers for an address, ranks their answers
+//! and records a trace of every step.
+//!
+//! This first engine runs providers one after another in rank order, under one deadline, and
+//! stops as soon as it holds an answer nothing can beat (a catalogue hit). Running them
+//! concurrently is the engine's next step; the [`Provider`] interface already allows it.
+
+mod config;
+mod context;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use config::{CatalogueChoice, DEFAULT_DEADLINE, DiscoveryConfig, DiscoveryConfigBuilder};
+pub use context::{DiscoveryContext, StepTimer};
+
+use crate::error::SourceError;
+use crate::model::{Detection, EmailAddress, Failure, FailureKind, Outcome, Report, Trust};
+use crate::provider::{Provider, registry};
+
+/// Finds who hosts a mailbox. Build one and share it (it is `Send + Sync`): it holds the
+/// providers and the configuration.
+///
+/// ```
+/// # async fn demo() -> Result<(), nativeauth_core::EmailError> {
+/// use nativeauth_core::{Discovery, DiscoveryConfig, EmailAddress};
+///
+/// let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build());
+/// let report = discovery.discover(&EmailAddress::parse("alice@example.com")?).await;
+/// // Only providers linked into the binary answer: with none, nothing is found.
+/// println!("detected: {}", report.is_detected());
+/// # Ok(()) }
+/// ```
+pub struct Discovery {
+    config: Arc<DiscoveryConfig>,
+    providers: Vec<Box<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Discovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.providers.iter().map(|p| p.id()).collect();
+        f.debug_struct("Discovery").field("config", &self.config).field("providers", &ids).finish()
+    }
+}
+
+impl Discovery {
+    /// A discovery with every registered provider (see [`registry`]).
+    pub fn new(config: DiscoveryConfig) -> Self {
+        let providers = registry().into_iter().map(|plugin| (plugin.make)()).collect();
+        Self::with_providers(config, providers)
+    }
+
+    /// A discovery with exactly these providers, consulted in the given order.
+    pub fn with_providers(config: DiscoveryConfig, providers: Vec<Box<dyn Provider>>) -> Self {
+        Self { config: Arc::new(config), providers }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DiscoveryConfig {
+        &self.config
+    }
+
+    /// The ids of the providers, in the order they are consulted.
+    pub fn provider_ids(&self) -> Vec<&'static str> {
+        self.providers.iter().map(|p| p.id()).collect()
+    }
+
+    /// Discovers the provider and settings for `email`. Never fails: what went wrong is in
+    /// the report's trace and `failure`.
+    pub async fn discover(&self, email: &EmailAddress) -> Report {
+        let started = Instant::now();
+        let ctx = DiscoveryContext::new(self.config.clone(), started);
+        let mut detections: Vec<Detection> = Vec::new();
+        let mut errors: Vec<SourceError> = Vec::new();
+        let mut deadline_passed = false;
+
+        for (index, provider) in self.providers.iter().enumerate() {
+            if detections.iter().any(is_unbeatable) {
+                for skipped in &self.providers[index..] {
+                    ctx.timer(skipped.id(), email.domain())
+                        .finish(Outcome::Cancelled, "a catalogue answer was already found");
+                }
+                break;
+            }
+            let remaining = self.config.deadline.saturating_sub(started.elapsed());
+            let timer = ctx.timer(provider.id(), email.domain());
+            match tokio::time::timeout(remaining, provider.detect(email, &ctx)).await {
+                Ok(Ok(Some(detection))) => detections.push(detection),
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(provider = provider.id(), %error, "provider failed");
+                    timer.finish(Outcome::Error, &error.to_string());
+                    errors.push(error);
+                }
+                Err(_) => {
+                    timer.finish(Outcome::Timeout, "the discovery deadline passed");
+                    deadline_passed = true;
+                    break;
+                }
+            }
+        }
+
+        // Stable sort: equal ranks keep the order their providers were consulted in.
+        detections.sort_by_key(Detection::rank_key);
+        let mut detections = detections.into_iter();
+        let best = detections.next();
+        let failure = match &best {
+            Some(_) => None,
+            None => Some(failure(deadline_passed, &errors)),
+        };
+        Report {
+            email: email.clone(),
+            best,
+            alternatives: detections.collect(),
+            trace: ctx.into_trace(),
+            elapsed: started.elapsed(),
+            failure,
+        }
+    }
+}
+
+/// Nothing can rank above a verified catalogue answer.
+fn is_unbeatable(detection: &Detection) -> bool {
+    detection.source.rank() == 0 && detection.trust == Trust::Verified
+}
+
+fn failure(deadline_passed: bool, errors: &[SourceError]) -> Failure {
+    if deadline_passed {
+        Failure { kind: FailureKind::Timeout, message: "the deadline passed before any source answered".into() }
+    } else if errors.is_empty() {
+        Failure { kind: FailureKind::NotFound, message: "nothing found: no source knows this domain".into() }
+    } else {
+        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let kind = if errors.iter().all(SourceError::is_timeout) { FailureKind::Timeout } else { FailureKind::Network };
+        Failure { kind, message: format!("sources failed: {}", reasons.join("; ")) }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,29 @@
+//! nativeauth core: the model, the provider registry, the catalogue and the discovery engine.
+//!
+//! The pipeline: an [`EmailAddress`] is parsed once at the edge; a [`Discovery`] runs every
+//! registered [`Provider`] for it (the catalogue first, network sources after); their
+//! [`Detection`]s are ranked into a [`Report`] that also carries the trace of every step.
+//!
+//! Applications normally use the `nativeauth` facade crate, which re-exports this crate and
+//! links the built-in provider plugins.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod catalogue;
+pub mod engine;
+mod error;
+pub mod model;
+mod provider;
+
+pub use engine::{CatalogueChoice, Discovery, DiscoveryConfig, DiscoveryContext};
+pub use error::SourceError;
+pub use model::{
+    AuthHint, AuthMethod, Detection, EmailAddress, EmailError, NylasProvider, Protocol,
+    ProviderInfo, Report, Security, Server, Source, Trust, UsernameTemplate,
+};
+pub use provider::{Provider, ProviderPlugin, registry};
+
+/// Re-exported so that plugin crates register with the same `inventory` version as the core.
+pub use inventory;
+/// Re-exported so that plugin crates implement [`Provider`] with the same `async_trait`.
+pub use async_trait::async_trait;

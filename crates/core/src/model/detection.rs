@@ -1,0 +1,268 @@
+//! A detection: one candidate answer to "who hosts this mailbox, and with which settings",
+//! together with how it was found and how far it can be trusted.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Server;
+
+/// The `provider` value of the Nylas `/connect/authorize` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NylasProvider {
+    /// Google (gmail.com and Google Workspace): OAuth.
+    Gmail,
+    /// Yahoo Mail: app password.
+    Yahoo,
+    /// AOL Mail: app password.
+    Aol,
+    /// iCloud Mail: app-specific password.
+    Icloud,
+    /// Hotmail (consumer Microsoft).
+    Hotmail,
+    /// Outlook.com (consumer Microsoft).
+    Outlook,
+    /// Microsoft 365: OAuth.
+    Office365,
+    /// On-premises Exchange (EAS/EWS).
+    Exchange,
+    /// Any other IMAP/SMTP service.
+    Imap,
+}
+
+impl NylasProvider {
+    /// Every value, in the order the API documents them.
+    pub const ALL: [Self; 9] = [
+        Self::Gmail,
+        Self::Yahoo,
+        Self::Exchange,
+        Self::Outlook,
+        Self::Imap,
+        Self::Icloud,
+        Self::Hotmail,
+        Self::Aol,
+        Self::Office365,
+    ];
+
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Gmail => "gmail",
+            Self::Yahoo => "yahoo",
+            Self::Aol => "aol",
+            Self::Icloud => "icloud",
+            Self::Hotmail => "hotmail",
+            Self::Outlook => "outlook",
+            Self::Office365 => "office365",
+            Self::Exchange => "exchange",
+            Self::Imap => "imap",
+        }
+    }
+}
+
+impl fmt::Display for NylasProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the login page must ask the user for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthHint {
+    /// The account password.
+    Password,
+    /// A password generated in the provider's security settings, not the account password.
+    AppPassword,
+    /// No password field: the user signs in at the provider (OAuth 2.0).
+    #[serde(rename = "oauth2")]
+    OAuth2,
+}
+
+impl AuthHint {
+    /// The wire name (`password`, `app-password`, `oauth2`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::AppPassword => "app-password",
+            Self::OAuth2 => "oauth2",
+        }
+    }
+
+    /// One sentence for the login page's designer.
+    pub const fn login_page_advice(self) -> &'static str {
+        match self {
+            Self::Password => "ask for the account password",
+            Self::AppPassword => {
+                "ask for an app password generated in the provider's security settings \
+                 (the normal account password is refused)"
+            }
+            Self::OAuth2 => "no password field: send the user to the provider's sign-in (OAuth 2.0)",
+        }
+    }
+}
+
+impl fmt::Display for AuthHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a detection came from. The order of the variants is the ranking: earlier beats later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The built-in or user-supplied `providers.toml`, matched on the domain.
+    Catalogue,
+    /// A catalogue MX pattern matched the domain's MX host.
+    Mx,
+    /// A Mozilla autoconfig file published by the domain (or its MX host's domain).
+    Autoconfig(AutoconfigOrigin),
+    /// The Thunderbird ISPDB.
+    Ispdb,
+    /// Exchange autodiscover (POX or the Microsoft 365 JSON endpoint).
+    Autodiscover,
+    /// DNS SRV records (RFC 6186).
+    Srv,
+    /// Guessed host names confirmed by probing.
+    Guess,
+}
+
+/// Which autoconfig URL answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AutoconfigOrigin {
+    /// `autoconfig.<domain>/mail/config-v1.1.xml`.
+    Subdomain,
+    /// `<domain>/.well-known/autoconfig/mail/config-v1.1.xml`.
+    WellKnown,
+    /// The autoconfig of the domain that hosts the MX.
+    MxDomain,
+}
+
+impl Source {
+    /// The wire name used in JSON and the trace.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Catalogue => "catalogue",
+            Self::Mx => "mx",
+            Self::Autoconfig(_) => "autoconfig",
+            Self::Ispdb => "ispdb",
+            Self::Autodiscover => "autodiscover",
+            Self::Srv => "srv",
+            Self::Guess => "guess",
+        }
+    }
+
+    /// Rank of the source: lower is better (catalogue 0 … guess 6).
+    pub const fn rank(self) -> u8 {
+        match self {
+            Self::Catalogue => 0,
+            Self::Mx => 1,
+            Self::Autoconfig(_) => 2,
+            Self::Ispdb => 3,
+            Self::Autodiscover => 4,
+            Self::Srv => 5,
+            Self::Guess => 6,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Whether an answer may be used without asking the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// From the catalogue, or fetched over https on every hop.
+    Verified,
+    /// From plain http, DNS without DNSSEC, or a guess: an attacker on the path could have
+    /// forged it, so the app should confirm the servers with the user before sending a password.
+    Unverified,
+}
+
+impl Trust {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Unverified => "unverified",
+        }
+    }
+
+    /// What this trust level means for the login page.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Self::Verified => "safe to use without asking the user",
+            Self::Unverified => {
+                "could have been forged on the network: show the servers to the user and ask \
+                 before sending a password"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Trust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Exchange endpoints found by autodiscover.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ExchangeEndpoints {
+    /// The EWS URL (`https://…/EWS/Exchange.asmx`).
+    pub ews_url: Option<String>,
+    /// The Exchange ActiveSync host (a bare host name, what Nylas calls `exchange_server_host`).
+    pub eas_host: Option<String>,
+}
+
+/// Who the provider is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ProviderInfo {
+    /// Stable identifier (the catalogue id, or the plugin's id).
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// The Nylas provider value.
+    pub nylas: NylasProvider,
+}
+
+/// One candidate answer and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    /// Who hosts the mailbox.
+    pub provider: ProviderInfo,
+    /// Incoming servers in order of preference.
+    pub incoming: Vec<Server>,
+    /// Outgoing servers in order of preference.
+    pub outgoing: Vec<Server>,
+    /// Exchange endpoints, when autodiscover found them.
+    pub exchange: Option<ExchangeEndpoints>,
+    /// What the login page must ask for.
+    pub auth_hint: AuthHint,
+    /// Where the answer came from.
+    pub source: Source,
+    /// Whether it can be used without asking the user.
+    pub trust: Trust,
+    /// Why this answer: which entry, pattern, record or URL produced it.
+    pub evidence: String,
+    /// Advice for the login page or the user (for example "needs an app password").
+    pub notes: Vec<String>,
+}
+
+impl Detection {
+    /// The ranking key: source first, then verified before unverified. Lower is better.
+    pub fn rank_key(&self) -> (u8, Trust) {
+        (self.source.rank(), self.trust)
+    }
+}

@@ -1,0 +1,21 @@
+//! The data model: addresses, servers, detections and reports. No I/O happens here.
+
+mod detection;
+mod email;
+mod report;
+mod server;
+mod template;
+
+pub use detection::{
+    AuthHint, AutoconfigOrigin, Detection, ExchangeEndpoints, NylasProvider, ProviderInfo, Source,
+    Trust,
+};
+pub use email::{
+    DomainProblem, EmailAddress, EmailError, LocalPartProblem, MAX_ADDRESS_LEN, MAX_DOMAIN_LEN,
+    MAX_LOCAL_PART_LEN,
+};
+pub use report::{
+    Failure, FailureKind, JsonAlternative, JsonReport, JsonServer, JsonStep, Outcome, Report, Step,
+};
+pub use server::{AuthMethod, Protocol, Security, Server};
+pub use template::{Placeholder, UsernameTemplate, render_placeholders, unknown_placeholder};

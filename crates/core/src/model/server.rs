@@ -1,0 +1,149 @@
+//! Mail servers: protocol, host, port, transport security, username and login methods.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::UsernameTemplate;
+
+/// The protocol a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// IMAP4rev1 / IMAP4rev2 (incoming).
+    Imap,
+    /// POP3 (incoming).
+    Pop3,
+    /// SMTP submission (outgoing).
+    Smtp,
+}
+
+impl Protocol {
+    /// Whether this protocol receives mail (IMAP, POP3) rather than sends it.
+    pub const fn is_incoming(self) -> bool {
+        matches!(self, Self::Imap | Self::Pop3)
+    }
+
+    /// The lowercase name used in JSON and the catalogue.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Imap => "imap",
+            Self::Pop3 => "pop3",
+            Self::Smtp => "smtp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (autoconfig `SSL`, ports 993/995/465). Preferred (RFC 8314).
+    Tls,
+    /// A plaintext connection upgraded with STARTTLS.
+    #[serde(rename = "starttls")]
+    StartTls,
+    /// No encryption at all. Never the preferred answer (security.md §8).
+    Plain,
+}
+
+impl Security {
+    /// The lowercase name used in JSON and the catalogue.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Tls => "tls",
+            Self::StartTls => "starttls",
+            Self::Plain => "plain",
+        }
+    }
+
+    /// Whether credentials sent over this connection are encrypted.
+    pub const fn is_encrypted(self) -> bool {
+        !matches!(self, Self::Plain)
+    }
+}
+
+impl fmt::Display for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A way of logging in, with the names autoconfig uses (lowercased).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    /// The password is sent as is, protected only by the connection (`password-cleartext`,
+    /// autoconfig alias `plain`).
+    PasswordCleartext,
+    /// A challenge-response mechanism such as CRAM-MD5 (`password-encrypted`, alias `secure`).
+    PasswordEncrypted,
+    /// OAuth 2.0 bearer tokens (XOAUTH2 / OAUTHBEARER).
+    #[serde(rename = "oauth2")]
+    OAuth2,
+    /// NTLM.
+    Ntlm,
+    /// Kerberos / GSSAPI.
+    Gssapi,
+    /// The server trusts the client's IP address.
+    ClientIpAddress,
+    /// A TLS client certificate.
+    TlsClientCert,
+    /// No authentication.
+    None,
+}
+
+impl AuthMethod {
+    /// The kebab-case name used in JSON and the catalogue.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordCleartext => "password-cleartext",
+            Self::PasswordEncrypted => "password-encrypted",
+            Self::OAuth2 => "oauth2",
+            Self::Ntlm => "ntlm",
+            Self::Gssapi => "gssapi",
+            Self::ClientIpAddress => "client-ip-address",
+            Self::TlsClientCert => "tls-client-cert",
+            Self::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One server a mail client can use.
+///
+/// `host` is concrete (host placeholders are rendered when a detection is made, since they
+/// depend only on the domain); `username` stays a template, rendered per address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Server {
+    /// What the server speaks.
+    pub protocol: Protocol,
+    /// Host name, lowercase, without a trailing dot.
+    pub host: String,
+    /// TCP port, 1–65535.
+    pub port: u16,
+    /// Transport security.
+    pub security: Security,
+    /// The login name, as a template.
+    pub username: UsernameTemplate,
+    /// Accepted login methods, in the provider's order of preference.
+    pub auth: Vec<AuthMethod>,
+}
+
+impl Server {
+    /// `host:port`, for display and trace targets.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
