@@ -23,7 +23,7 @@ pub use model::{
 };
 pub use provider::{Provider, ProviderPlugin, registry};
 
-/// Re-exported so that plugin crates register with the same `inventory` version as the core.
-pub use inventory;
 /// Re-exported so that plugin crates implement [`Provider`] with the same `async_trait`.
 pub use async_trait::async_trait;
+/// Re-exported so that plugin crates register with the same `inventory` version as the core.
+pub use inventory;

@@ -76,7 +76,11 @@ pub fn registry() -> Vec<&'static ProviderPlugin> {
     plugins.retain(|p| {
         let first = seen.insert(p.id);
         if !first {
-            tracing::warn!(id = p.id, rank = p.rank, "provider registered twice; ignoring the later one");
+            tracing::warn!(
+                id = p.id,
+                rank = p.rank,
+                "provider registered twice; ignoring the later one"
+            );
         }
         first
     });

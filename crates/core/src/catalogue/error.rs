@@ -91,6 +91,13 @@ pub enum ProblemKind {
     /// A `%NAME%` placeholder nativeauth does not know (a typo would be sent verbatim).
     #[error("unknown placeholder {0} (known: %EMAILADDRESS%, %EMAILLOCALPART%, %EMAILDOMAIN%)")]
     UnknownPlaceholder(String),
+    /// A plaintext server listed before an encrypted one of the same direction: plaintext is
+    /// never the preferred answer (security rule 8), so it must come last.
+    #[error("plaintext server {host:?} is listed before an encrypted one; list it last")]
+    PlaintextFirst {
+        /// The plaintext server's host.
+        host: String,
+    },
     /// A provider without any valid incoming or outgoing server.
     #[error("provider {id:?} has no valid {direction} server")]
     NoServers {

@@ -147,7 +147,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<CatalogueEntry>, Cat
             let span = pattern.span();
             let pattern = pattern.into_inner();
             match MxPattern::parse(&pattern) {
-                Err(reason) => checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason }),
+                Err(reason) => {
+                    checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason })
+                }
                 Ok(_) if mx_patterns.contains_key(&pattern) => {
                     let first = mx_patterns[&pattern].clone();
                     checker.report_duplicate(span, first, ProblemKind::DuplicateMxPattern(pattern));
@@ -162,10 +164,16 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<CatalogueEntry>, Cat
         let incoming = check_servers(&mut checker, provider.incoming, Direction::Incoming);
         let outgoing = check_servers(&mut checker, provider.outgoing, Direction::Outgoing);
         if incoming.is_empty() {
-            checker.report(provider_span.clone(), ProblemKind::NoServers { id: id.clone(), direction: "incoming" });
+            checker.report(
+                provider_span.clone(),
+                ProblemKind::NoServers { id: id.clone(), direction: "incoming" },
+            );
         }
         if outgoing.is_empty() {
-            checker.report(provider_span, ProblemKind::NoServers { id: id.clone(), direction: "outgoing" });
+            checker.report(
+                provider_span,
+                ProblemKind::NoServers { id: id.clone(), direction: "outgoing" },
+            );
         }
 
         entries.push(CatalogueEntry {
@@ -202,8 +210,20 @@ fn check_servers(
     direction: Direction,
 ) -> Vec<ServerSpec> {
     let mut specs = Vec::with_capacity(servers.len());
+    let mut first_plain: Option<(Range<usize>, String)> = None;
     for server in servers {
+        let server_span = server.span();
         let server = server.into_inner();
+        match (&first_plain, server.security) {
+            (None, Security::Plain) => {
+                first_plain = Some((server_span, server.host.get_ref().clone()))
+            }
+            (Some((span, host)), security) if security.is_encrypted() => {
+                checker.report(span.clone(), ProblemKind::PlaintextFirst { host: host.clone() });
+                first_plain = None;
+            }
+            _ => {}
+        }
         let mut valid = true;
         let protocol = *server.protocol.get_ref();
         let fits = match direction {
@@ -215,7 +235,8 @@ fn check_servers(
                 Direction::Incoming => "imap or pop3",
                 Direction::Outgoing => "smtp",
             };
-            checker.report(server.protocol.span(), ProblemKind::WrongProtocol { protocol, expected });
+            checker
+                .report(server.protocol.span(), ProblemKind::WrongProtocol { protocol, expected });
             valid = false;
         }
         if *server.port.get_ref() == 0 {
@@ -262,9 +283,10 @@ fn host_problem(host: &str) -> Option<String> {
         return Some(format!("{token} cannot be used in a host name (only %EMAILDOMAIN% can)"));
     }
     let sample = host.replace(Placeholder::EmailDomain.token(), "example.com");
-    check_domain(&sample).err().map(|reason| reason.to_string()).or_else(|| {
-        sample.starts_with("*.").then(|| "a host name cannot be a wildcard".to_owned())
-    })
+    check_domain(&sample)
+        .err()
+        .map(|reason| reason.to_string())
+        .or_else(|| sample.starts_with("*.").then(|| "a host name cannot be a wildcard".to_owned()))
 }
 
 /// Provider ids: `[a-z0-9][a-z0-9._-]*`, at most 64 characters.

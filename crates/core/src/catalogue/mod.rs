@@ -141,7 +141,11 @@ impl CatalogueEntry {
     /// The detection this entry gives for `email`.
     pub fn detection(&self, email: &EmailAddress, source: Source, evidence: String) -> Detection {
         Detection {
-            provider: ProviderInfo { id: self.id.clone(), name: self.name.clone(), nylas: self.nylas },
+            provider: ProviderInfo {
+                id: self.id.clone(),
+                name: self.name.clone(),
+                nylas: self.nylas,
+            },
             incoming: self.incoming.iter().map(|s| s.to_server(email)).collect(),
             outgoing: self.outgoing.iter().map(|s| s.to_server(email)).collect(),
             exchange: None,

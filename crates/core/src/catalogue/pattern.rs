@@ -82,22 +82,27 @@ impl MxPattern {
     /// Whether `host` (any case, trailing dot allowed) matches.
     pub fn matches(&self, host: &str) -> bool {
         let host = host.strip_suffix('.').unwrap_or(host);
-        let host_labels: Vec<&str> = host.split('.').collect();
-        let fixed = self.labels.len();
-        let extra = match host_labels.len().checked_sub(fixed) {
-            Some(extra) => extra,
-            None => return false,
+        let lowered;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = host.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            host
         };
-        if (self.any_prefix && extra == 0) || (!self.any_prefix && extra != 0) {
-            return false;
+        // Compare from the right: the fixed labels first, then whatever is left over.
+        let mut labels = host.rsplit('.');
+        for pattern in self.labels.iter().rev() {
+            match labels.next() {
+                Some(label) if label_matches(pattern, label) => {}
+                _ => return false,
+            }
         }
-        if host_labels[..extra].iter().any(|label| label.is_empty()) {
-            return false;
+        if self.any_prefix {
+            let mut extra = labels.peekable();
+            extra.peek().is_some() && extra.all(|label| !label.is_empty())
+        } else {
+            labels.next().is_none()
         }
-        self.labels
-            .iter()
-            .zip(&host_labels[extra..])
-            .all(|(pattern, label)| label_matches(pattern, label))
     }
 }
 
@@ -113,30 +118,30 @@ impl fmt::Display for MxPattern {
     }
 }
 
-/// Whether one host label matches one pattern label, where `*` is any run of characters.
-/// Case-insensitive on the host side; pattern labels are lowercase by construction.
+/// Whether one lowercase host label matches one pattern label, where `*` is any run of
+/// characters.
 fn label_matches(pattern: &str, label: &str) -> bool {
     if label.is_empty() {
         return false;
     }
-    let mut pieces = pattern.split('*');
-    let first = pieces.next().unwrap_or_default();
-    let label = label.to_ascii_lowercase();
+    let Some((first, stars)) = pattern.split_once('*') else {
+        return pattern == label;
+    };
     let Some(mut rest) = label.strip_prefix(first) else {
         return false;
     };
-    let mut pieces: Vec<&str> = pieces.collect();
-    let Some(last) = pieces.pop() else {
-        // No '*' in the pattern: the label must equal it.
-        return rest.is_empty();
-    };
-    for piece in pieces {
+    let mut pieces = stars.split('*').peekable();
+    while let Some(piece) = pieces.next() {
+        if pieces.peek().is_none() {
+            // The last piece is anchored at the end of the label.
+            return rest.ends_with(piece);
+        }
         match rest.find(piece) {
             Some(at) => rest = &rest[at + piece.len()..],
             None => return false,
         }
     }
-    rest.ends_with(last)
+    true
 }
 
 /// Validates a dot-separated name whose labels are `a-z 0-9 -` (and `*` if `allow_star`),
@@ -158,7 +163,11 @@ fn check_labels(name: &str, allow_star: bool) -> Result<Vec<String>, PatternErro
             return Err(PatternError::LabelTooLong);
         }
         let allowed = |c: char| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || (allow_star && c == '*')
+            c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || c == '-'
+                || c == '_'
+                || (allow_star && c == '*')
         };
         if let Some(bad) = label.chars().find(|&c| !allowed(c)) {
             return Err(PatternError::ForbiddenCharacter(bad));
@@ -226,7 +235,10 @@ mod tests {
         assert_eq!(MxPattern::parse("mx..example.com"), Err(PatternError::EmptyLabel));
         assert_eq!(MxPattern::parse("*.com"), Err(PatternError::TooFewLabels));
         assert_eq!(MxPattern::parse("mx example.com"), Err(PatternError::ForbiddenCharacter(' ')));
-        assert!(matches!(MxPattern::parse("mx.bücher.example"), Err(PatternError::NotAscii { .. })));
+        assert!(matches!(
+            MxPattern::parse("mx.bücher.example"),
+            Err(PatternError::NotAscii { .. })
+        ));
     }
 
     #[test]

@@ -38,7 +38,8 @@ fn pos(line: usize, column: usize) -> Position {
 
 #[test]
 fn exact_and_wildcard_domains_match_on_label_boundaries() {
-    let text = provider("aol", r#"["aol.com"]"#) + &provider("corp", r#"["*.corp.example", "*.eu.corp.example"]"#);
+    let text = provider("aol", r#"["aol.com"]"#)
+        + &provider("corp", r#"["*.corp.example", "*.eu.corp.example"]"#);
     let catalogue = Catalogue::parse(&text, "t").unwrap();
     let id = |d: &str| catalogue.lookup(d).map(|m| (m.entry.id.as_str(), m.rule));
     assert_eq!(id("aol.com"), Some(("aol", "aol.com")));
@@ -56,10 +57,13 @@ fn exact_and_wildcard_domains_match_on_label_boundaries() {
 
 #[test]
 fn mx_patterns_find_their_entry() {
-    let text = provider("google", r#"["gmail.com"]"#)
-        .replace("domains = [\"gmail.com\"]", "domains = [\"gmail.com\"]\nmx = [\"aspmx.l.google.com\", \"*.google.com\"]");
+    let text = provider("google", r#"["gmail.com"]"#).replace(
+        "domains = [\"gmail.com\"]",
+        "domains = [\"gmail.com\"]\nmx = [\"aspmx.l.google.com\", \"*.google.com\"]",
+    );
     let catalogue = Catalogue::parse(&text, "t").unwrap();
-    let id = |h: &str| catalogue.match_mx_host(h).map(|m| (m.entry.id.as_str(), m.pattern.as_str()));
+    let id =
+        |h: &str| catalogue.match_mx_host(h).map(|m| (m.entry.id.as_str(), m.pattern.as_str()));
     assert_eq!(id("aspmx.l.google.com."), Some(("google", "aspmx.l.google.com")));
     assert_eq!(id("alt2.aspmx.l.google.com"), Some(("google", "*.google.com")));
     assert_eq!(id("gmail.com.evil.example"), None);
@@ -69,8 +73,10 @@ fn mx_patterns_find_their_entry() {
 
 #[test]
 fn detections_render_host_placeholders_and_keep_username_templates() {
-    let text = provider("host", r#"["host.example"]"#)
-        .replace("host = \"imap.host.example\"", "host = \"mail.%EMAILDOMAIN%\"\nusername = \"%EMAILLOCALPART%\"");
+    let text = provider("host", r#"["host.example"]"#).replace(
+        "host = \"imap.host.example\"",
+        "host = \"mail.%EMAILDOMAIN%\"\nusername = \"%EMAILLOCALPART%\"",
+    );
     let catalogue = Catalogue::parse(&text, "t").unwrap();
     let email = EmailAddress::parse("bob@Customer.Example").unwrap();
     let entry = catalogue.entry("host").unwrap();
@@ -95,19 +101,23 @@ fn syntax_errors_name_line_and_column() {
 
 #[test]
 fn unknown_security_is_reported_at_its_value() {
-    let text = provider("a", r#"["a.example"]"#).replace("security = \"starttls\"", "security = \"ssl\"");
+    let text =
+        provider("a", r#"["a.example"]"#).replace("security = \"starttls\"", "security = \"ssl\"");
     let found = problems(&text);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].at, pos(16, 12));
     match &found[0].kind {
-        ProblemKind::Syntax(message) => assert!(message.contains("ssl") && message.contains("starttls"), "{message}"),
+        ProblemKind::Syntax(message) => {
+            assert!(message.contains("ssl") && message.contains("starttls"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn unknown_keys_are_rejected() {
-    let text = provider("a", r#"["a.example"]"#).replace("auth = \"password\"", "auth = \"password\"\ndomain = \"a.example\"");
+    let text = provider("a", r#"["a.example"]"#)
+        .replace("auth = \"password\"", "auth = \"password\"\ndomain = \"a.example\"");
     let found = problems(&text);
     assert_eq!(found[0].at.line, 6);
     assert!(matches!(&found[0].kind, ProblemKind::Syntax(m) if m.contains("domain")));
@@ -118,38 +128,53 @@ fn port_zero_and_out_of_range_ports_are_rejected_with_positions() {
     let text = provider("a", r#"["a.example"]"#).replace("port = 993", "port = 0");
     let found = problems(&text);
     let kinds: Vec<_> = found.iter().map(|p| (p.at, &p.kind)).collect();
-    assert_eq!(kinds, vec![
-        (pos(1, 1), &ProblemKind::NoServers { id: "a".into(), direction: "incoming" }),
-        (pos(10, 8), &ProblemKind::PortZero),
-    ]);
+    assert_eq!(
+        kinds,
+        vec![
+            (pos(1, 1), &ProblemKind::NoServers { id: "a".into(), direction: "incoming" }),
+            (pos(10, 8), &ProblemKind::PortZero),
+        ]
+    );
     let text = provider("a", r#"["a.example"]"#).replace("port = 587", "port = 70000");
     let found = problems(&text);
     assert_eq!(found[0].at, pos(15, 8));
-    assert!(matches!(&found[0].kind, ProblemKind::Syntax(m) if m.contains("70000") || m.contains("range")), "{found:?}");
+    assert!(
+        matches!(&found[0].kind, ProblemKind::Syntax(m) if m.contains("70000") || m.contains("range")),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn duplicate_domains_name_both_positions() {
-    let text = provider("a", r#"["a.example", "shared.example"]"#) + &provider("b", r#"["shared.example"]"#);
+    let text = provider("a", r#"["a.example", "shared.example"]"#)
+        + &provider("b", r#"["shared.example"]"#);
     let found = problems(&text);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].kind, ProblemKind::DuplicateDomain("shared.example".into()));
     assert_eq!(found[0].at, pos(22, 12));
     assert_eq!(found[0].first, Some(pos(6, 25)));
     let message = Catalogue::parse(&text, "p.toml").unwrap_err().to_string();
-    assert_eq!(message, "p.toml:22:12: duplicate domain \"shared.example\" (first defined at p.toml:6:25)");
+    assert_eq!(
+        message,
+        "p.toml:22:12: duplicate domain \"shared.example\" (first defined at p.toml:6:25)"
+    );
 }
 
 #[test]
 fn duplicate_ids_and_mx_patterns_name_both_positions() {
-    let a = provider("a", r#"["a.example"]"#).replace("domains", "mx = [\"mx.a.example\"]\ndomains");
-    let b = provider("a", r#"["b.example"]"#).replace("domains", "mx = [\"mx.a.example\"]\ndomains");
+    let a =
+        provider("a", r#"["a.example"]"#).replace("domains", "mx = [\"mx.a.example\"]\ndomains");
+    let b =
+        provider("a", r#"["b.example"]"#).replace("domains", "mx = [\"mx.a.example\"]\ndomains");
     let found = problems(&(a + &b));
     let kinds: Vec<_> = found.iter().map(|p| (&p.kind, p.at, p.first)).collect();
-    assert_eq!(kinds, vec![
-        (&ProblemKind::DuplicateId("a".into()), pos(19, 6), Some(pos(2, 6))),
-        (&ProblemKind::DuplicateMxPattern("mx.a.example".into()), pos(23, 7), Some(pos(6, 7))),
-    ]);
+    assert_eq!(
+        kinds,
+        vec![
+            (&ProblemKind::DuplicateId("a".into()), pos(19, 6), Some(pos(2, 6))),
+            (&ProblemKind::DuplicateMxPattern("mx.a.example".into()), pos(23, 7), Some(pos(6, 7))),
+        ]
+    );
 }
 
 #[test]
@@ -161,7 +186,10 @@ fn every_problem_is_reported_not_just_the_first() {
     let found = problems(&text);
     let kinds: Vec<String> = found.iter().map(|p| p.kind.to_string()).collect();
     assert!(kinds.iter().any(|k| k.contains("invalid provider id")), "{kinds:?}");
-    assert!(kinds.iter().any(|k| k.contains("Upper.example") && k.contains("lowercase")), "{kinds:?}");
+    assert!(
+        kinds.iter().any(|k| k.contains("Upper.example") && k.contains("lowercase")),
+        "{kinds:?}"
+    );
     assert!(kinds.iter().any(|k| k.contains("xn--bcher-kva.example")), "{kinds:?}");
     assert!(kinds.iter().any(|k| k.contains("protocol smtp is not allowed")), "{kinds:?}");
     assert!(kinds.iter().any(|k| k.contains("%EMAILADRESS%")), "{kinds:?}");
@@ -181,4 +209,20 @@ fn empty_text_is_an_empty_catalogue() {
     assert!(catalogue.entries().is_empty());
     assert_eq!(catalogue.domain_count(), 0);
     assert!(catalogue.lookup("gmail.com").is_none());
+}
+
+#[test]
+fn plaintext_servers_must_come_after_encrypted_ones() {
+    let text = provider("a", r#"["a.example"]"#).replace(
+        "[[provider.outgoing]]",
+        "[[provider.incoming]]\nprotocol = \"imap\"\nhost = \"imap.a.example\"\nport = 143\nsecurity = \"plain\"\n[[provider.outgoing]]",
+    );
+    assert!(Catalogue::parse(&text, "t").is_ok(), "plaintext last is allowed");
+    let text = text
+        .replace("security = \"tls\"", "security = \"plain\"")
+        .replace("port = 143\nsecurity = \"plain\"", "port = 143\nsecurity = \"starttls\"");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].kind, ProblemKind::PlaintextFirst { host: "imap.a.example".into() });
+    assert_eq!(found[0].at.line, 7);
 }

@@ -126,12 +126,22 @@ fn is_unbeatable(detection: &Detection) -> bool {
 
 fn failure(deadline_passed: bool, errors: &[SourceError]) -> Failure {
     if deadline_passed {
-        Failure { kind: FailureKind::Timeout, message: "the deadline passed before any source answered".into() }
+        Failure {
+            kind: FailureKind::Timeout,
+            message: "the deadline passed before any source answered".into(),
+        }
     } else if errors.is_empty() {
-        Failure { kind: FailureKind::NotFound, message: "nothing found: no source knows this domain".into() }
+        Failure {
+            kind: FailureKind::NotFound,
+            message: "nothing found: no source knows this domain".into(),
+        }
     } else {
         let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        let kind = if errors.iter().all(SourceError::is_timeout) { FailureKind::Timeout } else { FailureKind::Network };
+        let kind = if errors.iter().all(SourceError::is_timeout) {
+            FailureKind::Timeout
+        } else {
+            FailureKind::Network
+        };
         Failure { kind, message: format!("sources failed: {}", reasons.join("; ")) }
     }
 }

@@ -18,12 +18,20 @@ impl Provider for Fixed {
         self.id
     }
 
-    async fn detect(&self, _: &EmailAddress, ctx: &DiscoveryContext) -> Result<Option<Detection>, SourceError> {
+    async fn detect(
+        &self,
+        _: &EmailAddress,
+        ctx: &DiscoveryContext,
+    ) -> Result<Option<Detection>, SourceError> {
         tokio::time::sleep(self.delay).await;
         ctx.timer(self.id, "x").finish(Outcome::Nothing, "looked");
         let source = self.answer.clone()?;
         Ok(source.map(|source| Detection {
-            provider: ProviderInfo { id: self.id.into(), name: self.id.into(), nylas: NylasProvider::Imap },
+            provider: ProviderInfo {
+                id: self.id.into(),
+                name: self.id.into(),
+                nylas: NylasProvider::Imap,
+            },
             incoming: vec![],
             outgoing: vec![],
             exchange: None,
@@ -36,7 +44,11 @@ impl Provider for Fixed {
     }
 }
 
-fn fixed(id: &'static str, ms: u64, answer: Result<Option<Source>, SourceError>) -> Box<dyn Provider> {
+fn fixed(
+    id: &'static str,
+    ms: u64,
+    answer: Result<Option<Source>, SourceError>,
+) -> Box<dyn Provider> {
     Box::new(Fixed { id, delay: Duration::from_millis(ms), answer })
 }
 
@@ -48,7 +60,11 @@ fn email() -> EmailAddress {
 async fn ranks_answers_by_source_and_keeps_runners_up() {
     let discovery = Discovery::with_providers(
         DiscoveryConfig::default(),
-        vec![fixed("srv", 0, Ok(Some(Source::Srv))), fixed("mx", 0, Ok(Some(Source::Mx))), fixed("none", 0, Ok(None))],
+        vec![
+            fixed("srv", 0, Ok(Some(Source::Srv))),
+            fixed("mx", 0, Ok(Some(Source::Mx))),
+            fixed("none", 0, Ok(None)),
+        ],
     );
     let report = discovery.discover(&email()).await;
     assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
@@ -61,7 +77,10 @@ async fn ranks_answers_by_source_and_keeps_runners_up() {
 async fn stops_after_a_catalogue_answer() {
     let discovery = Discovery::with_providers(
         DiscoveryConfig::default(),
-        vec![fixed("catalogue", 0, Ok(Some(Source::Catalogue))), fixed("slow", 60_000, Ok(Some(Source::Srv)))],
+        vec![
+            fixed("catalogue", 0, Ok(Some(Source::Catalogue))),
+            fixed("slow", 60_000, Ok(Some(Source::Srv))),
+        ],
     );
     let report = discovery.discover(&email()).await;
     assert_eq!(report.best.as_ref().map(|d| d.provider.id.as_str()), Some("catalogue"));
@@ -73,7 +92,8 @@ async fn stops_after_a_catalogue_answer() {
 #[tokio::test(start_paused = true)]
 async fn the_deadline_bounds_a_provider_that_never_answers() {
     let config = DiscoveryConfig::builder().deadline(Duration::from_millis(200)).build();
-    let discovery = Discovery::with_providers(config, vec![fixed("stuck", 3_600_000, Ok(Some(Source::Srv)))]);
+    let discovery =
+        Discovery::with_providers(config, vec![fixed("stuck", 3_600_000, Ok(Some(Source::Srv)))]);
     let report = discovery.discover(&email()).await;
     assert!(report.best.is_none());
     assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Timeout));
@@ -83,15 +103,23 @@ async fn the_deadline_bounds_a_provider_that_never_answers() {
 
 #[tokio::test]
 async fn failures_are_network_errors_and_nothing_is_not_found() {
-    let error = SourceError::Network { target: "mx.example".into(), reason: "connection refused".into() };
-    let discovery = Discovery::with_providers(DiscoveryConfig::default(), vec![fixed("broken", 0, Err(error))]);
+    let error =
+        SourceError::Network { target: "mx.example".into(), reason: "connection refused".into() };
+    let discovery =
+        Discovery::with_providers(DiscoveryConfig::default(), vec![fixed("broken", 0, Err(error))]);
     let report = discovery.discover(&email()).await;
     let failure = report.failure.unwrap();
     assert_eq!(failure.kind, FailureKind::Network);
     assert!(failure.message.contains("connection refused"), "{}", failure.message);
-    assert!(report.trace.iter().any(|s| s.outcome == Outcome::Error && s.detail.contains("connection refused")));
+    assert!(
+        report
+            .trace
+            .iter()
+            .any(|s| s.outcome == Outcome::Error && s.detail.contains("connection refused"))
+    );
 
-    let discovery = Discovery::with_providers(DiscoveryConfig::default(), vec![fixed("empty", 0, Ok(None))]);
+    let discovery =
+        Discovery::with_providers(DiscoveryConfig::default(), vec![fixed("empty", 0, Ok(None))]);
     let report = discovery.discover(&email()).await;
     assert_eq!(report.failure.map(|f| f.kind), Some(FailureKind::NotFound));
 }

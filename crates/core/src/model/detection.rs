@@ -98,7 +98,9 @@ impl AuthHint {
                 "ask for an app password generated in the provider's security settings \
                  (the normal account password is refused)"
             }
-            Self::OAuth2 => "no password field: send the user to the provider's sign-in (OAuth 2.0)",
+            Self::OAuth2 => {
+                "no password field: send the user to the provider's sign-in (OAuth 2.0)"
+            }
         }
     }
 }

@@ -220,7 +220,8 @@ fn normalise_domain(domain: &str) -> Result<String, EmailError> {
     if without_root.starts_with('[') || without_root.parse::<Ipv4Addr>().is_ok() {
         return Err(EmailError::IpLiteral { domain: domain.to_owned() });
     }
-    let ascii = idna::domain_to_ascii_strict(without_root).map_err(|_| invalid(DomainProblem::Idna))?;
+    let ascii =
+        idna::domain_to_ascii_strict(without_root).map_err(|_| invalid(DomainProblem::Idna))?;
     if ascii.len() > MAX_DOMAIN_LEN {
         return Err(invalid(DomainProblem::TooLong(ascii.len())));
     }

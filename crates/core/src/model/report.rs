@@ -15,6 +15,7 @@ use super::{
 /// What one step of a discovery ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Outcome {
     /// It produced a detection.
     Found,
@@ -28,6 +29,20 @@ pub enum Outcome {
     Timeout,
     /// A better answer was in hand, so it was stopped.
     Cancelled,
+}
+
+impl Outcome {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::Nothing => "nothing",
+            Self::Skipped => "skipped",
+            Self::Error => "error",
+            Self::Timeout => "timeout",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// One thing tried during a discovery.
@@ -50,6 +65,7 @@ pub struct Step {
 /// The kind of failure when a discovery found nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum FailureKind {
     /// The input was not a valid address.
     InvalidEmail,

@@ -167,7 +167,10 @@ mod tests {
     fn renders_every_placeholder() {
         let email = email();
         let t = UsernameTemplate::new("%EMAILLOCALPART%|%EMAILDOMAIN%|%EMAILADDRESS%");
-        assert_eq!(t.render(&email), "Jane.Doe|xn--bcher-kva.example|Jane.Doe@xn--bcher-kva.example");
+        assert_eq!(
+            t.render(&email),
+            "Jane.Doe|xn--bcher-kva.example|Jane.Doe@xn--bcher-kva.example"
+        );
     }
 
     #[test]
@@ -191,9 +194,15 @@ mod tests {
         assert_eq!(unknown_placeholder("%EMAILADDRESS%", all), None);
         assert_eq!(unknown_placeholder("100% sure", all), None);
         assert_eq!(unknown_placeholder("a%EMAILADRESS%", all), Some("%EMAILADRESS%"));
-        assert_eq!(unknown_placeholder("%EMAILLOCALPART%x%EMAILADDRESS", all), Some("%EMAILADDRESS"));
+        assert_eq!(
+            unknown_placeholder("%EMAILLOCALPART%x%EMAILADDRESS", all),
+            Some("%EMAILADDRESS")
+        );
         let domain_only = &[Placeholder::EmailDomain];
         assert_eq!(unknown_placeholder("mail.%EMAILDOMAIN%", domain_only), None);
-        assert_eq!(unknown_placeholder("%EMAILLOCALPART%.x", domain_only), Some("%EMAILLOCALPART%"));
+        assert_eq!(
+            unknown_placeholder("%EMAILLOCALPART%.x", domain_only),
+            Some("%EMAILLOCALPART%")
+        );
     }
 }

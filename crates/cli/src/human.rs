@@ -1,0 +1,90 @@
+//! The human-readable report: what support staff read to see why an address resolves as it
+//! does.
+
+use std::io::{self, Write};
+
+use nativeauth::model::Step;
+use nativeauth::{Detection, EmailAddress, Report, Server};
+
+/// Writes the report.
+pub(crate) fn write_report(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    let email = &report.email;
+    writeln!(out, "{email}")?;
+    match &report.best {
+        Some(best) => write_detection(out, best, email)?,
+        None => {
+            let message = report.failure.as_ref().map_or("nothing found", |f| f.message.as_str());
+            writeln!(out, "  {message}")?;
+        }
+    }
+    for (i, alternative) in report.alternatives.iter().enumerate() {
+        writeln!(out, "\nalternative {}:", i + 1)?;
+        write_detection(out, alternative, email)?;
+    }
+    write_trace(out, report)
+}
+
+fn write_detection(out: &mut impl Write, d: &Detection, email: &EmailAddress) -> io::Result<()> {
+    let p = &d.provider;
+    writeln!(out, "  provider    {} (id {}, Nylas provider \"{}\")", p.name, p.id, p.nylas)?;
+    writeln!(out, "  found by    {}: {}", d.source, d.evidence)?;
+    writeln!(out, "  trust       {}: {}", d.trust, d.trust.meaning())?;
+    writeln!(out, "  login page  {}: {}", d.auth_hint, d.auth_hint.login_page_advice())?;
+    for server in &d.incoming {
+        write_server(out, "incoming", server, email)?;
+    }
+    for server in &d.outgoing {
+        write_server(out, "outgoing", server, email)?;
+    }
+    if let Some(exchange) = &d.exchange {
+        if let Some(url) = &exchange.ews_url {
+            writeln!(out, "  exchange    EWS {url}")?;
+        }
+        if let Some(host) = &exchange.eas_host {
+            writeln!(out, "  exchange    ActiveSync host {host}")?;
+        }
+    }
+    for note in &d.notes {
+        writeln!(out, "  note        {note}")?;
+    }
+    Ok(())
+}
+
+fn write_server(
+    out: &mut impl Write,
+    role: &str,
+    s: &Server,
+    email: &EmailAddress,
+) -> io::Result<()> {
+    let auth: Vec<&str> = s.auth.iter().map(|a| a.as_str()).collect();
+    writeln!(
+        out,
+        "  {role:<10}  {:<5} {:<32} {:<8} user {}  auth {}",
+        s.protocol.as_str(),
+        s.address(),
+        s.security.as_str(),
+        s.username.render(email),
+        auth.join(", ")
+    )
+}
+
+fn write_trace(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "\ntrace ({:.2} ms in all)", report.elapsed.as_secs_f64() * 1000.0)?;
+    for step in &report.trace {
+        write_step(out, step)?;
+    }
+    Ok(())
+}
+
+fn write_step(out: &mut impl Write, step: &Step) -> io::Result<()> {
+    writeln!(
+        out,
+        "  +{:>8.2} ms {:>8.2} ms  {:<12} {:<28} {:<9} {}",
+        step.start.as_secs_f64() * 1000.0,
+        step.duration.as_secs_f64() * 1000.0,
+        step.source,
+        step.target,
+        step.outcome.as_str(),
+        step.detail
+    )
+}

@@ -1,0 +1,153 @@
+//! `discover`: the debug binary. Parses arguments, runs a discovery, prints, and maps the
+//! outcome to an exit status. All real work lives in the library.
+#![forbid(unsafe_code)]
+
+mod args;
+mod human;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use nativeauth::catalogue::Catalogue;
+use nativeauth::model::{Failure, FailureKind, JsonReport};
+use nativeauth::{CatalogueChoice, Discovery, DiscoveryConfig, EmailAddress, Report};
+
+use crate::args::Args;
+
+/// Exit statuses of the interface contract.
+mod status {
+    pub(crate) const DETECTED: u8 = 0;
+    pub(crate) const NOTHING: u8 = 1;
+    pub(crate) const USAGE: u8 = 2;
+    pub(crate) const NETWORK: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing(args.verbose);
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "discover: {error:#}");
+            ExitCode::from(status::USAGE)
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<u8> {
+    if let Some(path) = &args.check_catalogue {
+        return check_catalogue(path);
+    }
+    let input = args.email.as_deref().unwrap_or_default();
+    let email = match EmailAddress::parse(input) {
+        Ok(email) => email,
+        Err(error) => {
+            let _ =
+                writeln!(io::stderr(), "discover: {input:?} is not a valid email address: {error}");
+            if args.json {
+                let failure = Failure::invalid_email(&error);
+                print_json(&JsonReport::invalid_email(input, &failure))?;
+            }
+            return Ok(status::USAGE);
+        }
+    };
+    let config = DiscoveryConfig::builder()
+        .deadline(Duration::from_secs_f64(args.timeout))
+        .offline(args.offline)
+        .catalogue(catalogue_choice(args)?)
+        .build();
+    let discovery = Discovery::new(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(discovery.discover(&email));
+    if args.json {
+        print_json(&report.to_json())?;
+    } else {
+        let mut out = io::stdout().lock();
+        human::write_report(&mut out, &report)?;
+        out.flush()?;
+    }
+    Ok(exit_status(&report))
+}
+
+fn catalogue_choice(args: &Args) -> anyhow::Result<CatalogueChoice> {
+    let user = match &args.catalogue {
+        Some(path) => Some(Arc::new(Catalogue::load_file(path)?)),
+        None => None,
+    };
+    Ok(match (user, args.no_builtin_catalogue) {
+        (Some(user), false) => CatalogueChoice::Extend(user),
+        (Some(user), true) => CatalogueChoice::Replace(user),
+        (None, false) => CatalogueChoice::Builtin,
+        (None, true) => CatalogueChoice::Replace(Arc::new(Catalogue::empty())),
+    })
+}
+
+fn check_catalogue(path: &std::path::Path) -> anyhow::Result<u8> {
+    match Catalogue::load_file(path) {
+        Ok(catalogue) => {
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "{}: valid, {} providers, {} domains",
+                path.display(),
+                catalogue.entries().len(),
+                catalogue.domain_count()
+            )?;
+            Ok(status::DETECTED)
+        }
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "{error}");
+            Ok(status::USAGE)
+        }
+    }
+}
+
+fn exit_status(report: &Report) -> u8 {
+    match report.failure.as_ref().map(|f| f.kind) {
+        None => status::DETECTED,
+        Some(FailureKind::NotFound) => status::NOTHING,
+        Some(FailureKind::InvalidEmail) => status::USAGE,
+        Some(FailureKind::Network | FailureKind::Timeout) => status::NETWORK,
+        // Kinds added later: treat as "could not find out".
+        Some(_) => status::NETWORK,
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|kind| kind == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_tracing(verbosity: u8) {
+    let level = match verbosity {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .init();
+}

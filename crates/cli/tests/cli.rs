@@ -1,0 +1,177 @@
+//! The `discover` binary, run as a user would run it (offline: the catalogue needs no network).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn discover(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_discover")).args(args).output().expect("the binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nativeauth-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn gmail_is_detected_from_the_catalogue() {
+    let output = discover(&["alice@gmail.com", "--json", "--offline"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report = json(&output);
+    assert_eq!(report["email"], "alice@gmail.com");
+    assert_eq!(report["detected"], true);
+    assert_eq!(report["provider"]["nylas"], "gmail");
+    assert_eq!(report["provider"]["id"], "gmail");
+    assert_eq!(report["source"], "catalogue");
+    assert_eq!(report["trust"], "verified");
+    assert_eq!(report["auth"], "oauth2");
+    let imap = &report["incoming"][0];
+    assert_eq!(
+        (imap["protocol"].as_str(), imap["host"].as_str()),
+        (Some("imap"), Some("imap.gmail.com"))
+    );
+    assert_eq!((imap["port"].as_u64(), imap["security"].as_str()), (Some(993), Some("tls")));
+    assert_eq!(imap["username"], "alice@gmail.com");
+    let smtp = &report["outgoing"][0];
+    assert_eq!(
+        (smtp["host"].as_str(), smtp["port"].as_u64(), smtp["security"].as_str()),
+        (Some("smtp.gmail.com"), Some(465), Some("tls"))
+    );
+    assert_eq!(report["exchange"], Value::Null);
+    assert_eq!(report["error"], Value::Null);
+    assert_eq!(report["trace"][0]["source"], "catalogue");
+    assert_eq!(report["trace"][0]["outcome"], "found");
+}
+
+#[test]
+fn usernames_are_rendered_for_the_address() {
+    let report = json(&discover(&["Tim.Cook+x@ICLOUD.com", "--json", "--offline"]));
+    assert_eq!(report["email"], "Tim.Cook+x@icloud.com");
+    assert_eq!(report["provider"]["nylas"], "icloud");
+    assert_eq!(report["auth"], "app-password");
+    assert_eq!(report["incoming"][0]["username"], "Tim.Cook+x");
+    assert_eq!(report["outgoing"][0]["username"], "Tim.Cook+x@icloud.com");
+}
+
+#[test]
+fn lookalike_domains_find_nothing() {
+    for address in ["bob@notaol.com", "bob@gmail.com.evil.example"] {
+        let output = discover(&[address, "--offline", "--json"]);
+        assert_eq!(output.status.code(), Some(1), "{address}");
+        let report = json(&output);
+        assert_eq!(report["detected"], false);
+        assert_eq!(report["provider"], Value::Null);
+        assert_eq!(report["error"]["kind"], "not-found");
+    }
+    let output = discover(&["bob@notaol.com", "--offline"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("nothing found"));
+}
+
+#[test]
+fn invalid_addresses_exit_2_and_say_what_is_wrong() {
+    let output = discover(&["not an address"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a valid email address") && stderr.contains("no '@'"), "{stderr}");
+    assert!(output.stdout.is_empty());
+
+    let output = discover(&["a@localhost", "--json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let report = json(&output);
+    assert_eq!(report["detected"], false);
+    assert_eq!(report["error"]["kind"], "invalid-email");
+    assert!(report["error"]["message"].as_str().unwrap().contains("single label"));
+}
+
+#[test]
+fn human_output_says_what_the_login_page_must_ask_and_why() {
+    let output = discover(&["carol@yahoo.co.uk", "--offline"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "Nylas provider \"yahoo\"",
+        "app-password",
+        "imap.mail.yahoo.com:993",
+        "catalogue",
+        "trace",
+        "verified",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(discover(&[]).status.code(), Some(2));
+    assert_eq!(discover(&["a@gmail.com", "--timeout", "soon"]).status.code(), Some(2));
+    assert_eq!(discover(&["a@gmail.com", "--no-such-flag"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_user_catalogue_extends_the_builtin_one() {
+    let path = temp_file(
+        "extra.toml",
+        r#"[[provider]]
+id = "acme"
+name = "Acme Mail"
+nylas = "imap"
+auth = "password"
+domains = ["acme.example", "gmail.com"]
+[[provider.incoming]]
+protocol = "imap"
+host = "imap.acme.example"
+port = 993
+security = "tls"
+[[provider.outgoing]]
+protocol = "smtp"
+host = "smtp.acme.example"
+port = 587
+security = "starttls"
+"#,
+    );
+    let path = path.to_str().unwrap();
+    let report = json(&discover(&["x@acme.example", "--offline", "--json", "--catalogue", path]));
+    assert_eq!(report["provider"]["id"], "acme");
+    assert_eq!(report["outgoing"][0]["security"], "starttls");
+    let report = json(&discover(&["x@gmail.com", "--offline", "--json", "--catalogue", path]));
+    assert_eq!(report["provider"]["id"], "acme", "the user's entry wins");
+    let output = discover(&[
+        "x@yahoo.com",
+        "--offline",
+        "--json",
+        "--catalogue",
+        path,
+        "--no-builtin-catalogue",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "the built-in catalogue was replaced");
+}
+
+#[test]
+fn catalogue_problems_are_reported_with_positions() {
+    let path = temp_file(
+        "broken.toml",
+        "[[provider]]\nid = \"x\"\nname = \"X\"\nnylas = \"imap\"\nauth = \"password\"\n[[provider.incoming]]\nprotocol = \"imap\"\nhost = \"imap.x.example\"\nport = 0\nsecurity = \"tls\"\n",
+    );
+    let output = discover(&["--check-catalogue", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broken.toml:9:8: port 0"), "{stderr}");
+    assert!(stderr.contains("no valid outgoing server"), "{stderr}");
+
+    let output = discover(&["a@gmail.com", "--catalogue", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+
+    let builtin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../providers.toml");
+    let output = discover(&["--check-catalogue", builtin]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -1,0 +1,201 @@
+//! The `catalogue` provider: answers from `providers.toml`, with no network at all.
+//!
+//! The built-in catalogue is compiled into the binary (`include_str!`) and parsed once, on
+//! first use. An application can extend it with its own file (its entries win) or replace it,
+//! through [`CatalogueChoice`] in the discovery configuration.
+//!
+//! Matching is on label boundaries: exact domains, `*.` wildcards for subdomains, and MX host
+//! patterns (used by the MX source to recognise custom domains hosted at a known provider).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::sync::OnceLock;
+
+use nativeauth_core::catalogue::{Catalogue, DomainMatch, MxMatch};
+use nativeauth_core::model::Outcome;
+use nativeauth_core::{
+    CatalogueChoice, Detection, DiscoveryContext, EmailAddress, Provider, ProviderPlugin, Source,
+    SourceError, async_trait, inventory,
+};
+
+/// The text of the built-in catalogue.
+pub const BUILTIN_TOML: &str = include_str!("../../../../providers.toml");
+
+/// The provider id, also the source name in traces.
+pub const ID: &str = "catalogue";
+
+/// The built-in catalogue, parsed on first use.
+///
+/// # Panics
+/// If the `providers.toml` compiled in is invalid. It is fixed at build time and the test suite
+/// loads it, so a release cannot contain an invalid one.
+pub fn builtin() -> &'static Catalogue {
+    static BUILTIN: OnceLock<Catalogue> = OnceLock::new();
+    BUILTIN.get_or_init(|| match Catalogue::parse(BUILTIN_TOML, "providers.toml (built-in)") {
+        Ok(catalogue) => catalogue,
+        Err(error) => panic!("the built-in providers.toml is invalid:\n{error}"),
+    })
+}
+
+/// The catalogues to consult for a configuration, in order: the user's first, when given.
+pub fn catalogues(choice: &CatalogueChoice) -> impl Iterator<Item = &Catalogue> {
+    let (user, with_builtin) = match choice {
+        CatalogueChoice::Extend(user) => (Some(&**user), true),
+        CatalogueChoice::Replace(user) => (Some(&**user), false),
+        _ => (None, true),
+    };
+    user.into_iter().chain(with_builtin.then(builtin))
+}
+
+/// The first catalogue entry for `domain` (user's catalogue first).
+pub fn lookup_domain<'a>(choice: &'a CatalogueChoice, domain: &str) -> Option<DomainMatch<'a>> {
+    catalogues(choice).find_map(|catalogue| catalogue.lookup(domain))
+}
+
+/// The first catalogue entry whose MX pattern matches `host`, the domain's most preferred MX
+/// host (user's catalogue first).
+pub fn match_mx_host<'a>(choice: &'a CatalogueChoice, host: &str) -> Option<MxMatch<'a>> {
+    catalogues(choice).find_map(|catalogue| catalogue.match_mx_host(host))
+}
+
+/// Builds the provider, parsing the built-in catalogue now so that the first lookup does not
+/// pay for it.
+fn make_provider() -> Box<dyn Provider> {
+    builtin();
+    Box::new(CatalogueProvider)
+}
+
+/// Answers from the catalogue on the email's domain.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CatalogueProvider;
+
+#[async_trait]
+impl Provider for CatalogueProvider {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    async fn detect(
+        &self,
+        email: &EmailAddress,
+        ctx: &DiscoveryContext,
+    ) -> Result<Option<Detection>, SourceError> {
+        let timer = ctx.timer(ID, email.domain());
+        match lookup_domain(ctx.catalogue_choice(), email.domain()) {
+            Some(found) => {
+                let evidence = format!(
+                    "domain {} matches {:?} in entry {:?}",
+                    email.domain(),
+                    found.rule,
+                    found.entry.id
+                );
+                timer.finish(Outcome::Found, &evidence);
+                Ok(Some(found.entry.detection(email, Source::Catalogue, evidence)))
+            }
+            None => {
+                timer.finish(Outcome::Nothing, "no catalogue entry for this domain");
+                Ok(None)
+            }
+        }
+    }
+}
+
+inventory::submit! {
+    ProviderPlugin { id: ID, rank: 0, make: make_provider }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use nativeauth_core::{DiscoveryConfig, NylasProvider, Protocol, Security};
+
+    use super::*;
+
+    const USER: &str = r#"
+[[provider]]
+id = "mine"
+name = "My Mail"
+nylas = "imap"
+auth = "password"
+domains = ["gmail.com", "mine.example"]
+[[provider.incoming]]
+protocol = "imap"
+host = "imap.mine.example"
+port = 993
+security = "tls"
+[[provider.outgoing]]
+protocol = "smtp"
+host = "smtp.mine.example"
+port = 465
+security = "tls"
+"#;
+
+    async fn detect(choice: CatalogueChoice, address: &str) -> Option<Detection> {
+        let config = Arc::new(DiscoveryConfig::builder().catalogue(choice).build());
+        let ctx = DiscoveryContext::new(config, Instant::now());
+        let email = EmailAddress::parse(address).unwrap();
+        CatalogueProvider.detect(&email, &ctx).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn answers_gmail_from_the_builtin_catalogue() {
+        let d = detect(CatalogueChoice::Builtin, "alice@gmail.com").await.unwrap();
+        assert_eq!(d.provider.id, "gmail");
+        assert_eq!(d.provider.nylas, NylasProvider::Gmail);
+        assert_eq!(d.source, Source::Catalogue);
+        let imap = &d.incoming[0];
+        assert_eq!(
+            (imap.protocol, imap.host.as_str(), imap.port, imap.security),
+            (Protocol::Imap, "imap.gmail.com", 993, Security::Tls)
+        );
+        let smtp = &d.outgoing[0];
+        assert_eq!(
+            (smtp.protocol, smtp.host.as_str(), smtp.port, smtp.security),
+            (Protocol::Smtp, "smtp.gmail.com", 465, Security::Tls)
+        );
+    }
+
+    #[tokio::test]
+    async fn lookalike_domains_match_nothing() {
+        for address in [
+            "bob@notaol.com",
+            "bob@gmail.com.evil.example",
+            "bob@mail.gmail.com",
+            "bob@aol.com.evil.example",
+        ] {
+            assert_eq!(detect(CatalogueChoice::Builtin, address).await, None, "{address}");
+        }
+        assert!(detect(CatalogueChoice::Builtin, "bob@aol.com").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_user_catalogue_extends_or_replaces_the_builtin_one() {
+        let user = Arc::new(Catalogue::parse(USER, "user.toml").unwrap());
+        let extended = CatalogueChoice::Extend(user.clone());
+        assert_eq!(
+            detect(extended.clone(), "a@gmail.com").await.unwrap().provider.id,
+            "mine",
+            "user entries win"
+        );
+        assert_eq!(detect(extended, "a@yahoo.com").await.unwrap().provider.id, "yahoo");
+        let replaced = CatalogueChoice::Replace(user);
+        assert_eq!(detect(replaced.clone(), "a@mine.example").await.unwrap().provider.id, "mine");
+        assert_eq!(detect(replaced, "a@yahoo.com").await, None);
+    }
+
+    #[test]
+    fn mx_hosts_of_hosted_domains_are_recognised() {
+        let choice = CatalogueChoice::Builtin;
+        let id = |host: &str| match_mx_host(&choice, host).map(|m| m.entry.id.clone());
+        assert_eq!(id("aspmx.l.google.com.").as_deref(), Some("gmail"));
+        assert_eq!(id("alt1.aspmx.l.google.com").as_deref(), Some("gmail"));
+        assert_eq!(id("contoso-com.mail.protection.outlook.com").as_deref(), Some("office365"));
+        assert_eq!(id("mx.zoho.com").as_deref(), Some("zoho"));
+        assert_eq!(id("in1-smtp.messagingengine.com").as_deref(), Some("fastmail"));
+        assert_eq!(id("mx01.mail.icloud.com").as_deref(), Some("icloud"));
+        assert_eq!(id("aspmx.l.google.com.evil.example"), None);
+        assert_eq!(id("mx.example.net"), None);
+    }
+}
