@@ -41,9 +41,41 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "email")]
     pub(crate) check_catalogue: Option<PathBuf>,
 
+    /// Print the request body this detection leads to instead of the report: the v2
+    /// `/connect/authorize` body or the v3 `/v3/connect/custom` body. Secrets are shown as
+    /// placeholders such as "<PASSWORD>".
+    #[arg(long, value_name = "VERSION", value_enum)]
+    pub(crate) payload: Option<PayloadVersion>,
+
+    /// The user's display name in the v2 payload.
+    #[arg(long, value_name = "NAME", default_value = "<NAME>", requires = "payload")]
+    pub(crate) name: String,
+
+    /// Comma-separated scopes for the v2 payload (validated against the known list).
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "email.modify,email.send",
+        requires = "payload"
+    )]
+    pub(crate) scopes: String,
+
+    /// The Nylas client id in the v2 payload.
+    #[arg(long, value_name = "ID", default_value = "<CLIENT_ID>", requires = "payload")]
+    pub(crate) client_id: String,
+
     /// More diagnostics on stderr (-v: debug, -vv: trace). Never shows a secret.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+}
+
+/// Which request body `--payload` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PayloadVersion {
+    /// Nylas v2 `POST /connect/authorize`.
+    V2,
+    /// Nylas v3 `POST /v3/connect/custom`.
+    V3,
 }
 
 fn parse_timeout(text: &str) -> Result<f64, String> {

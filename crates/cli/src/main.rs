@@ -4,6 +4,7 @@
 
 mod args;
 mod human;
+mod payload;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -67,6 +68,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let report = runtime.block_on(discovery.discover(&email));
+    if let Some(version) = args.payload {
+        return print_payload(args, version, &report);
+    }
     if args.json {
         print_json(&report.to_json())?;
     } else {
@@ -75,6 +79,26 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         out.flush()?;
     }
     Ok(exit_status(&report))
+}
+
+fn print_payload(
+    args: &Args,
+    version: args::PayloadVersion,
+    report: &Report,
+) -> anyhow::Result<u8> {
+    let Some(detection) = &report.best else {
+        let message = report.failure.as_ref().map_or("nothing found", |f| f.message.as_str());
+        let _ = writeln!(io::stderr(), "discover: no payload for {}: {message}", report.email);
+        return Ok(exit_status(report));
+    };
+    let (body, warnings) = payload::build(args, version, &report.email, detection)?;
+    for warning in warnings {
+        let _ = writeln!(io::stderr(), "warning: {warning}");
+    }
+    let mut out = io::stdout().lock();
+    writeln!(out, "{body}")?;
+    out.flush()?;
+    Ok(status::DETECTED)
 }
 
 fn catalogue_choice(args: &Args) -> anyhow::Result<CatalogueChoice> {

@@ -175,3 +175,47 @@ fn catalogue_problems_are_reported_with_positions() {
     let output = discover(&["--check-catalogue", builtin]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn payloads_show_placeholders_instead_of_secrets() {
+    let output = discover(&["alice@gmail.com", "--offline", "--payload", "v2", "--name", "Alice"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let body = json(&output);
+    assert_eq!(body["provider"], "gmail");
+    assert_eq!(body["name"], "Alice");
+    assert_eq!(body["scopes"], "email.modify,email.send");
+    assert_eq!(body["settings"]["google_refresh_token"], "<REFRESH_TOKEN>");
+
+    let body = json(&discover(&["tim@icloud.com", "--offline", "--payload", "v3"]));
+    assert_eq!(
+        body,
+        serde_json::json!({"provider": "icloud", "settings": {"username": "tim", "password": "<PASSWORD>"}})
+    );
+
+    let body = json(&discover(&[
+        "x@comcast.net",
+        "--offline",
+        "--payload",
+        "v2",
+        "--scopes",
+        "email.read_only",
+    ]));
+    assert_eq!(body["provider"], "imap");
+    assert_eq!(body["scopes"], "email.read_only");
+    assert_eq!(body["settings"]["imap_host"], "imap.comcast.net");
+    assert_eq!(body["settings"]["imap_password"], "<PASSWORD>");
+    assert_eq!(body["settings"]["ssl_required"], true);
+}
+
+#[test]
+fn payload_errors_exit_2_with_the_valid_scopes() {
+    let output = discover(&["alice@gmail.com", "--offline", "--payload", "v2", "--scopes", "mail"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown scope \"mail\"") && stderr.contains("email.read_only"),
+        "{stderr}"
+    );
+    let output = discover(&["bob@notaol.com", "--offline", "--payload", "v2"]);
+    assert_eq!(output.status.code(), Some(1));
+}

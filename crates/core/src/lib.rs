@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod catalogue;
+pub mod connect;
 pub mod engine;
 mod error;
 pub mod model;
@@ -27,3 +28,5 @@ pub use provider::{Provider, ProviderPlugin, registry};
 pub use async_trait::async_trait;
 /// Re-exported so that plugin crates register with the same `inventory` version as the core.
 pub use inventory;
+/// Re-exported so that applications build secrets with the same `secrecy` version.
+pub use secrecy;

@@ -1,0 +1,59 @@
+//! `--payload v2|v3`: the request body a detection leads to, with placeholders for secrets.
+
+use nativeauth::connect::{AuthorizeRequest, Credentials, CustomAuthRequest, Scopes, V3Provider};
+use nativeauth::{Detection, EmailAddress, NylasProvider};
+
+use crate::args::{Args, PayloadVersion};
+
+/// Placeholders printed where the real request carries secrets.
+const PASSWORD: &str = "<PASSWORD>";
+const OAUTH_CLIENT_ID: &str = "<OAUTH_CLIENT_ID>";
+const OAUTH_CLIENT_SECRET: &str = "<OAUTH_CLIENT_SECRET>";
+const REFRESH_TOKEN: &str = "<REFRESH_TOKEN>";
+const REDIRECT_URI: &str = "<REDIRECT_URI>";
+
+/// The body as pretty JSON (fields in wire order), plus warnings for stderr.
+pub(crate) fn build(
+    args: &Args,
+    version: PayloadVersion,
+    email: &EmailAddress,
+    detection: &Detection,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let wants_oauth = match version {
+        PayloadVersion::V2 => {
+            matches!(detection.provider.nylas, NylasProvider::Gmail | NylasProvider::Office365)
+        }
+        PayloadVersion::V3 => matches!(
+            V3Provider::from_nylas(detection.provider.nylas),
+            V3Provider::Google | V3Provider::Microsoft
+        ),
+    };
+    let credentials = if wants_oauth {
+        Credentials::oauth(
+            OAUTH_CLIENT_ID,
+            OAUTH_CLIENT_SECRET,
+            REFRESH_TOKEN,
+            Some(REDIRECT_URI.into()),
+        )
+    } else {
+        Credentials::password(PASSWORD)
+    };
+    Ok(match version {
+        PayloadVersion::V2 => {
+            let scopes: Scopes = args.scopes.parse()?;
+            let request = AuthorizeRequest::new(
+                &args.client_id,
+                &args.name,
+                email,
+                detection,
+                &credentials,
+                scopes,
+            )?;
+            (serde_json::to_string_pretty(&request)?, request.warnings().to_vec())
+        }
+        PayloadVersion::V3 => {
+            let request = CustomAuthRequest::new(email, detection, &credentials)?;
+            (serde_json::to_string_pretty(&request)?, Vec::new())
+        }
+    })
+}

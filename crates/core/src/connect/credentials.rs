@@ -1,0 +1,111 @@
+//! What the login page collected from the user (or from the app's own OAuth flow).
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The user's credentials. Every secret is a [`SecretString`]: redacted in `Debug`, never in
+/// `Display`, errors or traces, and zeroed when dropped.
+///
+/// ```
+/// use nativeauth_core::connect::Credentials;
+///
+/// let creds = Credentials::password("hunter2");
+/// assert!(!format!("{creds:?}").contains("hunter2"));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// A password (or app password), for IMAP, Exchange, Yahoo, AOL, iCloud, Outlook.com.
+    Password {
+        /// The password.
+        password: SecretString,
+        /// A login name other than the one the detection's template gives (for example a
+        /// separate IMAP username).
+        username: Option<String>,
+    },
+    /// OAuth material from the app's own sign-in flow, for Gmail and Microsoft 365.
+    OAuth(OAuthCredentials),
+}
+
+/// OAuth client data and the user's refresh token.
+#[derive(Clone)]
+pub struct OAuthCredentials {
+    /// The OAuth client id of the app registered with Google or Microsoft.
+    pub client_id: String,
+    /// That app's client secret.
+    pub client_secret: SecretString,
+    /// The user's refresh token.
+    pub refresh_token: SecretString,
+    /// The redirect URI registered with Microsoft (required for Microsoft 365).
+    pub redirect_uri: Option<String>,
+}
+
+impl Credentials {
+    /// A password, with the username taken from the detection.
+    pub fn password(password: impl Into<String>) -> Self {
+        Self::Password { password: SecretString::from(password.into()), username: None }
+    }
+
+    /// A password with an explicit username.
+    pub fn password_with_username(
+        password: impl Into<String>,
+        username: impl Into<String>,
+    ) -> Self {
+        Self::Password {
+            password: SecretString::from(password.into()),
+            username: Some(username.into()),
+        }
+    }
+
+    /// OAuth client data and a refresh token.
+    pub fn oauth(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        refresh_token: impl Into<String>,
+        redirect_uri: Option<String>,
+    ) -> Self {
+        Self::OAuth(OAuthCredentials {
+            client_id: client_id.into(),
+            client_secret: SecretString::from(client_secret.into()),
+            refresh_token: SecretString::from(refresh_token.into()),
+            redirect_uri,
+        })
+    }
+
+    /// What kind of credentials these are, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Password { .. } => "a password",
+            Self::OAuth(_) => "OAuth credentials",
+        }
+    }
+
+    pub(crate) fn is_blank(secret: &SecretString) -> bool {
+        secret.expose_secret().trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("password", &"[REDACTED]")
+                .field("username", username)
+                .finish(),
+            Self::OAuth(oauth) => oauth.fmt(f),
+        }
+    }
+}
+
+impl fmt::Debug for OAuthCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("refresh_token", &"[REDACTED]")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
+}

@@ -1,0 +1,51 @@
+//! Why a payload could not be built. Messages never contain a secret.
+
+use super::ScopeError;
+use crate::model::{NylasProvider, Protocol};
+
+/// Why an authorize (or v3 custom-auth) payload was refused before any request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// A required value is empty.
+    #[error("the {field} is empty")]
+    Empty {
+        /// Which value.
+        field: &'static str,
+    },
+    /// The credentials do not fit the provider (a password for Gmail, say).
+    #[error("provider {provider} needs {needed}, but {given} was given")]
+    WrongCredentials {
+        /// The provider.
+        provider: NylasProvider,
+        /// What it needs.
+        needed: &'static str,
+        /// What was given.
+        given: &'static str,
+    },
+    /// Microsoft 365 needs the redirect URI registered with Microsoft.
+    #[error("provider {provider} needs the OAuth redirect URI")]
+    MissingRedirectUri {
+        /// The provider.
+        provider: NylasProvider,
+    },
+    /// The detection has no server of a protocol the provider needs.
+    #[error("the detection has no {protocol} server, which provider {provider} needs")]
+    NoServer {
+        /// The missing protocol.
+        protocol: Protocol,
+        /// The provider.
+        provider: NylasProvider,
+    },
+    /// A server port outside 1–65535.
+    #[error("port {port} of {host} is outside 1-65535")]
+    PortOutOfRange {
+        /// The server.
+        host: String,
+        /// The port.
+        port: u16,
+    },
+    /// The scopes are not valid.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+}

@@ -1,0 +1,27 @@
+//! Native authentication: the validated `/connect/authorize` payload, the token exchange, and
+//! the v3 custom-auth body.
+//!
+//! A [`Detection`](crate::Detection) says who hosts the mailbox; the login page collects
+//! [`Credentials`]; [`AuthorizeRequest::new`] checks everything before any request and builds
+//! the provider's `settings` object (its shape depends on the Nylas provider value).
+//!
+//! Secrets are [`secrecy::SecretString`] throughout: `Debug` shows `[REDACTED]`, errors and
+//! traces never contain them. Only serialising a request body exposes them, for the wire.
+
+mod credentials;
+mod error;
+mod payload;
+mod scope;
+mod settings;
+
+pub use credentials::{Credentials, OAuthCredentials};
+pub use error::PayloadError;
+pub use payload::{AuthorizeRequest, CustomAuthRequest, V3Provider, V3Settings};
+pub use scope::{KNOWN_SCOPES, ScopeError, Scopes};
+pub use settings::{
+    ExchangeSettings, GoogleSettings, ImapSettings, MicrosoftSettings, PasswordSettings,
+    ProviderSettings,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,307 @@
+//! The provider-specific `settings` object of the authorize payload.
+//!
+//! Its shape depends only on the Nylas provider value of the detection, so it is built here
+//! once for every provider plugin (a plugin decides the provider value, not the wire format).
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Serialize, Serializer};
+
+use super::credentials::{Credentials, OAuthCredentials};
+use super::error::PayloadError;
+use crate::model::{Detection, EmailAddress, NylasProvider, Protocol, Server};
+
+/// Serialises a secret for the wire body. The only place a secret is exposed in
+/// serialisation; `Debug` of these types stays redacted.
+pub(crate) fn expose<S: Serializer>(
+    secret: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+/// Settings for `provider: imap`: all nine fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImapSettings {
+    /// IMAP host.
+    pub imap_host: String,
+    /// IMAP port.
+    pub imap_port: u16,
+    /// IMAP login.
+    pub imap_username: String,
+    /// IMAP password.
+    #[serde(serialize_with = "expose")]
+    pub imap_password: SecretString,
+    /// SMTP host.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// SMTP login.
+    pub smtp_username: String,
+    /// SMTP password.
+    #[serde(serialize_with = "expose")]
+    pub smtp_password: SecretString,
+    /// Whether TLS is required; false only when the provider offers nothing but plaintext.
+    pub ssl_required: bool,
+}
+
+/// Settings for `provider: gmail`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoogleSettings {
+    /// The app's Google OAuth client id.
+    pub google_client_id: String,
+    /// The app's Google OAuth client secret.
+    #[serde(serialize_with = "expose")]
+    pub google_client_secret: SecretString,
+    /// The user's refresh token.
+    #[serde(serialize_with = "expose")]
+    pub google_refresh_token: SecretString,
+}
+
+/// Settings for `provider: office365`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MicrosoftSettings {
+    /// The app's Microsoft OAuth client id.
+    pub microsoft_client_id: String,
+    /// The app's Microsoft OAuth client secret.
+    #[serde(serialize_with = "expose")]
+    pub microsoft_client_secret: SecretString,
+    /// The user's refresh token.
+    #[serde(serialize_with = "expose")]
+    pub microsoft_refresh_token: SecretString,
+    /// The redirect URI registered with Microsoft.
+    pub redirect_uri: String,
+}
+
+/// Settings for `provider: exchange`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExchangeSettings {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    #[serde(serialize_with = "expose")]
+    pub password: SecretString,
+    /// The Exchange ActiveSync host, a bare host name (not a URL), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_server_host: Option<String>,
+}
+
+/// Settings for `yahoo`, `aol`, `icloud`, `hotmail` and `outlook`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordSettings {
+    /// Password (usually an app password).
+    #[serde(serialize_with = "expose")]
+    pub password: SecretString,
+    /// Login name, when it differs from the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// The `settings` object, by provider.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ProviderSettings {
+    /// `imap`.
+    Imap(ImapSettings),
+    /// `gmail`.
+    Google(GoogleSettings),
+    /// `office365`.
+    Microsoft(MicrosoftSettings),
+    /// `exchange`.
+    Exchange(ExchangeSettings),
+    /// `yahoo`, `aol`, `icloud`, `hotmail`, `outlook`.
+    Password(PasswordSettings),
+}
+
+/// Settings plus what the app should know about them.
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltSettings {
+    pub(crate) settings: ProviderSettings,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl ProviderSettings {
+    /// Builds the settings for a detection, rendering usernames for `email`.
+    ///
+    /// # Errors
+    /// [`PayloadError`] when the credentials do not fit the provider, a secret is empty, or
+    /// the detection lacks a server the provider needs.
+    pub fn for_detection(
+        detection: &Detection,
+        email: &EmailAddress,
+        credentials: &Credentials,
+    ) -> Result<Self, PayloadError> {
+        build(detection, email, credentials).map(|built| built.settings)
+    }
+}
+
+pub(crate) fn build(
+    detection: &Detection,
+    email: &EmailAddress,
+    credentials: &Credentials,
+) -> Result<BuiltSettings, PayloadError> {
+    let provider = detection.provider.nylas;
+    let mut warnings = Vec::new();
+    let settings = match provider {
+        NylasProvider::Imap => {
+            let (password, username) = password_credentials(provider, credentials)?;
+            let imap = preferred(&detection.incoming, Protocol::Imap, provider)?;
+            let smtp = preferred(&detection.outgoing, Protocol::Smtp, provider)?;
+            let ssl_required = imap.security.is_encrypted() && smtp.security.is_encrypted();
+            for server in [imap, smtp].into_iter().filter(|s| !s.security.is_encrypted()) {
+                warnings.push(format!(
+                    "{} offers only plaintext {}: ssl_required is false and the password would \
+                     cross the network unencrypted",
+                    server.address(),
+                    server.protocol
+                ));
+            }
+            ProviderSettings::Imap(ImapSettings {
+                imap_host: imap.host.clone(),
+                imap_port: imap.port,
+                imap_username: username.map_or_else(|| imap.username.render(email), str::to_owned),
+                imap_password: password.clone(),
+                smtp_host: smtp.host.clone(),
+                smtp_port: smtp.port,
+                smtp_username: username.map_or_else(|| smtp.username.render(email), str::to_owned),
+                smtp_password: password.clone(),
+                ssl_required,
+            })
+        }
+        NylasProvider::Gmail => {
+            let oauth = oauth_credentials(provider, credentials)?;
+            ProviderSettings::Google(GoogleSettings {
+                google_client_id: oauth.client_id.clone(),
+                google_client_secret: oauth.client_secret.clone(),
+                google_refresh_token: oauth.refresh_token.clone(),
+            })
+        }
+        NylasProvider::Office365 => {
+            let oauth = oauth_credentials(provider, credentials)?;
+            let redirect_uri = oauth
+                .redirect_uri
+                .clone()
+                .filter(|uri| !uri.trim().is_empty())
+                .ok_or(PayloadError::MissingRedirectUri { provider })?;
+            ProviderSettings::Microsoft(MicrosoftSettings {
+                microsoft_client_id: oauth.client_id.clone(),
+                microsoft_client_secret: oauth.client_secret.clone(),
+                microsoft_refresh_token: oauth.refresh_token.clone(),
+                redirect_uri,
+            })
+        }
+        NylasProvider::Exchange => {
+            let (password, username) = password_credentials(provider, credentials)?;
+            let eas_host = detection.exchange.as_ref().and_then(|e| e.eas_host.as_deref());
+            ProviderSettings::Exchange(ExchangeSettings {
+                username: username.map_or_else(|| email.as_str().to_owned(), str::to_owned),
+                password: password.clone(),
+                exchange_server_host: eas_host.map(bare_host),
+            })
+        }
+        NylasProvider::Yahoo
+        | NylasProvider::Aol
+        | NylasProvider::Icloud
+        | NylasProvider::Hotmail
+        | NylasProvider::Outlook => {
+            let (password, username) = password_credentials(provider, credentials)?;
+            ProviderSettings::Password(PasswordSettings {
+                password: password.clone(),
+                username: username.map(str::to_owned),
+            })
+        }
+    };
+    Ok(BuiltSettings { settings, warnings })
+}
+
+/// The password (checked non-empty) and the username override, or a typed error.
+pub(crate) fn password_credentials(
+    provider: NylasProvider,
+    credentials: &Credentials,
+) -> Result<(&SecretString, Option<&str>), PayloadError> {
+    match credentials {
+        Credentials::Password { password, username } => {
+            if Credentials::is_blank(password) {
+                return Err(PayloadError::Empty { field: "password" });
+            }
+            let username = username.as_deref().map(str::trim).filter(|u| !u.is_empty());
+            Ok((password, username))
+        }
+        other => Err(PayloadError::WrongCredentials {
+            provider,
+            needed: "a password",
+            given: other.kind(),
+        }),
+    }
+}
+
+/// The OAuth credentials (every field checked non-empty), or a typed error.
+pub(crate) fn oauth_credentials(
+    provider: NylasProvider,
+    credentials: &Credentials,
+) -> Result<&OAuthCredentials, PayloadError> {
+    match credentials {
+        Credentials::OAuth(oauth) => {
+            if oauth.client_id.trim().is_empty() {
+                return Err(PayloadError::Empty { field: "OAuth client id" });
+            }
+            if Credentials::is_blank(&oauth.client_secret) {
+                return Err(PayloadError::Empty { field: "OAuth client secret" });
+            }
+            if Credentials::is_blank(&oauth.refresh_token) {
+                return Err(PayloadError::Empty { field: "refresh token" });
+            }
+            Ok(oauth)
+        }
+        other => Err(PayloadError::WrongCredentials {
+            provider,
+            needed: "OAuth client data and a refresh token",
+            given: other.kind(),
+        }),
+    }
+}
+
+/// The first encrypted server of `protocol`, else the first plaintext one (the caller warns).
+pub(crate) fn preferred(
+    servers: &[Server],
+    protocol: Protocol,
+    provider: NylasProvider,
+) -> Result<&Server, PayloadError> {
+    let mut candidates = servers.iter().filter(|s| s.protocol == protocol);
+    let server = servers
+        .iter()
+        .find(|s| s.protocol == protocol && s.security.is_encrypted())
+        .or_else(|| candidates.next())
+        .ok_or(PayloadError::NoServer { protocol, provider })?;
+    if server.port == 0 {
+        return Err(PayloadError::PortOutOfRange { host: server.host.clone(), port: server.port });
+    }
+    Ok(server)
+}
+
+/// `https://mail.example.com/Microsoft-Server-ActiveSync` → `mail.example.com`.
+pub(crate) fn bare_host(host_or_url: &str) -> String {
+    let without_scheme = host_or_url.split_once("://").map_or(host_or_url, |(_, rest)| rest);
+    let authority = without_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    host.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bare_host;
+
+    #[test]
+    fn exchange_hosts_are_bare() {
+        assert_eq!(bare_host("mail.example.com"), "mail.example.com");
+        assert_eq!(
+            bare_host("https://Mail.Example.com/Microsoft-Server-ActiveSync"),
+            "mail.example.com"
+        );
+        assert_eq!(bare_host("https://mail.example.com:443/EWS/Exchange.asmx"), "mail.example.com");
+    }
+}

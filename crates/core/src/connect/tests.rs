@@ -1,0 +1,412 @@
+//! Whole request bodies for every provider kind, and validation.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{
+    AuthHint, AuthMethod, Detection, EmailAddress, ExchangeEndpoints, NylasProvider, Protocol,
+    ProviderInfo, Security, Server, Source, Trust, UsernameTemplate,
+};
+
+fn server(protocol: Protocol, host: &str, port: u16, security: Security, username: &str) -> Server {
+    Server {
+        protocol,
+        host: host.into(),
+        port,
+        security,
+        username: UsernameTemplate::new(username),
+        auth: vec![AuthMethod::PasswordCleartext],
+    }
+}
+
+fn detection(nylas: NylasProvider, incoming: Vec<Server>, outgoing: Vec<Server>) -> Detection {
+    Detection {
+        provider: ProviderInfo { id: nylas.as_str().into(), name: nylas.as_str().into(), nylas },
+        incoming,
+        outgoing,
+        exchange: None,
+        auth_hint: AuthHint::Password,
+        source: Source::Catalogue,
+        trust: Trust::Verified,
+        evidence: String::new(),
+        notes: vec![],
+    }
+}
+
+fn imap_detection() -> Detection {
+    detection(
+        NylasProvider::Imap,
+        vec![
+            server(Protocol::Pop3, "pop.example.net", 995, Security::Tls, "%EMAILADDRESS%"),
+            server(Protocol::Imap, "imap.example.net", 143, Security::Plain, "%EMAILADDRESS%"),
+            server(Protocol::Imap, "imap.example.net", 993, Security::Tls, "%EMAILLOCALPART%"),
+        ],
+        vec![server(Protocol::Smtp, "smtp.example.net", 587, Security::StartTls, "%EMAILADDRESS%")],
+    )
+}
+
+fn email(address: &str) -> EmailAddress {
+    EmailAddress::parse(address).unwrap()
+}
+
+fn scopes() -> Scopes {
+    "email.read_only,email.send".parse().unwrap()
+}
+
+fn oauth() -> Credentials {
+    Credentials::oauth(
+        "oauth-client",
+        "oauth-secret",
+        "refresh-tok",
+        Some("https://app.example/cb".into()),
+    )
+}
+
+fn body(request: &impl serde::Serialize) -> Value {
+    serde_json::to_value(request).unwrap()
+}
+
+#[test]
+fn imap_sends_all_nine_fields_with_the_preferred_tls_servers() {
+    let email = email("dave@example.net");
+    let request = AuthorizeRequest::new(
+        "cid",
+        "Dave",
+        &email,
+        &imap_detection(),
+        &Credentials::password("pw-1"),
+        scopes(),
+    )
+    .unwrap();
+    assert_eq!(
+        body(&request),
+        json!({
+            "client_id": "cid",
+            "name": "Dave",
+            "email_address": "dave@example.net",
+            "provider": "imap",
+            "settings": {
+                "imap_host": "imap.example.net", "imap_port": 993, "imap_username": "dave", "imap_password": "pw-1",
+                "smtp_host": "smtp.example.net", "smtp_port": 587, "smtp_username": "dave@example.net", "smtp_password": "pw-1",
+                "ssl_required": true
+            },
+            "scopes": "email.read_only,email.send"
+        })
+    );
+    assert!(request.warnings().is_empty());
+}
+
+#[test]
+fn imap_with_only_plaintext_says_so_and_does_not_require_ssl() {
+    let detection = detection(
+        NylasProvider::Imap,
+        vec![server(
+            Protocol::Imap,
+            "mail.old-isp.example",
+            143,
+            Security::Plain,
+            "%EMAILADDRESS%",
+        )],
+        vec![server(Protocol::Smtp, "mail.old-isp.example", 465, Security::Tls, "%EMAILADDRESS%")],
+    );
+    let email = email("e@old-isp.example");
+    let creds = Credentials::password_with_username("pw", "custom-login");
+    let request = AuthorizeRequest::new("cid", "E", &email, &detection, &creds, scopes()).unwrap();
+    let settings = &body(&request)["settings"];
+    assert_eq!(settings["ssl_required"], false);
+    assert_eq!(settings["imap_username"], "custom-login");
+    assert_eq!(settings["smtp_username"], "custom-login");
+    assert_eq!(request.warnings().len(), 1);
+    assert!(
+        request.warnings()[0].contains("mail.old-isp.example:143")
+            && request.warnings()[0].contains("plaintext")
+    );
+}
+
+#[test]
+fn gmail_sends_google_oauth_fields() {
+    let detection = detection(NylasProvider::Gmail, vec![], vec![]);
+    let request = AuthorizeRequest::new(
+        "cid",
+        "Alice",
+        &email("alice@gmail.com"),
+        &detection,
+        &oauth(),
+        scopes(),
+    )
+    .unwrap()
+    .reauthenticate("acc-1");
+    assert_eq!(
+        body(&request),
+        json!({
+            "client_id": "cid", "name": "Alice", "email_address": "alice@gmail.com", "provider": "gmail",
+            "settings": {"google_client_id": "oauth-client", "google_client_secret": "oauth-secret", "google_refresh_token": "refresh-tok"},
+            "scopes": "email.read_only,email.send",
+            "reauth_account_id": "acc-1"
+        })
+    );
+}
+
+#[test]
+fn office365_sends_microsoft_oauth_fields_and_needs_a_redirect_uri() {
+    let detection = detection(NylasProvider::Office365, vec![], vec![]);
+    let email = email("bob@contoso.example");
+    let request =
+        AuthorizeRequest::new("cid", "Bob", &email, &detection, &oauth(), scopes()).unwrap();
+    assert_eq!(
+        body(&request)["settings"],
+        json!({
+            "microsoft_client_id": "oauth-client", "microsoft_client_secret": "oauth-secret",
+            "microsoft_refresh_token": "refresh-tok", "redirect_uri": "https://app.example/cb"
+        })
+    );
+    assert_eq!(body(&request)["provider"], "office365");
+    let no_redirect = Credentials::oauth("c", "s", "r", None);
+    assert_eq!(
+        AuthorizeRequest::new("cid", "Bob", &email, &detection, &no_redirect, scopes())
+            .unwrap_err(),
+        PayloadError::MissingRedirectUri { provider: NylasProvider::Office365 }
+    );
+}
+
+#[test]
+fn exchange_sends_username_password_and_a_bare_host() {
+    let mut detection = detection(NylasProvider::Exchange, vec![], vec![]);
+    detection.exchange = Some(ExchangeEndpoints {
+        ews_url: Some("https://mail.corp.example/EWS/Exchange.asmx".into()),
+        eas_host: Some("https://mail.corp.example/Microsoft-Server-ActiveSync".into()),
+    });
+    let request = AuthorizeRequest::new(
+        "cid",
+        "Eve",
+        &email("eve@corp.example"),
+        &detection,
+        &Credentials::password("pw"),
+        scopes(),
+    )
+    .unwrap();
+    assert_eq!(
+        body(&request)["settings"],
+        json!({
+            "username": "eve@corp.example", "password": "pw", "exchange_server_host": "mail.corp.example"
+        })
+    );
+}
+
+#[test]
+fn password_providers_send_a_password_and_an_optional_username() {
+    for nylas in [
+        NylasProvider::Yahoo,
+        NylasProvider::Aol,
+        NylasProvider::Icloud,
+        NylasProvider::Hotmail,
+        NylasProvider::Outlook,
+    ] {
+        let detection = detection(nylas, vec![], vec![]);
+        let request = AuthorizeRequest::new(
+            "cid",
+            "C",
+            &email("c@example.com"),
+            &detection,
+            &Credentials::password("app-pw"),
+            scopes(),
+        )
+        .unwrap();
+        assert_eq!(body(&request)["settings"], json!({"password": "app-pw"}), "{nylas}");
+        assert_eq!(body(&request)["provider"], nylas.as_str());
+        let with_user = Credentials::password_with_username("app-pw", "c");
+        let request = AuthorizeRequest::new(
+            "cid",
+            "C",
+            &email("c@example.com"),
+            &detection,
+            &with_user,
+            scopes(),
+        )
+        .unwrap();
+        assert_eq!(
+            body(&request)["settings"],
+            json!({"password": "app-pw", "username": "c"}),
+            "{nylas}"
+        );
+    }
+}
+
+#[test]
+fn validation_happens_before_any_request() {
+    let email = email("a@example.net");
+    let imap = imap_detection();
+    let gmail = detection(NylasProvider::Gmail, vec![], vec![]);
+    let password = Credentials::password("pw");
+    let cases = [
+        (
+            AuthorizeRequest::new("cid", "  ", &email, &imap, &password, scopes()),
+            PayloadError::Empty { field: "name" },
+        ),
+        (
+            AuthorizeRequest::new("", "A", &email, &imap, &password, scopes()),
+            PayloadError::Empty { field: "client id" },
+        ),
+        (
+            AuthorizeRequest::new("cid", "A", &email, &imap, &Credentials::password(""), scopes()),
+            PayloadError::Empty { field: "password" },
+        ),
+        (
+            AuthorizeRequest::new("cid", "A", &email, &gmail, &password, scopes()),
+            PayloadError::WrongCredentials {
+                provider: NylasProvider::Gmail,
+                needed: "OAuth client data and a refresh token",
+                given: "a password",
+            },
+        ),
+        (
+            AuthorizeRequest::new("cid", "A", &email, &imap, &oauth(), scopes()),
+            PayloadError::WrongCredentials {
+                provider: NylasProvider::Imap,
+                needed: "a password",
+                given: "OAuth credentials",
+            },
+        ),
+        (
+            AuthorizeRequest::new(
+                "cid",
+                "A",
+                &email,
+                &detection(NylasProvider::Imap, imap.incoming.clone(), vec![]),
+                &password,
+                scopes(),
+            ),
+            PayloadError::NoServer { protocol: Protocol::Smtp, provider: NylasProvider::Imap },
+        ),
+        (
+            AuthorizeRequest::new(
+                "cid",
+                "A",
+                &email,
+                &gmail,
+                &Credentials::oauth("c", " ", "r", None),
+                scopes(),
+            ),
+            PayloadError::Empty { field: "OAuth client secret" },
+        ),
+    ];
+    for (result, expected) in cases {
+        assert_eq!(result.unwrap_err(), expected);
+    }
+    let mut zero_port = imap_detection();
+    zero_port.outgoing[0].port = 0;
+    assert!(matches!(
+        AuthorizeRequest::new("cid", "A", &email, &zero_port, &password, scopes()),
+        Err(PayloadError::PortOutOfRange { port: 0, .. })
+    ));
+}
+
+#[test]
+fn debug_and_errors_never_show_secrets() {
+    let email = email("a@example.net");
+    let request = AuthorizeRequest::new(
+        "cid",
+        "A",
+        &email,
+        &imap_detection(),
+        &Credentials::password("s3cr3t-pw"),
+        scopes(),
+    )
+    .unwrap();
+    let gmail = detection(NylasProvider::Gmail, vec![], vec![]);
+    let oauth_request =
+        AuthorizeRequest::new("cid", "A", &email, &gmail, &oauth(), scopes()).unwrap();
+    let error = AuthorizeRequest::new(
+        "cid",
+        "A",
+        &email,
+        &gmail,
+        &Credentials::password("s3cr3t-pw"),
+        scopes(),
+    )
+    .unwrap_err();
+    let printed = format!(
+        "{request:?} {oauth_request:?} {error} {error:?} {:?} {:?}",
+        Credentials::password("s3cr3t-pw"),
+        oauth()
+    );
+    for secret in ["s3cr3t-pw", "oauth-secret", "refresh-tok"] {
+        assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+    }
+    assert!(printed.contains("REDACTED"));
+}
+
+#[test]
+fn v3_bodies_use_the_v3_provider_names() {
+    let cases: Vec<(Detection, &str, Credentials, Value)> = vec![
+        (
+            detection(NylasProvider::Gmail, vec![], vec![]),
+            "alice@gmail.com",
+            oauth(),
+            json!({"provider": "google", "settings": {"refresh_token": "refresh-tok"}}),
+        ),
+        (
+            detection(NylasProvider::Office365, vec![], vec![]),
+            "b@contoso.example",
+            oauth(),
+            json!({"provider": "microsoft", "settings": {"refresh_token": "refresh-tok"}}),
+        ),
+        (
+            detection(NylasProvider::Outlook, vec![], vec![]),
+            "b@outlook.com",
+            oauth(),
+            json!({"provider": "microsoft", "settings": {"refresh_token": "refresh-tok"}}),
+        ),
+        (
+            detection(
+                NylasProvider::Icloud,
+                vec![server(
+                    Protocol::Imap,
+                    "imap.mail.me.com",
+                    993,
+                    Security::Tls,
+                    "%EMAILLOCALPART%",
+                )],
+                vec![],
+            ),
+            "tim@icloud.com",
+            Credentials::password("pw"),
+            json!({"provider": "icloud", "settings": {"username": "tim", "password": "pw"}}),
+        ),
+        (
+            detection(NylasProvider::Yahoo, vec![], vec![]),
+            "c@yahoo.com",
+            Credentials::password("pw"),
+            json!({"provider": "yahoo", "settings": {"username": "c@yahoo.com", "password": "pw"}}),
+        ),
+        (
+            imap_detection(),
+            "dave@example.net",
+            Credentials::password("pw"),
+            json!({"provider": "imap", "settings": {
+                "imap_username": "dave", "imap_password": "pw", "imap_host": "imap.example.net", "imap_port": 993,
+                "smtp_host": "smtp.example.net", "smtp_port": 587
+            }}),
+        ),
+    ];
+    for (detection, address, creds, expected) in cases {
+        let request = CustomAuthRequest::new(&email(address), &detection, &creds).unwrap();
+        assert_eq!(body(&request), expected, "{address}");
+    }
+    let mut exchange = detection(NylasProvider::Exchange, vec![], vec![]);
+    exchange.exchange =
+        Some(ExchangeEndpoints { ews_url: None, eas_host: Some("mail.corp.example".into()) });
+    let request =
+        CustomAuthRequest::new(&email("e@corp.example"), &exchange, &Credentials::password("pw"))
+            .unwrap();
+    assert_eq!(
+        body(&request),
+        json!({"provider": "ews", "settings": {"username": "e@corp.example", "password": "pw", "exchange_server_host": "mail.corp.example"}})
+    );
+    let error = CustomAuthRequest::new(
+        &email("b@outlook.com"),
+        &detection(NylasProvider::Outlook, vec![], vec![]),
+        &Credentials::password("pw"),
+    );
+    assert!(matches!(error, Err(PayloadError::WrongCredentials { .. })));
+}
