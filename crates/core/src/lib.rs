@@ -15,6 +15,7 @@ pub mod engine;
 mod error;
 pub mod model;
 mod provider;
+pub mod sources;
 
 pub use engine::{CatalogueChoice, Discovery, DiscoveryConfig, DiscoveryContext};
 pub use error::SourceError;

@@ -8,12 +8,19 @@
 //! Secrets are [`secrecy::SecretString`] throughout: `Debug` shows `[REDACTED]`, errors and
 //! traces never contain them. Only serialising a request body exposes them, for the wire.
 
+mod account;
+mod client;
 mod credentials;
 mod error;
 mod payload;
 mod scope;
 mod settings;
 
+pub use account::{Account, AuthCode, CODE_LIFETIME};
+pub use client::{
+    API_VERSION, BODY_LIMIT, ConnectClient, ConnectClientBuilder, ConnectError, DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+};
 pub use credentials::{Credentials, OAuthCredentials};
 pub use error::PayloadError;
 pub use payload::{AuthorizeRequest, CustomAuthRequest, V3Provider, V3Settings};

@@ -1,0 +1,105 @@
+//! The one-time code and the account it is traded for.
+
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// How long a code from `/connect/authorize` stays valid.
+pub const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// The one-time code returned by `/connect/authorize`: secret, valid for 15 minutes, single
+/// use. [`ConnectClient::token`](super::ConnectClient::token) takes it by value, so the type
+/// system stops a second use.
+pub struct AuthCode {
+    code: SecretString,
+    /// When this value was created (monotonic clock).
+    created: Instant,
+    /// How old the code already was when this value was created.
+    age_at_creation: Duration,
+    issued_at: SystemTime,
+}
+
+impl AuthCode {
+    /// A code received now.
+    pub fn new(code: SecretString) -> Self {
+        Self::received_ago(code, Duration::ZERO)
+    }
+
+    /// A code received `age` ago (for codes handed between parts of an app).
+    pub fn received_ago(code: SecretString, age: Duration) -> Self {
+        let issued_at = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
+        Self { code, created: Instant::now(), age_at_creation: age, issued_at }
+    }
+
+    /// When the code was received (wall clock).
+    pub fn issued_at(&self) -> SystemTime {
+        self.issued_at
+    }
+
+    /// When it stops being valid (wall clock).
+    pub fn expires_at(&self) -> SystemTime {
+        self.issued_at + CODE_LIFETIME
+    }
+
+    /// How long ago it was received.
+    pub fn age(&self) -> Duration {
+        self.age_at_creation + self.created.elapsed()
+    }
+
+    /// Whether the 15 minutes are over.
+    pub fn is_expired(&self) -> bool {
+        self.age() >= CODE_LIFETIME
+    }
+
+    pub(crate) fn secret(&self) -> &SecretString {
+        &self.code
+    }
+}
+
+impl fmt::Debug for AuthCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthCode")
+            .field("code", &"[REDACTED]")
+            .field("issued_at", &self.issued_at)
+            .field("expired", &self.is_expired())
+            .finish()
+    }
+}
+
+/// The account record returned by `/connect/token`.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Account {
+    /// The access token for the account (secret).
+    pub access_token: SecretString,
+    /// The account id.
+    pub account_id: String,
+    /// The account's email address.
+    pub email_address: String,
+    /// The service's internal provider name, kept as opaque text (`exchange` may come back as
+    /// `eas`).
+    pub provider: String,
+    /// The record id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The user's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Billing state.
+    #[serde(default)]
+    pub billing_state: Option<String>,
+    /// When the account was linked (Unix seconds).
+    #[serde(default)]
+    pub linked_at: Option<i64>,
+    /// The object type (`account`).
+    #[serde(default)]
+    pub object: Option<String>,
+    /// `folder` or `label`.
+    #[serde(default)]
+    pub organization_unit: Option<String>,
+    /// Sync state.
+    #[serde(default)]
+    pub sync_state: Option<String>,
+}

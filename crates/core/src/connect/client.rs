@@ -1,0 +1,491 @@
+//! The HTTP client for `/connect/authorize` and `/connect/token`.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::{StatusCode, Url};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::account::{Account, AuthCode};
+use super::payload::AuthorizeRequest;
+use crate::sources::http::{self, HttpError};
+
+/// The production base URL (US region; `canada.` and `ireland.` regions also exist).
+pub const DEFAULT_BASE_URL: &str = "https://api.nylas.com";
+/// The `Nylas-API-Version` header sent with every request, pinned so the response shapes
+/// this client parses cannot change under it.
+pub const API_VERSION: &str = "2.7";
+/// The default timeout of one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest response body accepted.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Why a connect call failed. No variant carries a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// 400 from `/connect/authorize` (or another 4xx not listed here): the request was refused.
+    #[error("the request was refused ({status}): {message}{}", missing_suffix(missing_fields))]
+    InvalidRequest {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+        /// Fields the server says are missing.
+        missing_fields: Vec<String>,
+    },
+    /// 401: the client id is not accepted.
+    #[error("unauthorized: {message}")]
+    Unauthorized {
+        /// The server's message.
+        message: String,
+    },
+    /// 403: the mail provider refused the credentials (wrong password, app password needed).
+    #[error("the mail provider refused the credentials: {message}")]
+    WrongCredentials {
+        /// The server's message.
+        message: String,
+    },
+    /// 402 or 422: the mail provider failed or refused the account.
+    #[error("the mail provider failed ({status}): {message}")]
+    ProviderFailure {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// 429: too many requests.
+    #[error("rate limited{}: {message}", reset_suffix(*reset_at))]
+    RateLimited {
+        /// `X-RateLimit-Reset`: when requests are accepted again (Unix seconds), if sent.
+        reset_at: Option<u64>,
+        /// `X-RateLimit-Limit`, if sent.
+        limit: Option<u64>,
+        /// The server's message.
+        message: String,
+    },
+    /// 5xx.
+    #[error("server error ({status}): {message}")]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// `/connect/token` refused the code: invalid, expired or already used. Start again at
+    /// authorize.
+    #[error("the code was refused as invalid, expired or already used ({status}): {message}")]
+    InvalidCode {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The code is older than 15 minutes; refused locally, without a request.
+    #[error("the code expired {} s ago; start again at authorize", age.as_secs().saturating_sub(super::account::CODE_LIFETIME.as_secs()))]
+    CodeExpired {
+        /// The code's age.
+        age: Duration,
+    },
+    /// A success status with a body that is not the expected JSON.
+    #[error("unexpected response ({status}): {reason}")]
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The request could not be sent or the response not received.
+    #[error("transport failure: {reason}")]
+    Transport {
+        /// What went wrong (no URL query, no body).
+        reason: String,
+        /// Whether it failed before any byte of the request was sent (connect failure).
+        before_sending: bool,
+        /// Whether it was a timeout.
+        timeout: bool,
+    },
+    /// The request was built for another client id.
+    #[error("the request was built for client id {request:?}, this client uses {client:?}")]
+    ClientIdMismatch {
+        /// The request's client id.
+        request: String,
+        /// The client's.
+        client: String,
+    },
+    /// The base URL is not https (plain http is allowed only to loopback, and only when
+    /// enabled for tests).
+    #[error("refusing to send credentials to {url}: https is required")]
+    InsecureBaseUrl {
+        /// The URL.
+        url: String,
+    },
+    /// The base URL does not parse.
+    #[error("invalid base URL {url:?}")]
+    InvalidBaseUrl {
+        /// The URL as given.
+        url: String,
+    },
+    /// Setting up HTTP or TLS failed, or the body was too large.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+}
+
+fn missing_suffix(fields: &[String]) -> String {
+    if fields.is_empty() { String::new() } else { format!(" (missing: {})", fields.join(", ")) }
+}
+
+fn reset_suffix(reset_at: Option<u64>) -> String {
+    reset_at.map_or_else(String::new, |reset| format!(" until {reset} (Unix time)"))
+}
+
+impl ConnectError {
+    /// Whether retrying the same call could help without user action (rate limit, 5xx,
+    /// transport). Never retry `authorize` automatically: it carries credentials and may
+    /// lock the account.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. })
+    }
+}
+
+/// Talks to a Nylas-v2-compatible API: `authorize` (credentials → one-time code) and `token`
+/// (code → account). Build one per app and share it.
+///
+/// ```no_run
+/// # async fn demo(request: nativeauth_core::connect::AuthorizeRequest) -> Result<(), nativeauth_core::connect::ConnectError> {
+/// use nativeauth_core::connect::ConnectClient;
+///
+/// let client = ConnectClient::builder("my-client-id", "my-client-secret").build()?;
+/// let code = client.authorize(&request).await?;
+/// let account = client.token(code).await?;
+/// println!("linked {} ({})", account.email_address, account.provider);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectClient {
+    http: reqwest::Client,
+    authorize_url: Url,
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+}
+
+/// Builds a [`ConnectClient`].
+#[derive(Debug)]
+#[must_use]
+pub struct ConnectClientBuilder {
+    base_url: String,
+    client_id: String,
+    client_secret: SecretString,
+    timeout: Duration,
+    allow_loopback_http: bool,
+    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl ConnectClientBuilder {
+    /// The API base URL. Default: [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Timeout of one request. Default: 30 seconds.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Allow a plain-http base URL when its host is a loopback address (local mocks and tests).
+    /// Default: `false`; other hosts always need https.
+    pub fn allow_loopback_http(mut self, allow: bool) -> Self {
+        self.allow_loopback_http = allow;
+        self
+    }
+
+    /// Trust these root certificates in addition to the system's. Default: none.
+    pub fn extra_roots(
+        mut self,
+        roots: impl IntoIterator<Item = rustls::pki_types::CertificateDer<'static>>,
+    ) -> Self {
+        self.extra_roots.extend(roots);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidBaseUrl`], [`ConnectError::InsecureBaseUrl`] for a non-https URL
+    /// (unless loopback http is allowed), [`ConnectError::Http`] when TLS cannot be set up.
+    pub fn build(self) -> Result<ConnectClient, ConnectError> {
+        let invalid = || ConnectError::InvalidBaseUrl { url: self.base_url.clone() };
+        let mut base = Url::parse(&self.base_url).map_err(|_| invalid())?;
+        let secure = match base.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(invalid()),
+        };
+        let loopback_allowed = self.allow_loopback_http && is_loopback(&base);
+        if !(secure || loopback_allowed) {
+            return Err(ConnectError::InsecureBaseUrl { url: base.to_string() });
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let authorize_url = base.join("connect/authorize").map_err(|_| invalid())?;
+        let token_url = base.join("connect/token").map_err(|_| invalid())?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("Nylas-API-Version", HeaderValue::from_static(API_VERSION));
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(http::tls_config(self.extra_roots)?)
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            // Credentials are never re-sent to wherever a redirect points.
+            .redirect(reqwest::redirect::Policy::none())
+            // The API host is the app's choice; proxies from the environment must not see
+            // (or reroute) credential-carrying requests.
+            .no_proxy()
+            .https_only(secure)
+            .default_headers(headers)
+            .user_agent(concat!("nativeauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(HttpError::Client)?;
+        Ok(ConnectClient {
+            http,
+            authorize_url,
+            token_url,
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+        })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[derive(Serialize)]
+struct TokenRequest<'a> {
+    client_id: &'a str,
+    #[serde(serialize_with = "super::settings::expose")]
+    client_secret: &'a SecretString,
+    #[serde(serialize_with = "super::settings::expose")]
+    code: &'a SecretString,
+}
+
+#[derive(Deserialize)]
+struct CodeResponse {
+    code: SecretString,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    missing_fields: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Authorize,
+    Token,
+}
+
+impl ConnectClient {
+    /// A builder for a client with this Nylas client id and secret.
+    pub fn builder(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> ConnectClientBuilder {
+        ConnectClientBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            client_id: client_id.into(),
+            client_secret: SecretString::from(client_secret.into()),
+            timeout: DEFAULT_TIMEOUT,
+            allow_loopback_http: false,
+            extra_roots: Vec::new(),
+        }
+    }
+
+    /// Sends the authorize request and returns the one-time code. Never retried: the request
+    /// carries the user's credentials, and repeated attempts may lock the account.
+    ///
+    /// # Errors
+    /// [`ConnectError`] for each failure; [`ConnectError::WrongCredentials`] when the mail
+    /// provider refused the password.
+    pub async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthCode, ConnectError> {
+        if request.client_id() != self.client_id {
+            return Err(ConnectError::ClientIdMismatch {
+                request: request.client_id().to_owned(),
+                client: self.client_id.clone(),
+            });
+        }
+        tracing::debug!(provider = %request.provider(), "POST /connect/authorize");
+        let response = self
+            .http
+            .post(self.authorize_url.clone())
+            .json(request)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let body = self.success_body(response, Endpoint::Authorize).await?;
+        let parsed: CodeResponse = parse_json(&body, 200)?;
+        tracing::debug!("authorize returned a code");
+        Ok(AuthCode::new(parsed.code))
+    }
+
+    /// Trades a code for the account. The code is consumed: whatever the outcome, it cannot
+    /// be used again. Refused locally when older than 15 minutes. Retried once only when the
+    /// connection could not be opened (the request was never sent).
+    ///
+    /// # Errors
+    /// [`ConnectError::CodeExpired`] without any request; [`ConnectError::InvalidCode`] when
+    /// the server refuses the code; other variants as for [`authorize`](Self::authorize).
+    pub async fn token(&self, code: AuthCode) -> Result<Account, ConnectError> {
+        if code.is_expired() {
+            return Err(ConnectError::CodeExpired { age: code.age() });
+        }
+        let body = TokenRequest {
+            client_id: &self.client_id,
+            client_secret: &self.client_secret,
+            code: code.secret(),
+        };
+        let mut attempt = 0;
+        let response = loop {
+            attempt += 1;
+            tracing::debug!(attempt, "POST /connect/token");
+            match self.http.post(self.token_url.clone()).json(&body).send().await {
+                Ok(response) => break response,
+                Err(error) if error.is_connect() && attempt < 2 => {
+                    tracing::debug!("connection failed before sending; retrying once");
+                }
+                Err(error) => return Err(transport_error(error)),
+            }
+        };
+        let body = self.success_body(response, Endpoint::Token).await?;
+        parse_json(&body, 200)
+    }
+
+    /// The body of a 200 response, or the error the status and body describe.
+    async fn success_body(
+        &self,
+        response: reqwest::Response,
+        endpoint: Endpoint,
+    ) -> Result<Vec<u8>, ConnectError> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = http::read_body_capped(response, BODY_LIMIT).await?;
+        if status == StatusCode::OK {
+            return Ok(body);
+        }
+        tracing::debug!(status = status.as_u16(), "connect call failed");
+        Err(classify(status, &headers, &body, endpoint))
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], status: u16) -> Result<T, ConnectError> {
+    serde_json::from_slice(body).map_err(|e| ConnectError::UnexpectedResponse {
+        status,
+        // serde_json's message names the line and column and what was expected, never the
+        // value, so it cannot echo a secret.
+        reason: format!("not the expected JSON: {}", e.classify_message()),
+    })
+}
+
+trait ClassifyMessage {
+    fn classify_message(&self) -> String;
+}
+
+impl ClassifyMessage for serde_json::Error {
+    fn classify_message(&self) -> String {
+        match self.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("syntax error at line {} column {}", self.line(), self.column())
+            }
+            serde_json::error::Category::Data => "a field is missing or of the wrong type".into(),
+            serde_json::error::Category::Io => "read error".into(),
+        }
+    }
+}
+
+fn classify(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    endpoint: Endpoint,
+) -> ConnectError {
+    let is_json =
+        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
+            || body.trim_ascii_start().starts_with(b"{");
+    let parsed: ErrorBody = if is_json {
+        serde_json::from_slice(body).unwrap_or_default()
+    } else {
+        ErrorBody::default()
+    };
+    let message = parsed.message.unwrap_or_else(|| describe_body(headers, body));
+    let code = status.as_u16();
+    match code {
+        400 if endpoint == Endpoint::Token => ConnectError::InvalidCode { status: code, message },
+        401 => ConnectError::Unauthorized { message },
+        403 => ConnectError::WrongCredentials { message },
+        402 | 422 => ConnectError::ProviderFailure { status: code, message },
+        429 => ConnectError::RateLimited {
+            reset_at: header_number(headers, "X-RateLimit-Reset"),
+            limit: header_number(headers, "X-RateLimit-Limit"),
+            message,
+        },
+        500..=599 => ConnectError::Server { status: code, message },
+        _ => ConnectError::InvalidRequest {
+            status: code,
+            message,
+            missing_fields: parsed.missing_fields,
+        },
+    }
+}
+
+/// A short description of a body that carries no JSON message: its type and, for HTML, the
+/// page title.
+fn describe_body(headers: &reqwest::header::HeaderMap, body: &[u8]) -> String {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    let title = lower.find("<title>").and_then(|start| {
+        let rest = &text[start + 7..];
+        rest.to_ascii_lowercase().find("</title>").map(|end| rest[..end].trim().to_owned())
+    });
+    match title {
+        Some(title) if !title.is_empty() => {
+            let title: String = title.chars().take(120).collect();
+            format!("{content_type} page \"{title}\" ({} bytes)", body.len())
+        }
+        _ => format!("non-JSON body ({content_type}, {} bytes)", body.len()),
+    }
+}
+
+fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn transport_error(error: reqwest::Error) -> ConnectError {
+    ConnectError::Transport {
+        before_sending: error.is_connect(),
+        timeout: error.is_timeout(),
+        // Without the URL: the base URL is the app's, but keep errors free of request data.
+        reason: error.without_url().to_string(),
+    }
+}

@@ -1,0 +1,4 @@
+//! Network sources and the plumbing they share. Each source splits a pure parser from a thin
+//! fetcher; all HTTP goes through [`http`].
+
+pub mod http;
