@@ -76,41 +76,8 @@ use std::path::Path;
 pub use error::{CatalogueError, Position, Problem, ProblemKind};
 pub use pattern::{MxPattern, PatternError, check_domain};
 
-use crate::model::{
-    AuthHint, AuthMethod, Detection, EmailAddress, NylasProvider, Protocol, ProviderInfo, Security,
-    Server, Source, Trust, UsernameTemplate, render_placeholders,
-};
-
-/// A server as the catalogue states it; the host may contain `%EMAILDOMAIN%`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerSpec {
-    /// What the server speaks.
-    pub protocol: Protocol,
-    /// Host name, possibly with `%EMAILDOMAIN%`.
-    pub host: String,
-    /// Port, 1–65535.
-    pub port: u16,
-    /// Transport security.
-    pub security: Security,
-    /// Login name template.
-    pub username: UsernameTemplate,
-    /// Login methods, preferred first.
-    pub auth: Vec<AuthMethod>,
-}
-
-impl ServerSpec {
-    /// The concrete server for `email` (host placeholders filled in).
-    pub fn to_server(&self, email: &EmailAddress) -> Server {
-        Server {
-            protocol: self.protocol,
-            host: render_placeholders(&self.host, email),
-            port: self.port,
-            security: self.security,
-            username: self.username.clone(),
-            auth: self.auth.clone(),
-        }
-    }
-}
+pub use crate::model::ServerSpec;
+use crate::model::{AuthHint, Detection, EmailAddress, NylasProvider, ProviderInfo, Source, Trust};
 
 /// One provider of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,5 +17,5 @@ pub use email::{
 pub use report::{
     Failure, FailureKind, JsonAlternative, JsonReport, JsonServer, JsonStep, Outcome, Report, Step,
 };
-pub use server::{AuthMethod, Protocol, Security, Server};
+pub use server::{AuthMethod, Protocol, Security, Server, ServerSpec};
 pub use template::{Placeholder, UsernameTemplate, render_placeholders, unknown_placeholder};

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::UsernameTemplate;
+use super::{EmailAddress, UsernameTemplate, render_placeholders};
 
 /// The protocol a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -145,5 +145,37 @@ impl Server {
     /// `host:port`, for display and trace targets.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// A server as a provider states it (in the catalogue or an autoconfig file): like [`Server`],
+/// but the host may contain `%EMAILDOMAIN%` (hosting companies that serve `mail.<your domain>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerSpec {
+    /// What the server speaks.
+    pub protocol: Protocol,
+    /// Host name, possibly with `%EMAILDOMAIN%`.
+    pub host: String,
+    /// Port, 1–65535.
+    pub port: u16,
+    /// Transport security.
+    pub security: Security,
+    /// Login name template.
+    pub username: UsernameTemplate,
+    /// Login methods, preferred first.
+    pub auth: Vec<AuthMethod>,
+}
+
+impl ServerSpec {
+    /// The concrete server for `email` (host placeholders filled in, lowercased).
+    pub fn to_server(&self, email: &EmailAddress) -> Server {
+        Server {
+            protocol: self.protocol,
+            host: render_placeholders(&self.host, email).to_ascii_lowercase(),
+            port: self.port,
+            security: self.security,
+            username: self.username.clone(),
+            auth: self.auth.clone(),
+        }
     }
 }

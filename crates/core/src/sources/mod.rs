@@ -1,4 +1,6 @@
 //! Network sources and the plumbing they share. Each source splits a pure parser from a thin
 //! fetcher; all HTTP goes through [`http`].
 
+pub mod autoconfig;
 pub mod http;
+pub mod xml;
