@@ -2,5 +2,8 @@
 //! fetcher; all HTTP goes through [`http`].
 
 pub mod autoconfig;
+pub mod dns;
+pub mod fetch;
+pub mod guard;
 pub mod http;
 pub mod xml;

@@ -1,0 +1,118 @@
+//! A throwaway certificate authority and a TLS front for plain HTTP mocks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+/// A test CA and a server certificate it signed for some host names.
+pub struct TestCa {
+    ca: CertificateDer<'static>,
+    ca_pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivatePkcs8KeyDer<'static>,
+}
+
+impl TestCa {
+    /// A new CA and a server certificate for `hosts` (names like `autoconfig.example.test`
+    /// or `*.example.test`).
+    pub fn new(hosts: &[&str]) -> Self {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "nativeauth test CA");
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+        let leaf_params = CertificateParams::new(names).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        Self {
+            ca: ca_cert.der().clone(),
+            ca_pem: ca_cert.pem(),
+            chain: vec![leaf.der().clone(), ca_cert.der().clone()],
+            key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+        }
+    }
+
+    /// The CA certificate, to add to a client's trust roots.
+    pub fn root(&self) -> CertificateDer<'static> {
+        self.ca.clone()
+    }
+
+    /// The CA certificate in PEM (for `--ca-file`).
+    pub fn root_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    fn server_config(&self) -> rustls::ServerConfig {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), PrivateKeyDer::Pkcs8(self.key.clone_key()))
+            .unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config
+    }
+}
+
+/// Terminates TLS on 127.0.0.1 and forwards the plain bytes to `upstream` (a mockito server),
+/// so mockito's request matching works over https.
+pub struct TlsFront {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TlsFront {
+    /// Starts the front on a free port.
+    pub fn start(ca: &TestCa, upstream: SocketAddr) -> Self {
+        let acceptor = TlsAcceptor::from(Arc::new(ca.server_config()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready_tx.send(listener.local_addr().unwrap()).unwrap();
+                let serve = async {
+                    loop {
+                        let Ok((tcp, _)) = listener.accept().await else { continue };
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                            let Ok(mut plain) = TcpStream::connect(upstream).await else { return };
+                            let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    () = serve => {}
+                    _ = shutdown_rx => {}
+                }
+            });
+        });
+        let addr = ready_rx.recv().unwrap();
+        Self { addr, connections, _shutdown: shutdown_tx }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many TCP connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
