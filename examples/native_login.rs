@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let client_secret = std::env::var("NYLAS_CLIENT_SECRET")
         .context("set NYLAS_CLIENT_SECRET to your client secret")?;
 
-    let discovery = Discovery::new(DiscoveryConfig::builder().offline(args.offline).build());
+    let discovery = Discovery::new(DiscoveryConfig::builder().offline(args.offline).build())?;
     let report = discovery.discover(&email).await;
     let Some(detection) = report.best else {
         bail!("no provider found for {email}");

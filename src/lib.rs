@@ -7,10 +7,10 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), nativeauth::EmailError> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, NylasProvider};
 //!
-//! let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build());
+//! let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build())?;
 //! let report = discovery.discover(&EmailAddress::parse("alice@gmail.com")?).await;
 //! let best = report.best.expect("gmail.com is in the catalogue");
 //! assert_eq!(best.provider.nylas, NylasProvider::Gmail);
@@ -25,7 +25,10 @@ pub use nativeauth_core::*;
 /// The built-in provider plugins. Naming each crate here is what links it.
 pub mod providers {
     pub use nativeauth_catalogue as catalogue;
+    pub use nativeauth_google as google;
+    pub use nativeauth_imap as imap;
 }
 
 /// Ids of the built-in provider plugins, one per crate linked by this facade.
-pub const BUILTIN_PROVIDERS: &[&str] = &[nativeauth_catalogue::ID];
+pub const BUILTIN_PROVIDERS: &[&str] =
+    &[nativeauth_catalogue::ID, nativeauth_google::ID, nativeauth_imap::ID];

@@ -157,7 +157,8 @@ fn providers_that_host_custom_domains_have_mx_patterns() {
 async fn an_offline_discovery_answers_from_the_catalogue_with_a_trace() {
     let discovery = Discovery::new(
         DiscoveryConfig::builder().offline(true).catalogue(CatalogueChoice::Builtin).build(),
-    );
+    )
+    .unwrap();
     let email = EmailAddress::parse("Alice@GMAIL.com").unwrap();
     let report = discovery.discover(&email).await;
     let best = report.best.as_ref().unwrap();

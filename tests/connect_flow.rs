@@ -76,7 +76,7 @@ async fn the_whole_flow_works_and_no_secret_reaches_logs_or_messages() {
         .allow_loopback_http(true)
         .build()
         .unwrap();
-    let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build());
+    let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build()).unwrap();
 
     // 1. A generic IMAP provider from the catalogue, with a password.
     let email = EmailAddress::parse("Jane@Comcast.net").unwrap();

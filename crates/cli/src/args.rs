@@ -1,8 +1,11 @@
 //! Command-line arguments. Parsing only validates; nothing here touches files or the network.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
+use nativeauth::reqwest::Url;
+use nativeauth::sources::guard::IpRange;
 
 /// Find who hosts a mailbox and which servers and settings to use, and show why.
 ///
@@ -12,7 +15,7 @@ use clap::Parser;
 #[command(name = "discover", version, about, max_term_width = 100)]
 pub(crate) struct Args {
     /// The email address to look up.
-    #[arg(value_name = "EMAIL", required_unless_present = "check_catalogue")]
+    #[arg(value_name = "EMAIL", required_unless_present_any = ["check_catalogue", "parse_autoconfig"])]
     pub(crate) email: Option<String>,
 
     /// Print one JSON object (the stable schema of discover-cli.md) instead of text.
@@ -40,6 +43,51 @@ pub(crate) struct Args {
     /// it is valid, 2 when it is not.
     #[arg(long, value_name = "FILE", conflicts_with = "email")]
     pub(crate) check_catalogue: Option<PathBuf>,
+
+    /// Parse a saved autoconfig file (config-v1.1.xml) and print the servers it yields as JSON.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["email", "check_catalogue"])]
+    pub(crate) parse_autoconfig: Option<PathBuf>,
+
+    /// With --parse-autoconfig: render placeholders for this address.
+    #[arg(long = "email", value_name = "EMAIL", requires = "parse_autoconfig")]
+    pub(crate) render_for: Option<String>,
+
+    /// Use this DNS server instead of the system's (IP or IP:PORT; repeatable).
+    #[arg(long = "nameserver", value_name = "IP[:PORT]", value_parser = parse_nameserver)]
+    pub(crate) nameservers: Vec<SocketAddr>,
+
+    /// Base URL of the ISPDB (the domain is appended).
+    #[arg(long, value_name = "URL", default_value = nativeauth::engine::DEFAULT_ISPDB_URL, value_parser = parse_url)]
+    pub(crate) ispdb_url: Url,
+
+    /// Do not consult the ISPDB.
+    #[arg(long)]
+    pub(crate) no_ispdb: bool,
+
+    /// Extra trusted root certificates, PEM (the system store is always used; SSL_CERT_FILE is
+    /// honoured too).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) ca_file: Option<PathBuf>,
+
+    /// Lift the private/loopback address guard entirely (tests, LAN setups).
+    #[arg(long)]
+    pub(crate) allow_private_targets: bool,
+
+    /// Allow connections into this special range only, such as 127.0.0.1/32 (repeatable).
+    #[arg(long = "allow-target-range", value_name = "CIDR")]
+    pub(crate) allowed_ranges: Vec<IpRange>,
+
+    /// Also try plain-http autoconfig; answers found that way are marked unverified.
+    #[arg(long)]
+    pub(crate) allow_http: bool,
+
+    /// Port of the https URLs discovery builds itself (default 443; for test setups).
+    #[arg(long, value_name = "PORT", default_value_t = 443)]
+    pub(crate) https_port: u16,
+
+    /// Port of the http URLs discovery builds itself (default 80; for test setups).
+    #[arg(long, value_name = "PORT", default_value_t = 80)]
+    pub(crate) http_port: u16,
 
     /// Print the request body this detection leads to instead of the report: the v2
     /// `/connect/authorize` body or the v3 `/v3/connect/custom` body. Secrets are shown as
@@ -82,5 +130,24 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => Ok(secs),
         _ => Err(format!("{text:?} is not a number of seconds between 0 and 3600")),
+    }
+}
+
+fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    text.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{text:?} is not an IP address or IP:PORT"))
+}
+
+fn parse_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" | "http" => Ok(url),
+        other => Err(format!("{other}: only https and http URLs are supported")),
     }
 }

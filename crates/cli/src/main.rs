@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod autoconfig_json;
 mod human;
 mod payload;
 
@@ -15,7 +16,9 @@ use anyhow::Context;
 use clap::Parser;
 use nativeauth::catalogue::Catalogue;
 use nativeauth::model::{Failure, FailureKind, JsonReport};
-use nativeauth::{CatalogueChoice, Discovery, DiscoveryConfig, EmailAddress, Report};
+use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::sources::http::load_pem_roots;
+use nativeauth::{CatalogueChoice, Discovery, DiscoveryConfig, EmailAddress, Report, UrlPorts};
 
 use crate::args::Args;
 
@@ -44,6 +47,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     if let Some(path) = &args.check_catalogue {
         return check_catalogue(path);
     }
+    if let Some(path) = &args.parse_autoconfig {
+        return parse_autoconfig(path, args.render_for.as_deref());
+    }
     let input = args.email.as_deref().unwrap_or_default();
     let email = match EmailAddress::parse(input) {
         Ok(email) => email,
@@ -57,17 +63,15 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             return Ok(status::USAGE);
         }
     };
-    let config = DiscoveryConfig::builder()
-        .deadline(Duration::from_secs_f64(args.timeout))
-        .offline(args.offline)
-        .catalogue(catalogue_choice(args)?)
-        .build();
-    let discovery = Discovery::new(config);
+    let config = discovery_config(args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(discovery.discover(&email));
+    let report = runtime.block_on(async {
+        let discovery = Discovery::new(config)?;
+        anyhow::Ok(discovery.discover(&email).await)
+    })?;
     if let Some(version) = args.payload {
         return print_payload(args, version, &report);
     }
@@ -99,6 +103,52 @@ fn print_payload(
     writeln!(out, "{body}")?;
     out.flush()?;
     Ok(status::DETECTED)
+}
+
+fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
+    let mut roots = Vec::new();
+    let env_file = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    for path in args.ca_file.iter().chain(env_file.as_ref()) {
+        roots.extend(load_pem_roots(path)?);
+    }
+    let policy = if args.allow_private_targets {
+        AddressPolicy::allow_all()
+    } else {
+        AddressPolicy::strict().allowing(args.allowed_ranges.iter().copied())
+    };
+    Ok(DiscoveryConfig::builder()
+        .deadline(Duration::from_secs_f64(args.timeout))
+        .offline(args.offline)
+        .catalogue(catalogue_choice(args)?)
+        .nameservers(args.nameservers.iter().copied())
+        .ispdb_url((!args.no_ispdb).then(|| args.ispdb_url.clone()))
+        .allow_http(args.allow_http)
+        .extra_roots(roots)
+        .address_policy(policy)
+        .url_ports(UrlPorts { https: args.https_port, http: args.http_port })
+        .build())
+}
+
+fn parse_autoconfig(path: &std::path::Path, email: Option<&str>) -> anyhow::Result<u8> {
+    let email = match email.map(EmailAddress::parse).transpose() {
+        Ok(email) => email,
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "discover: --email is not a valid address: {error}");
+            return Ok(status::USAGE);
+        }
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match nativeauth::sources::autoconfig::parse_autoconfig(&text) {
+        Ok(document) => {
+            print_json(&autoconfig_json::view(&document, email.as_ref()))?;
+            Ok(status::DETECTED)
+        }
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "discover: {}: {error}", path.display());
+            Ok(status::NOTHING)
+        }
+    }
 }
 
 fn catalogue_choice(args: &Args) -> anyhow::Result<CatalogueChoice> {

@@ -17,11 +17,13 @@ pub mod model;
 mod provider;
 pub mod sources;
 
-pub use engine::{CatalogueChoice, Discovery, DiscoveryConfig, DiscoveryContext};
+pub use engine::{
+    CatalogueChoice, Discovery, DiscoveryConfig, DiscoveryContext, SetupError, UrlPorts,
+};
 pub use error::SourceError;
 pub use model::{
-    AuthHint, AuthMethod, Detection, EmailAddress, EmailError, NylasProvider, Protocol,
-    ProviderInfo, Report, Security, Server, Source, Trust, UsernameTemplate,
+    AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, EmailError, NylasProvider,
+    Protocol, ProviderInfo, Report, Security, Server, Source, Trust, UsernameTemplate,
 };
 pub use provider::{Provider, ProviderPlugin, registry};
 
@@ -29,5 +31,9 @@ pub use provider::{Provider, ProviderPlugin, registry};
 pub use async_trait::async_trait;
 /// Re-exported so that plugin crates register with the same `inventory` version as the core.
 pub use inventory;
+/// Re-exported for URLs and TLS roots in the configuration.
+pub use reqwest;
+/// Re-exported for TLS root certificates in the configuration.
+pub use rustls::pki_types;
 /// Re-exported so that applications build secrets with the same `secrecy` version.
 pub use secrecy;

@@ -1,12 +1,21 @@
 //! Discovery configuration.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Url;
+use rustls::pki_types::CertificateDer;
+
 use crate::catalogue::Catalogue;
+use crate::sources::dns::DEFAULT_DNS_TIMEOUT;
+use crate::sources::fetch::DEFAULT_HTTP_TIMEOUT;
+use crate::sources::guard::AddressPolicy;
 
 /// The default overall deadline of one discovery.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// The public Thunderbird ISPDB; the domain is appended.
+pub const DEFAULT_ISPDB_URL: &str = "https://autoconfig.thunderbird.net/v1.1/";
 
 /// Which catalogue the `catalogue` provider answers from.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +31,22 @@ pub enum CatalogueChoice {
     Replace(Arc<Catalogue>),
 }
 
+/// The ports used in URLs that discovery builds itself (`https://autoconfig.<domain>/…`).
+/// Redirect targets keep their own ports. Only test setups and unusual LANs change these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlPorts {
+    /// Port for https URLs. Default: 443.
+    pub https: u16,
+    /// Port for http URLs. Default: 80.
+    pub http: u16,
+}
+
+impl Default for UrlPorts {
+    fn default() -> Self {
+        Self { https: 443, http: 80 }
+    }
+}
+
 /// How a discovery runs. Build with [`DiscoveryConfig::builder`]; `Default` gives the defaults
 /// documented on each setter.
 #[derive(Debug, Clone)]
@@ -29,11 +54,31 @@ pub struct DiscoveryConfig {
     pub(crate) deadline: Duration,
     pub(crate) offline: bool,
     pub(crate) catalogue: CatalogueChoice,
+    pub(crate) nameservers: Vec<SocketAddr>,
+    pub(crate) dns_timeout: Duration,
+    pub(crate) http_timeout: Duration,
+    pub(crate) ispdb_url: Option<Url>,
+    pub(crate) allow_http: bool,
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    pub(crate) address_policy: AddressPolicy,
+    pub(crate) url_ports: UrlPorts,
 }
 
 impl Default for DiscoveryConfig {
     fn default() -> Self {
-        Self { deadline: DEFAULT_DEADLINE, offline: false, catalogue: CatalogueChoice::Builtin }
+        Self {
+            deadline: DEFAULT_DEADLINE,
+            offline: false,
+            catalogue: CatalogueChoice::Builtin,
+            nameservers: Vec::new(),
+            dns_timeout: DEFAULT_DNS_TIMEOUT,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
+            ispdb_url: Url::parse(DEFAULT_ISPDB_URL).ok(),
+            allow_http: false,
+            extra_roots: Vec::new(),
+            address_policy: AddressPolicy::strict(),
+            url_ports: UrlPorts::default(),
+        }
     }
 }
 
@@ -56,6 +101,21 @@ impl DiscoveryConfig {
     /// Which catalogue to answer from.
     pub fn catalogue(&self) -> &CatalogueChoice {
         &self.catalogue
+    }
+
+    /// The ISPDB base URL, or `None` when the ISPDB is not consulted.
+    pub fn ispdb_url(&self) -> Option<&Url> {
+        self.ispdb_url.as_ref()
+    }
+
+    /// Whether plain-http autoconfig URLs are tried.
+    pub fn allows_http(&self) -> bool {
+        self.allow_http
+    }
+
+    /// The ports of URLs discovery builds.
+    pub fn url_ports(&self) -> UrlPorts {
+        self.url_ports
     }
 }
 
@@ -92,6 +152,62 @@ impl DiscoveryConfigBuilder {
     /// Which catalogue to answer from. Default: [`CatalogueChoice::Builtin`].
     pub fn catalogue(mut self, catalogue: CatalogueChoice) -> Self {
         self.config.catalogue = catalogue;
+        self
+    }
+
+    /// Ask these DNS servers instead of the system's. Default: the system's (`/etc/resolv.conf`).
+    pub fn nameservers(mut self, servers: impl IntoIterator<Item = SocketAddr>) -> Self {
+        self.config.nameservers = servers.into_iter().collect();
+        self
+    }
+
+    /// Timeout of one DNS query. Default: 3 seconds.
+    pub fn dns_timeout(mut self, timeout: Duration) -> Self {
+        self.config.dns_timeout = timeout;
+        self
+    }
+
+    /// Timeout of one HTTP request. Default: 5 seconds.
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_timeout = timeout;
+        self
+    }
+
+    /// The ISPDB base URL (the domain is appended), or `None` to skip the ISPDB.
+    /// Default: [`DEFAULT_ISPDB_URL`].
+    pub fn ispdb_url(mut self, url: Option<Url>) -> Self {
+        self.config.ispdb_url = url.map(|mut url| {
+            if !url.path().ends_with('/') {
+                let path = format!("{}/", url.path());
+                url.set_path(&path);
+            }
+            url
+        });
+        self
+    }
+
+    /// Also try plain-http autoconfig; answers found that way are unverified. Default: `false`.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.config.allow_http = allow;
+        self
+    }
+
+    /// Trust these root certificates in addition to the system's. Default: none.
+    pub fn extra_roots(mut self, roots: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
+        self.config.extra_roots.extend(roots);
+        self
+    }
+
+    /// Which special addresses (loopback, private, link-local, …) may be connected to.
+    /// Default: none ([`AddressPolicy::strict`]).
+    pub fn address_policy(mut self, policy: AddressPolicy) -> Self {
+        self.config.address_policy = policy;
+        self
+    }
+
+    /// The ports of URLs discovery builds itself. Default: 443 and 80.
+    pub fn url_ports(mut self, ports: UrlPorts) -> Self {
+        self.config.url_ports = ports;
         self
     }
 

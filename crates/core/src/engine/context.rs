@@ -1,27 +1,90 @@
-//! What providers see during one discovery: the configuration and the trace.
+//! What providers see during one discovery: the configuration, the shared network lookups
+//! (memoised for the run), and the trace.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use reqwest::Url;
+use tokio::sync::OnceCell;
+
 use super::config::{CatalogueChoice, DiscoveryConfig};
+use super::network::Network;
+use crate::error::SourceError;
 use crate::model::{Outcome, Step};
+use crate::sources::dns::{DnsError, MxRecord, SrvRecord};
+use crate::sources::fetch::{FetchError, FetchRequest, Fetched};
+
+/// One result per key for a run; concurrent askers of the same key await one computation.
+struct Memo<V> {
+    cells: Mutex<HashMap<String, Arc<OnceCell<V>>>>,
+}
+
+impl<V: Clone> Memo<V> {
+    fn new() -> Self {
+        Self { cells: Mutex::new(HashMap::new()) }
+    }
+
+    async fn get_or_run<F, Fut>(&self, key: &str, run: F) -> V
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V>,
+    {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+            cells.entry(key.to_owned()).or_default().clone()
+        };
+        cell.get_or_init(run).await.clone()
+    }
+}
 
 /// The state of one discovery run, shared by every provider of that run.
 ///
-/// Providers read the configuration from it and record what they try with
-/// [`DiscoveryContext::timer`]. Network lookups (DNS, HTTP) will be memoised here too, so that
-/// several providers asking the same question cause one request.
-#[derive(Debug)]
+/// Providers read the configuration from it, ask DNS and HTTP through it — each distinct
+/// question is asked once per run, however many providers ask it — and record what they try
+/// with [`DiscoveryContext::timer`].
 pub struct DiscoveryContext {
     config: Arc<DiscoveryConfig>,
+    network: Option<Arc<Network>>,
     started: Instant,
     trace: Mutex<Vec<Step>>,
+    mx: Memo<Result<Vec<MxRecord>, DnsError>>,
+    srv: Memo<Result<Vec<SrvRecord>, DnsError>>,
+    fetches: Memo<Result<Fetched, FetchError>>,
+}
+
+impl std::fmt::Debug for DiscoveryContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscoveryContext")
+            .field("config", &self.config)
+            .field("online", &self.network.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DiscoveryContext {
-    /// A context for a run that started at `started`.
+    /// A context for a run that started at `started`, without network access.
     pub fn new(config: Arc<DiscoveryConfig>, started: Instant) -> Self {
-        Self { config, started, trace: Mutex::new(Vec::new()) }
+        Self::with_network(config, None, started)
+    }
+
+    /// A context with network access (unless the configuration is offline).
+    pub fn with_network(
+        config: Arc<DiscoveryConfig>,
+        network: Option<Arc<Network>>,
+        started: Instant,
+    ) -> Self {
+        let network = if config.offline { None } else { network };
+        Self {
+            config,
+            network,
+            started,
+            trace: Mutex::new(Vec::new()),
+            mx: Memo::new(),
+            srv: Memo::new(),
+            fetches: Memo::new(),
+        }
     }
 
     /// The run's configuration.
@@ -29,9 +92,9 @@ impl DiscoveryContext {
         &self.config
     }
 
-    /// Whether providers must stay off the network.
+    /// Whether providers must stay off the network (offline, or no network configured).
     pub fn is_offline(&self) -> bool {
-        self.config.offline
+        self.network.is_none()
     }
 
     /// Which catalogue to answer from.
@@ -42,6 +105,97 @@ impl DiscoveryContext {
     /// Time since the run started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
+    }
+
+    fn network(&self, target: &str) -> Result<&Network, SourceError> {
+        self.network.as_deref().ok_or_else(|| SourceError::Network {
+            target: target.to_owned(),
+            reason: "offline: no network lookups".into(),
+        })
+    }
+
+    /// The MX records of `domain`, most preferred first; asked once per run.
+    ///
+    /// # Errors
+    /// [`SourceError`] when offline, on timeout or DNS failure.
+    pub async fn mx(&self, domain: &str) -> Result<Vec<MxRecord>, SourceError> {
+        let network = self.network(domain)?;
+        let result = self
+            .mx
+            .get_or_run(domain, || async {
+                let timer = self.timer("dns", &format!("MX {domain}"));
+                let result = network.dns.mx(domain).await;
+                match &result {
+                    Ok(records) if records.is_empty() => {
+                        timer.finish(Outcome::Nothing, "no MX records")
+                    }
+                    Ok(records) => {
+                        let hosts: Vec<String> = records
+                            .iter()
+                            .map(|r| format!("{} {}", r.preference, r.exchange))
+                            .collect();
+                        timer.finish(Outcome::Found, &hosts.join(", "));
+                    }
+                    Err(error) => timer.finish(dns_outcome(error), &error.to_string()),
+                }
+                result
+            })
+            .await;
+        result.map_err(SourceError::from)
+    }
+
+    /// The SRV records of `name`, in RFC 2782 order; asked once per run.
+    ///
+    /// # Errors
+    /// [`SourceError`] when offline, on timeout or DNS failure.
+    pub async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, SourceError> {
+        let network = self.network(name)?;
+        let result = self
+            .srv
+            .get_or_run(name, || async {
+                let timer = self.timer("dns", &format!("SRV {name}"));
+                let result = network.dns.srv(name).await;
+                match &result {
+                    Ok(records) if records.is_empty() => {
+                        timer.finish(Outcome::Nothing, "no SRV records")
+                    }
+                    Ok(records) => {
+                        let targets: Vec<String> = records
+                            .iter()
+                            .map(|r| {
+                                if r.target.is_empty() {
+                                    ".".into()
+                                } else {
+                                    format!("{}:{}", r.target, r.port)
+                                }
+                            })
+                            .collect();
+                        timer.finish(Outcome::Found, &targets.join(", "));
+                    }
+                    Err(error) => timer.finish(dns_outcome(error), &error.to_string()),
+                }
+                result
+            })
+            .await;
+        result.map_err(SourceError::from)
+    }
+
+    /// GETs a URL through the guarded client (redirects by our policy); fetched once per run.
+    /// The trace step is recorded by the caller, which knows what the body means.
+    ///
+    /// # Errors
+    /// [`FetchError`] for the guard, the scheme rule, redirects, timeouts, network failures.
+    pub async fn fetch(&self, url: &Url, allow_http: bool) -> Result<Fetched, FetchError> {
+        let Some(network) = self.network.as_deref() else {
+            return Err(FetchError::Failed { url: url.to_string(), reason: "offline".into() });
+        };
+        let key = format!("{allow_http} {url}");
+        self.fetches
+            .get_or_run(&key, || async {
+                let request = FetchRequest { url: url.clone(), post: None, allow_http };
+                network.http.fetch(&request).await
+            })
+            .await
     }
 
     /// Starts timing a step; [`StepTimer::finish`] records it in the trace.
@@ -72,6 +226,10 @@ impl DiscoveryContext {
         trace.sort_by_key(|step| step.start);
         trace
     }
+}
+
+fn dns_outcome(error: &DnsError) -> Outcome {
+    if error.is_timeout() { Outcome::Timeout } else { Outcome::Error }
 }
 
 /// A step being timed. Dropping it without [`finish`](StepTimer::finish) records nothing.

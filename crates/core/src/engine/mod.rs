@@ -7,12 +7,17 @@
 
 mod config;
 mod context;
+mod network;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use config::{CatalogueChoice, DEFAULT_DEADLINE, DiscoveryConfig, DiscoveryConfigBuilder};
+pub use config::{
+    CatalogueChoice, DEFAULT_DEADLINE, DEFAULT_ISPDB_URL, DiscoveryConfig, DiscoveryConfigBuilder,
+    UrlPorts,
+};
 pub use context::{DiscoveryContext, StepTimer};
+pub use network::{Network, SetupError};
 
 use crate::error::SourceError;
 use crate::model::{Detection, EmailAddress, Failure, FailureKind, Outcome, Report, Trust};
@@ -22,10 +27,10 @@ use crate::provider::{Provider, registry};
 /// providers and the configuration.
 ///
 /// ```
-/// # async fn demo() -> Result<(), nativeauth_core::EmailError> {
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use nativeauth_core::{Discovery, DiscoveryConfig, EmailAddress};
 ///
-/// let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build());
+/// let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build())?;
 /// let report = discovery.discover(&EmailAddress::parse("alice@example.com")?).await;
 /// // Only providers linked into the binary answer: with none, nothing is found.
 /// println!("detected: {}", report.is_detected());
@@ -33,6 +38,7 @@ use crate::provider::{Provider, registry};
 /// ```
 pub struct Discovery {
     config: Arc<DiscoveryConfig>,
+    network: Option<Arc<Network>>,
     providers: Vec<Box<dyn Provider>>,
 }
 
@@ -44,15 +50,26 @@ impl std::fmt::Debug for Discovery {
 }
 
 impl Discovery {
-    /// A discovery with every registered provider (see [`registry`]).
-    pub fn new(config: DiscoveryConfig) -> Self {
+    /// A discovery with every registered provider (see [`registry`]). Sets up DNS and HTTP
+    /// unless the configuration is offline.
+    ///
+    /// # Errors
+    /// [`SetupError`] when the system DNS configuration is unusable or TLS cannot be set up.
+    pub fn new(config: DiscoveryConfig) -> Result<Self, SetupError> {
         let providers = registry().into_iter().map(|plugin| (plugin.make)()).collect();
         Self::with_providers(config, providers)
     }
 
     /// A discovery with exactly these providers, consulted in the given order.
-    pub fn with_providers(config: DiscoveryConfig, providers: Vec<Box<dyn Provider>>) -> Self {
-        Self { config: Arc::new(config), providers }
+    ///
+    /// # Errors
+    /// As for [`Discovery::new`].
+    pub fn with_providers(
+        config: DiscoveryConfig,
+        providers: Vec<Box<dyn Provider>>,
+    ) -> Result<Self, SetupError> {
+        let network = if config.offline { None } else { Some(Arc::new(Network::new(&config)?)) };
+        Ok(Self { config: Arc::new(config), network, providers })
     }
 
     /// The configuration.
@@ -69,7 +86,8 @@ impl Discovery {
     /// the report's trace and `failure`.
     pub async fn discover(&self, email: &EmailAddress) -> Report {
         let started = Instant::now();
-        let ctx = DiscoveryContext::new(self.config.clone(), started);
+        let ctx =
+            DiscoveryContext::with_network(self.config.clone(), self.network.clone(), started);
         let mut detections: Vec<Detection> = Vec::new();
         let mut errors: Vec<SourceError> = Vec::new();
         let mut deadline_passed = false;
@@ -100,8 +118,12 @@ impl Discovery {
             }
         }
 
-        // Stable sort: equal ranks keep the order their providers were consulted in.
+        // Stable sort: equal ranks keep the order their providers were consulted in. Two
+        // providers may find the same answer the same way (the catalogue and the Google plugin
+        // both know Google's MX hosts): keep the first.
         detections.sort_by_key(Detection::rank_key);
+        let mut seen = std::collections::HashSet::new();
+        detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
         let mut detections = detections.into_iter();
         let best = detections.next();
         let failure = match &best {

@@ -52,6 +52,10 @@ fn fixed(
     Box::new(Fixed { id, delay: Duration::from_millis(ms), answer })
 }
 
+fn offline() -> DiscoveryConfig {
+    DiscoveryConfig::builder().offline(true).build()
+}
+
 fn email() -> EmailAddress {
     EmailAddress::parse("a@example.com").unwrap()
 }
@@ -59,13 +63,14 @@ fn email() -> EmailAddress {
 #[tokio::test]
 async fn ranks_answers_by_source_and_keeps_runners_up() {
     let discovery = Discovery::with_providers(
-        DiscoveryConfig::default(),
+        offline(),
         vec![
             fixed("srv", 0, Ok(Some(Source::Srv))),
             fixed("mx", 0, Ok(Some(Source::Mx))),
             fixed("none", 0, Ok(None)),
         ],
-    );
+    )
+    .unwrap();
     let report = discovery.discover(&email()).await;
     assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
     assert_eq!(report.alternatives.iter().map(|d| d.source).collect::<Vec<_>>(), vec![Source::Srv]);
@@ -76,12 +81,13 @@ async fn ranks_answers_by_source_and_keeps_runners_up() {
 #[tokio::test]
 async fn stops_after_a_catalogue_answer() {
     let discovery = Discovery::with_providers(
-        DiscoveryConfig::default(),
+        offline(),
         vec![
             fixed("catalogue", 0, Ok(Some(Source::Catalogue))),
             fixed("slow", 60_000, Ok(Some(Source::Srv))),
         ],
-    );
+    )
+    .unwrap();
     let report = discovery.discover(&email()).await;
     assert_eq!(report.best.as_ref().map(|d| d.provider.id.as_str()), Some("catalogue"));
     assert!(report.alternatives.is_empty());
@@ -91,9 +97,11 @@ async fn stops_after_a_catalogue_answer() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_bounds_a_provider_that_never_answers() {
-    let config = DiscoveryConfig::builder().deadline(Duration::from_millis(200)).build();
+    let config =
+        DiscoveryConfig::builder().offline(true).deadline(Duration::from_millis(200)).build();
     let discovery =
-        Discovery::with_providers(config, vec![fixed("stuck", 3_600_000, Ok(Some(Source::Srv)))]);
+        Discovery::with_providers(config, vec![fixed("stuck", 3_600_000, Ok(Some(Source::Srv)))])
+            .unwrap();
     let report = discovery.discover(&email()).await;
     assert!(report.best.is_none());
     assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Timeout));
@@ -106,7 +114,7 @@ async fn failures_are_network_errors_and_nothing_is_not_found() {
     let error =
         SourceError::Network { target: "mx.example".into(), reason: "connection refused".into() };
     let discovery =
-        Discovery::with_providers(DiscoveryConfig::default(), vec![fixed("broken", 0, Err(error))]);
+        Discovery::with_providers(offline(), vec![fixed("broken", 0, Err(error))]).unwrap();
     let report = discovery.discover(&email()).await;
     let failure = report.failure.unwrap();
     assert_eq!(failure.kind, FailureKind::Network);
@@ -119,7 +127,23 @@ async fn failures_are_network_errors_and_nothing_is_not_found() {
     );
 
     let discovery =
-        Discovery::with_providers(DiscoveryConfig::default(), vec![fixed("empty", 0, Ok(None))]);
+        Discovery::with_providers(offline(), vec![fixed("empty", 0, Ok(None))]).unwrap();
     let report = discovery.discover(&email()).await;
     assert_eq!(report.failure.map(|f| f.kind), Some(FailureKind::NotFound));
+}
+
+#[tokio::test]
+async fn the_same_answer_found_twice_the_same_way_is_kept_once() {
+    let discovery = Discovery::with_providers(
+        offline(),
+        vec![
+            fixed("twin", 0, Ok(Some(Source::Mx))),
+            fixed("twin", 0, Ok(Some(Source::Mx))),
+            fixed("twin", 0, Ok(Some(Source::Srv))),
+        ],
+    )
+    .unwrap();
+    let report = discovery.discover(&email()).await;
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
+    assert_eq!(report.alternatives.iter().map(|d| d.source).collect::<Vec<_>>(), vec![Source::Srv]);
 }

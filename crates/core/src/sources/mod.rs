@@ -6,4 +6,6 @@ pub mod dns;
 pub mod fetch;
 pub mod guard;
 pub mod http;
+pub mod mx;
+pub mod srv;
 pub mod xml;

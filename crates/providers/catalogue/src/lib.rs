@@ -15,7 +15,7 @@ use nativeauth_core::catalogue::{Catalogue, DomainMatch, MxMatch};
 use nativeauth_core::model::Outcome;
 use nativeauth_core::{
     CatalogueChoice, Detection, DiscoveryContext, EmailAddress, Provider, ProviderPlugin, Source,
-    SourceError, async_trait, inventory,
+    SourceError, Trust, async_trait, inventory,
 };
 
 /// The text of the built-in catalogue.
@@ -94,9 +94,47 @@ impl Provider for CatalogueProvider {
             }
             None => {
                 timer.finish(Outcome::Nothing, "no catalogue entry for this domain");
-                Ok(None)
+                if ctx.is_offline() {
+                    return Ok(None);
+                }
+                self.detect_by_mx(email, ctx).await
             }
         }
+    }
+}
+
+impl CatalogueProvider {
+    /// A custom domain hosted at a known provider: its most preferred MX host matches the
+    /// provider's MX patterns. The link comes from DNS, so the answer is unverified.
+    async fn detect_by_mx(
+        &self,
+        email: &EmailAddress,
+        ctx: &DiscoveryContext,
+    ) -> Result<Option<Detection>, SourceError> {
+        let records = ctx.mx(email.domain()).await?;
+        let Some(mx) = records.iter().find(|r| !r.exchange.is_empty()) else {
+            return Ok(None);
+        };
+        let timer = ctx.timer(ID, &format!("MX {}", mx.exchange));
+        let Some(found) = match_mx_host(ctx.catalogue_choice(), &mx.exchange) else {
+            timer.finish(Outcome::Nothing, "no catalogue MX pattern matches");
+            return Ok(None);
+        };
+        let evidence = format!(
+            "MX {} matches {:?} of entry {:?}",
+            mx.exchange,
+            found.pattern.as_str(),
+            found.entry.id
+        );
+        timer.finish(Outcome::Found, &evidence);
+        let mut detection = found.entry.detection(email, Source::Mx, evidence);
+        detection.trust = Trust::Unverified;
+        detection.notes.push(format!(
+            "{} is hosted at {} (recognised by its MX host, DNS without DNSSEC)",
+            email.domain(),
+            found.entry.name
+        ));
+        Ok(Some(detection))
     }
 }
 

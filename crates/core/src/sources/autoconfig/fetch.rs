@@ -1,0 +1,130 @@
+//! Fetching autoconfig documents: the candidate URLs of a domain, and one fetch with its
+//! trace step.
+
+use reqwest::{StatusCode, Url};
+
+use super::parse::{AutoconfigDocument, parse_autoconfig};
+use crate::engine::{DiscoveryContext, UrlPorts};
+use crate::error::SourceError;
+use crate::model::{EmailAddress, Outcome};
+use crate::sources::fetch::FetchError;
+
+/// `https://autoconfig.<domain>/mail/config-v1.1.xml?emailaddress=<address>` (or `http`).
+pub fn subdomain_url(
+    domain: &str,
+    email: &EmailAddress,
+    https: bool,
+    ports: UrlPorts,
+) -> Option<Url> {
+    let url = build(&format!("autoconfig.{domain}"), "/mail/config-v1.1.xml", https, ports)?;
+    Some(with_address(url, email))
+}
+
+/// `https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=<address>`.
+pub fn well_known_url(
+    domain: &str,
+    email: &EmailAddress,
+    https: bool,
+    ports: UrlPorts,
+) -> Option<Url> {
+    let url = build(domain, "/.well-known/autoconfig/mail/config-v1.1.xml", https, ports)?;
+    Some(with_address(url, email))
+}
+
+/// The ISPDB URL of a domain: the base URL with the domain appended (never the address).
+pub fn ispdb_url(base: &Url, domain: &str) -> Option<Url> {
+    base.join(domain).ok()
+}
+
+fn build(host: &str, path: &str, https: bool, ports: UrlPorts) -> Option<Url> {
+    let (scheme, port, default) =
+        if https { ("https", ports.https, 443) } else { ("http", ports.http, 80) };
+    let authority = if port == default { host.to_owned() } else { format!("{host}:{port}") };
+    Url::parse(&format!("{scheme}://{authority}{path}")).ok()
+}
+
+fn with_address(mut url: Url, email: &EmailAddress) -> Url {
+    url.query_pairs_mut().append_pair("emailaddress", email.as_str());
+    url
+}
+
+/// An autoconfig document found at a URL.
+#[derive(Debug, Clone)]
+pub struct FoundConfig {
+    /// The parsed document.
+    pub document: AutoconfigDocument,
+    /// Where it was finally served from.
+    pub url: Url,
+    /// Whether every hop was https.
+    pub https_end_to_end: bool,
+}
+
+/// Fetches and parses one autoconfig URL, recording a trace step under `source`.
+///
+/// "Nothing here" — a 404, a host that does not resolve, a body that is not autoconfig — is
+/// `Ok(None)`. Timeouts, refused targets and network failures are errors.
+///
+/// # Errors
+/// [`SourceError`] as described.
+pub async fn fetch_config(
+    ctx: &DiscoveryContext,
+    source: &str,
+    url: &Url,
+    allow_http: bool,
+) -> Result<Option<FoundConfig>, SourceError> {
+    let timer = ctx.timer(source, url.as_str());
+    let fetched = match ctx.fetch(url, allow_http).await {
+        Ok(fetched) => fetched,
+        Err(FetchError::NoAddress { .. }) => {
+            timer.finish(Outcome::Nothing, "the host name does not resolve");
+            return Ok(None);
+        }
+        Err(error @ FetchError::Guard(_)) => {
+            timer.finish(Outcome::Error, &error.to_string());
+            return Err(SourceError::Refused {
+                target: url.to_string(),
+                reason: error.to_string(),
+            });
+        }
+        Err(error) => {
+            let outcome = if error.is_timeout() { Outcome::Timeout } else { Outcome::Error };
+            timer.finish(outcome, &error.to_string());
+            return Err(error.into());
+        }
+    };
+    if fetched.status == StatusCode::NOT_FOUND || fetched.status == StatusCode::GONE {
+        timer.finish(Outcome::Nothing, &format!("HTTP {}", fetched.status.as_u16()));
+        return Ok(None);
+    }
+    if fetched.status != StatusCode::OK {
+        let detail = format!("HTTP {}", fetched.status);
+        timer.finish(Outcome::Error, &detail);
+        return Err(SourceError::Network { target: url.to_string(), reason: detail });
+    }
+    let text = String::from_utf8_lossy(&fetched.body);
+    match parse_autoconfig(&text) {
+        Ok(document) => {
+            let via = if fetched.https_end_to_end { "https" } else { "plain http" };
+            let detail = format!(
+                "{} incoming, {} outgoing server(s) over {via}{}",
+                document.incoming.len(),
+                document.outgoing.len(),
+                if fetched.redirects > 0 {
+                    format!(" after {} redirect(s)", fetched.redirects)
+                } else {
+                    String::new()
+                }
+            );
+            timer.finish(Outcome::Found, &detail);
+            Ok(Some(FoundConfig {
+                document,
+                url: fetched.url,
+                https_end_to_end: fetched.https_end_to_end,
+            }))
+        }
+        Err(error) => {
+            timer.finish(Outcome::Nothing, &format!("not a usable autoconfig file: {error}"));
+            Ok(None)
+        }
+    }
+}
