@@ -32,7 +32,7 @@ use async_trait::async_trait;
 
 use crate::engine::DiscoveryContext;
 use crate::error::SourceError;
-use crate::model::{Detection, EmailAddress};
+use crate::model::{Detection, EmailAddress, Source};
 
 /// A way of finding out who hosts a mailbox.
 #[async_trait]
@@ -51,6 +51,13 @@ pub trait Provider: Send + Sync {
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError>;
+
+    /// The best source this provider can ever answer with. The engine skips (and will cancel)
+    /// a provider that cannot beat the answer already in hand. Default: [`Source::Catalogue`],
+    /// which is never skipped.
+    fn best_possible_source(&self) -> Source {
+        Source::Catalogue
+    }
 }
 
 /// A provider's registration.

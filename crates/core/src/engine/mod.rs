@@ -92,13 +92,17 @@ impl Discovery {
         let mut errors: Vec<SourceError> = Vec::new();
         let mut deadline_passed = false;
 
-        for (index, provider) in self.providers.iter().enumerate() {
-            if detections.iter().any(is_unbeatable) {
-                for skipped in &self.providers[index..] {
-                    ctx.timer(skipped.id(), email.domain())
-                        .finish(Outcome::Cancelled, "a catalogue answer was already found");
+        for provider in &self.providers {
+            let best_so_far = detections.iter().map(Detection::rank_key).min();
+            if let Some(best) = best_so_far {
+                let could_be = (provider.best_possible_source().rank(), Trust::Verified);
+                if could_be >= best {
+                    ctx.timer(provider.id(), email.domain()).finish(
+                        Outcome::Cancelled,
+                        &format!("cannot beat the {} answer in hand", source_name(&detections)),
+                    );
+                    continue;
                 }
-                break;
             }
             let remaining = self.config.deadline.saturating_sub(started.elapsed());
             let timer = ctx.timer(provider.id(), email.domain());
@@ -141,9 +145,9 @@ impl Discovery {
     }
 }
 
-/// Nothing can rank above a verified catalogue answer.
-fn is_unbeatable(detection: &Detection) -> bool {
-    detection.source.rank() == 0 && detection.trust == Trust::Verified
+/// The source of the best detection so far, for the trace.
+fn source_name(detections: &[Detection]) -> &'static str {
+    detections.iter().min_by_key(|d| d.rank_key()).map_or("", |d| d.source.as_str())
 }
 
 fn failure(deadline_passed: bool, errors: &[SourceError]) -> Failure {

@@ -34,11 +34,13 @@ inventory::submit! {
     ProviderPlugin { id: ID, rank: 100, make: || Box::new(ImapProvider) }
 }
 
-/// Collects failures so that the provider reports an error only when nothing answered.
+/// Collects failures so that the provider reports an error only when nothing answered — or
+/// when a target was refused by the address guard, which the report must show.
 #[derive(Default)]
 struct Attempts {
     answered: bool,
     first_error: Option<SourceError>,
+    refused: Option<SourceError>,
 }
 
 impl Attempts {
@@ -48,6 +50,10 @@ impl Attempts {
                 self.answered = true;
                 found
             }
+            Err(error @ SourceError::Refused { .. }) => {
+                self.refused.get_or_insert(error);
+                None
+            }
             Err(error) => {
                 self.first_error.get_or_insert(error);
                 None
@@ -56,6 +62,9 @@ impl Attempts {
     }
 
     fn finish(self) -> Result<Option<Detection>, SourceError> {
+        if let Some(refused) = self.refused {
+            return Err(refused);
+        }
         match self.first_error {
             Some(error) if !self.answered => Err(error),
             _ => Ok(None),
@@ -67,6 +76,10 @@ impl Attempts {
 impl Provider for ImapProvider {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    fn best_possible_source(&self) -> Source {
+        Source::Autoconfig(AutoconfigOrigin::Subdomain)
     }
 
     async fn detect(

@@ -1,0 +1,159 @@
+//! `discover` on the network path, against local servers only: a DNS server on loopback
+//! (`--nameserver`), mockito behind a TLS front with a test CA (`--ca-file`, `--https-port`).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::net::Ipv4Addr;
+use std::process::{Command, Output};
+
+use mockito::{Matcher, Server};
+use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
+use serde_json::Value;
+
+fn discover(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_discover")).args(args).output().expect("the binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON: {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+const AUTOCONFIG: &str = r#"<clientConfig version="1.1"><emailProvider id="shop.test"><domain>shop.test</domain>
+<incomingServer type="imap"><hostname>imap.shop.test</hostname><port>993</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.shop.test</hostname><port>465</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username></outgoingServer>
+</emailProvider></clientConfig>"#;
+
+#[test]
+fn a_workspace_domain_is_gmail_via_mx() {
+    let dns = DnsServer::start(Zone::new().mx("corp.test", 1, "aspmx.l.google.com"));
+    let ns = dns.addr().to_string();
+    let output = discover(&["ceo@corp.test", "--json", "--nameserver", &ns, "--no-ispdb"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = json(&output);
+    assert_eq!(report["provider"]["nylas"], "gmail");
+    assert_eq!(report["source"], "mx");
+    assert_eq!(report["trust"], "unverified");
+    assert_eq!(report["auth"], "oauth2");
+}
+
+#[test]
+fn https_autoconfig_is_found_and_private_targets_are_refused_unless_allowed() {
+    let mut http = Server::new();
+    // mockito prefers the last matching mock once expectations are met: the catch-all first.
+    http.mock("GET", Matcher::Any).with_status(404).expect_at_least(0).create();
+    http.mock("GET", "/mail/config-v1.1.xml")
+        .match_query(Matcher::UrlEncoded("emailaddress".into(), "max@shop.test".into()))
+        .with_body(AUTOCONFIG)
+        .create();
+    let ca = TestCa::new(&["autoconfig.shop.test"]);
+    let front = TlsFront::start(&ca, http.socket_address());
+    let dns = DnsServer::start(
+        Zone::new().a("autoconfig.shop.test", Ipv4Addr::LOCALHOST).empty("shop.test"),
+    );
+    let dir = std::env::temp_dir().join(format!("nativeauth-cli-net-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.root_pem()).unwrap();
+    let ns = dns.addr().to_string();
+    let port = front.addr().port().to_string();
+    let common = [
+        "max@shop.test",
+        "--json",
+        "--nameserver",
+        &ns,
+        "--no-ispdb",
+        "--https-port",
+        &port,
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+    ];
+
+    // The guard is on: autoconfig.shop.test resolves to 127.0.0.1 and is refused.
+    let output = discover(&common);
+    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stdout));
+    let report = json(&output);
+    assert_eq!(report["detected"], false);
+    assert_eq!(report["error"]["kind"], "network");
+    assert!(report["error"]["message"].as_str().unwrap().contains("refused"), "{report:#}");
+    assert_eq!(front.connections(), 0, "refused before any connection");
+
+    // Allowing exactly 127.0.0.1 (or lifting the guard) lets it through.
+    for allow in [&["--allow-target-range", "127.0.0.1/32"][..], &["--allow-private-targets"][..]] {
+        let args: Vec<&str> = common.iter().copied().chain(allow.iter().copied()).collect();
+        let output = discover(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+        let report = json(&output);
+        assert_eq!(report["source"], "autoconfig");
+        assert_eq!(report["trust"], "verified");
+        assert_eq!(report["incoming"][0]["host"], "imap.shop.test");
+        assert_eq!(report["outgoing"][0]["port"], 465);
+        assert!(
+            report["trace"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["source"] == "autoconfig" && s["outcome"] == "found")
+        );
+    }
+}
+
+#[test]
+fn the_human_trace_shows_every_step() {
+    let dns =
+        DnsServer::start(Zone::new().mx("m365.test", 0, "m365-test.mail.protection.outlook.com"));
+    let ns = dns.addr().to_string();
+    let output = discover(&["it@m365.test", "--nameserver", &ns, "--no-ispdb"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "Microsoft 365",
+        "office365",
+        "found by    mx",
+        "unverified",
+        "MX m365.test",
+        "cannot beat",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn a_dns_server_that_never_answers_ends_by_the_deadline_with_exit_3() {
+    let dns = DnsServer::start(Zone::new().silent("slow.test"));
+    let ns = dns.addr().to_string();
+    let started = std::time::Instant::now();
+    let output =
+        discover(&["x@slow.test", "--json", "--nameserver", &ns, "--no-ispdb", "--timeout", "1"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(json(&output)["error"]["kind"], "timeout");
+}
+
+#[test]
+fn parse_autoconfig_prints_what_a_file_yields() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/data/fixtures/deltachat/mozilla-autoconfig-lakenet.ch.xml"
+    );
+    let output = discover(&["--parse-autoconfig", file, "--email", "example@lakenet.ch"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let doc = json(&output);
+    assert_eq!(doc["incoming"].as_array().unwrap().len(), 4);
+    assert_eq!(doc["incoming"][0]["host"], "mail.lakenet.ch");
+    assert_eq!(doc["incoming"][0]["username"], "example@lakenet.ch");
+    assert_eq!(doc["outgoing"][0]["security"], "starttls");
+    assert_eq!(doc["imap_and_smtp"], true);
+
+    let exchange = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/data/fixtures/thunderbird/exchange.test.xml"
+    );
+    let output = discover(&["--parse-autoconfig", exchange]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not <clientConfig>"));
+}
