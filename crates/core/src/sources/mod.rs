@@ -2,6 +2,7 @@
 //! fetcher; all HTTP goes through [`http`].
 
 pub mod autoconfig;
+pub mod autodiscover;
 pub mod dns;
 pub mod fetch;
 pub mod guard;
