@@ -25,8 +25,10 @@ pub use nativeauth_core::*;
 /// The built-in provider plugins. Naming each crate here is what links it.
 pub mod providers {
     pub use nativeauth_catalogue as catalogue;
+    pub use nativeauth_exchange as exchange;
     pub use nativeauth_google as google;
     pub use nativeauth_imap as imap;
+    pub use nativeauth_microsoft as microsoft;
 }
 
 /// Ids of the built-in provider plugins, one per crate linked by this facade.

@@ -15,7 +15,10 @@ use nativeauth::sources::guard::IpRange;
 #[command(name = "discover", version, about, max_term_width = 100)]
 pub(crate) struct Args {
     /// The email address to look up.
-    #[arg(value_name = "EMAIL", required_unless_present_any = ["check_catalogue", "parse_autoconfig"])]
+    #[arg(
+        value_name = "EMAIL",
+        required_unless_present_any = ["check_catalogue", "parse_autoconfig", "parse_autodiscover"]
+    )]
     pub(crate) email: Option<String>,
 
     /// Print one JSON object (the stable schema of discover-cli.md) instead of text.
@@ -48,9 +51,22 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["email", "check_catalogue"])]
     pub(crate) parse_autoconfig: Option<PathBuf>,
 
-    /// With --parse-autoconfig: render placeholders for this address.
-    #[arg(long = "email", value_name = "EMAIL", requires = "parse_autoconfig")]
+    /// Parse a saved Exchange autodiscover (POX) response and print what it says as JSON.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["email", "check_catalogue", "parse_autoconfig"])]
+    pub(crate) parse_autodiscover: Option<PathBuf>,
+
+    /// With --parse-autoconfig / --parse-autodiscover: render placeholders for this address.
+    #[arg(long = "email", value_name = "EMAIL")]
     pub(crate) render_for: Option<String>,
+
+    /// Microsoft 365's v2 autodiscover endpoint, asked only when autodiscover.<domain> points
+    /// at Microsoft (it receives the address).
+    #[arg(long, value_name = "URL", default_value = nativeauth::engine::DEFAULT_M365_AUTODISCOVER_URL, value_parser = parse_url)]
+    pub(crate) m365_autodiscover_url: Url,
+
+    /// Never ask Microsoft 365's v2 autodiscover endpoint.
+    #[arg(long)]
+    pub(crate) no_m365_autodiscover: bool,
 
     /// Use this DNS server instead of the system's (IP or IP:PORT; repeatable).
     #[arg(long = "nameserver", value_name = "IP[:PORT]", value_parser = parse_nameserver)]

@@ -1,8 +1,9 @@
-//! `--parse-autoconfig`: what a saved autoconfig file yields, as JSON.
+//! `--parse-autoconfig` and `--parse-autodiscover`: what a saved file yields, as JSON.
 
 use nativeauth::EmailAddress;
 use nativeauth::model::ServerSpec;
 use nativeauth::sources::autoconfig::AutoconfigDocument;
+use nativeauth::sources::autodiscover::PoxResponse;
 use serde_json::{Value, json};
 
 /// The document as JSON; hosts and usernames rendered when an address is given.
@@ -36,4 +37,48 @@ pub(crate) fn view(doc: &AutoconfigDocument, email: Option<&EmailAddress>) -> Va
         "skipped": doc.skipped.iter().map(|s| json!({"type": s.kind, "reason": s.reason})).collect::<Vec<_>>(),
         "documentation": doc.documentation,
     })
+}
+
+/// A POX autodiscover response as JSON; usernames rendered when an address is given.
+pub(crate) fn autodiscover_view(response: &PoxResponse, email: Option<&EmailAddress>) -> Value {
+    match response {
+        PoxResponse::Settings(settings) => {
+            let (incoming, outgoing) = settings.mail_servers();
+            let servers = |list: &[nativeauth::Server]| -> Vec<Value> {
+                list.iter()
+                    .map(|s| {
+                        json!({
+                            "protocol": s.protocol,
+                            "host": s.host,
+                            "port": s.port,
+                            "security": s.security,
+                            "username": email.map_or_else(|| s.username.as_str().to_owned(), |e| s.username.render(e)),
+                            "auth": s.auth,
+                        })
+                    })
+                    .collect()
+            };
+            json!({
+                "action": "settings",
+                "smtp_address": settings.smtp_address,
+                "display_name": settings.display_name,
+                "exchange": { "ews_url": settings.ews_url(), "eas_host": settings.eas_host() },
+                "protocols": settings.protocols.iter().map(|p| json!({
+                    "type": p.kind, "server": p.server, "port": p.port, "ssl": p.ssl,
+                    "encryption": p.encryption, "spa": p.spa, "login_name": p.login_name,
+                    "domain_required": p.domain_required, "auth_package": p.auth_package,
+                    "as_url": p.as_url, "ews_url": p.ews_url,
+                })).collect::<Vec<_>>(),
+                "incoming": servers(&incoming),
+                "outgoing": servers(&outgoing),
+            })
+        }
+        PoxResponse::RedirectAddr(address) => {
+            json!({"action": "redirectAddr", "redirect_addr": address})
+        }
+        PoxResponse::RedirectUrl(url) => json!({"action": "redirectUrl", "redirect_url": url}),
+        PoxResponse::Error { code, message } => {
+            json!({"action": "error", "code": code, "message": message})
+        }
+    }
 }

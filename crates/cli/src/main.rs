@@ -50,6 +50,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     if let Some(path) = &args.parse_autoconfig {
         return parse_autoconfig(path, args.render_for.as_deref());
     }
+    if let Some(path) = &args.parse_autodiscover {
+        return parse_autodiscover(path, args.render_for.as_deref());
+    }
     let input = args.email.as_deref().unwrap_or_default();
     let email = match EmailAddress::parse(input) {
         Ok(email) => email,
@@ -122,6 +125,9 @@ fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
         .catalogue(catalogue_choice(args)?)
         .nameservers(args.nameservers.iter().copied())
         .ispdb_url((!args.no_ispdb).then(|| args.ispdb_url.clone()))
+        .m365_autodiscover_url(
+            (!args.no_m365_autodiscover).then(|| args.m365_autodiscover_url.clone()),
+        )
         .allow_http(args.allow_http)
         .extra_roots(roots)
         .address_policy(policy)
@@ -142,6 +148,28 @@ fn parse_autoconfig(path: &std::path::Path, email: Option<&str>) -> anyhow::Resu
     match nativeauth::sources::autoconfig::parse_autoconfig(&text) {
         Ok(document) => {
             print_json(&autoconfig_json::view(&document, email.as_ref()))?;
+            Ok(status::DETECTED)
+        }
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "discover: {}: {error}", path.display());
+            Ok(status::NOTHING)
+        }
+    }
+}
+
+fn parse_autodiscover(path: &std::path::Path, email: Option<&str>) -> anyhow::Result<u8> {
+    let email = match email.map(EmailAddress::parse).transpose() {
+        Ok(email) => email,
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "discover: --email is not a valid address: {error}");
+            return Ok(status::USAGE);
+        }
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match nativeauth::sources::autodiscover::parse_pox(&text) {
+        Ok(response) => {
+            print_json(&autoconfig_json::autodiscover_view(&response, email.as_ref()))?;
             Ok(status::DETECTED)
         }
         Err(error) => {

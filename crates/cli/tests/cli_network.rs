@@ -157,3 +157,83 @@ fn parse_autoconfig_prints_what_a_file_yields() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not <clientConfig>"));
 }
+
+#[test]
+fn on_premises_exchange_behind_the_autodiscover_subdomain() {
+    let mut http = Server::new();
+    http.mock("POST", Matcher::Any).with_status(404).expect_at_least(0).create();
+    http.mock("GET", Matcher::Any).with_status(404).expect_at_least(0).create();
+    let settings = r#"<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"><Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"><Account><Action>settings</Action><Protocol><Type>EXPR</Type><EwsUrl>https://mail.onprem.test/EWS/Exchange.asmx</EwsUrl></Protocol></Account></Response></Autodiscover>"#;
+    let autodiscover = http
+        .mock("POST", "/autodiscover/autodiscover.xml")
+        .match_header("host", Matcher::Regex("^autodiscover\\.onprem\\.test".into()))
+        .match_header("authorization", Matcher::Missing)
+        .with_body(settings)
+        .create();
+    let ca = TestCa::new(&["onprem.test", "autodiscover.onprem.test"]);
+    let front = TlsFront::start(&ca, http.socket_address());
+    let dns = DnsServer::start(
+        Zone::new()
+            .a("onprem.test", Ipv4Addr::LOCALHOST)
+            .a("autodiscover.onprem.test", Ipv4Addr::LOCALHOST),
+    );
+    let dir = std::env::temp_dir().join(format!("nativeauth-cli-ex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.root_pem()).unwrap();
+    let (ns, port, http_port) = (
+        dns.addr().to_string(),
+        front.addr().port().to_string(),
+        http.socket_address().port().to_string(),
+    );
+    let args = [
+        "boss@onprem.test",
+        "--nameserver",
+        &ns,
+        "--no-ispdb",
+        "--https-port",
+        &port,
+        "--http-port",
+        &http_port,
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+        "--allow-target-range",
+        "127.0.0.1/32",
+    ];
+    let output = discover(&[&args[..], &["--json"]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    let report = json(&output);
+    assert_eq!(report["provider"]["nylas"], "exchange");
+    assert_eq!(report["source"], "autodiscover");
+    assert_eq!(report["exchange"]["ews_url"], "https://mail.onprem.test/EWS/Exchange.asmx");
+    assert_eq!(report["exchange"]["eas_host"], "mail.onprem.test");
+    let steps: Vec<&str> = report["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["source"] == "autodiscover")
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    autodiscover.assert();
+    let human = discover(&args);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("exchange    EWS https://mail.onprem.test/EWS/Exchange.asmx"), "{text}");
+}
+
+#[test]
+fn parse_autodiscover_prints_what_a_response_says() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/data/fixtures/exchangelib/");
+    let output =
+        discover(&["--parse-autodiscover", &format!("{dir}pox-08-settings-exch-and-expr.xml")]);
+    assert_eq!(output.status.code(), Some(0));
+    let doc = json(&output);
+    assert_eq!(doc["action"], "settings");
+    assert_eq!(doc["exchange"]["ews_url"], "https://expr.example.com/EWS/Exchange.asmx");
+    let doc = json(&discover(&["--parse-autodiscover", &format!("{dir}pox-07-redirect-url.xml")]));
+    assert_eq!(doc["redirect_url"], "https://example.com/foo.asmx");
+    let output =
+        discover(&["--parse-autodiscover", &format!("{dir}soap-04-error-invalid-setting.xml")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SOAP"));
+}

@@ -22,8 +22,9 @@ pub use engine::{
 };
 pub use error::SourceError;
 pub use model::{
-    AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, EmailError, NylasProvider,
-    Protocol, ProviderInfo, Report, Security, Server, Source, Trust, UsernameTemplate,
+    AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, EmailError, ExchangeEndpoints,
+    NylasProvider, Protocol, ProviderInfo, Report, Security, Server, Source, Trust,
+    UsernameTemplate,
 };
 pub use provider::{Provider, ProviderPlugin, registry};
 

@@ -53,7 +53,7 @@ fn client(dns: &DnsServer, policy: AddressPolicy, ca: Option<&TestCa>) -> Guarde
 }
 
 fn get(url: &str) -> FetchRequest {
-    FetchRequest { url: Url::parse(url).unwrap(), post: None, allow_http: true }
+    FetchRequest::get(Url::parse(url).unwrap()).allow_http(true)
 }
 
 fn loopback_only() -> AddressPolicy {
@@ -206,15 +206,9 @@ async fn redirect_limits_loops_and_downgrades() {
         .await;
     server.mock("GET", "/secure").with_body("tls works").create_async().await;
     let secure = format!("https://secure.test:{}", front.addr().port());
-    let fetched = https
-        .fetch(&FetchRequest { allow_http: false, ..get(&format!("{secure}/secure")) })
-        .await
-        .unwrap();
+    let fetched = https.fetch(&get(&format!("{secure}/secure")).allow_http(false)).await.unwrap();
     assert_eq!((fetched.body.as_slice(), fetched.https_end_to_end), (&b"tls works"[..], true));
-    let error = https
-        .fetch(&FetchRequest { allow_http: false, ..get(&format!("{secure}/down")) })
-        .await
-        .unwrap_err();
+    let error = https.fetch(&get(&format!("{secure}/down")).allow_http(false)).await.unwrap_err();
     assert!(matches!(error, FetchError::InsecureScheme { .. }), "{error:?}");
 }
 

@@ -14,6 +14,9 @@ use crate::sources::guard::AddressPolicy;
 
 /// The default overall deadline of one discovery.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// Microsoft 365's v2 autodiscover endpoint (`?Email=…&Protocol=EWS` is appended).
+pub const DEFAULT_M365_AUTODISCOVER_URL: &str =
+    "https://outlook.office365.com/autodiscover/autodiscover.json";
 /// The public Thunderbird ISPDB; the domain is appended.
 pub const DEFAULT_ISPDB_URL: &str = "https://autoconfig.thunderbird.net/v1.1/";
 
@@ -58,6 +61,7 @@ pub struct DiscoveryConfig {
     pub(crate) dns_timeout: Duration,
     pub(crate) http_timeout: Duration,
     pub(crate) ispdb_url: Option<Url>,
+    pub(crate) m365_autodiscover_url: Option<Url>,
     pub(crate) allow_http: bool,
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
     pub(crate) address_policy: AddressPolicy,
@@ -74,6 +78,7 @@ impl Default for DiscoveryConfig {
             dns_timeout: DEFAULT_DNS_TIMEOUT,
             http_timeout: DEFAULT_HTTP_TIMEOUT,
             ispdb_url: Url::parse(DEFAULT_ISPDB_URL).ok(),
+            m365_autodiscover_url: Url::parse(DEFAULT_M365_AUTODISCOVER_URL).ok(),
             allow_http: false,
             extra_roots: Vec::new(),
             address_policy: AddressPolicy::strict(),
@@ -106,6 +111,11 @@ impl DiscoveryConfig {
     /// The ISPDB base URL, or `None` when the ISPDB is not consulted.
     pub fn ispdb_url(&self) -> Option<&Url> {
         self.ispdb_url.as_ref()
+    }
+
+    /// The Microsoft 365 v2 autodiscover URL, or `None` when it is not asked.
+    pub fn m365_autodiscover_url(&self) -> Option<&Url> {
+        self.m365_autodiscover_url.as_ref()
     }
 
     /// Whether plain-http autoconfig URLs are tried.
@@ -183,6 +193,13 @@ impl DiscoveryConfigBuilder {
             }
             url
         });
+        self
+    }
+
+    /// The Microsoft 365 v2 autodiscover endpoint, or `None` not to ask it (it receives the
+    /// address). Default: [`DEFAULT_M365_AUTODISCOVER_URL`].
+    pub fn m365_autodiscover_url(mut self, url: Option<Url>) -> Self {
+        self.config.m365_autodiscover_url = url;
         self
     }
 

@@ -51,6 +51,7 @@ pub struct DiscoveryContext {
     trace: Mutex<Vec<Step>>,
     mx: Memo<Result<Vec<MxRecord>, DnsError>>,
     srv: Memo<Result<Vec<SrvRecord>, DnsError>>,
+    cnames: Memo<Result<Option<String>, DnsError>>,
     fetches: Memo<Result<Fetched, FetchError>>,
 }
 
@@ -83,6 +84,7 @@ impl DiscoveryContext {
             trace: Mutex::new(Vec::new()),
             mx: Memo::new(),
             srv: Memo::new(),
+            cnames: Memo::new(),
             fetches: Memo::new(),
         }
     }
@@ -180,6 +182,28 @@ impl DiscoveryContext {
         result.map_err(SourceError::from)
     }
 
+    /// The CNAME target of `name`, if any; asked once per run.
+    ///
+    /// # Errors
+    /// [`SourceError`] when offline, on timeout or DNS failure.
+    pub async fn cname(&self, name: &str) -> Result<Option<String>, SourceError> {
+        let network = self.network(name)?;
+        let result = self
+            .cnames
+            .get_or_run(name, || async {
+                let timer = self.timer("dns", &format!("CNAME {name}"));
+                let result = network.dns.cname(name).await;
+                match &result {
+                    Ok(Some(target)) => timer.finish(Outcome::Found, target),
+                    Ok(None) => timer.finish(Outcome::Nothing, "no CNAME"),
+                    Err(error) => timer.finish(dns_outcome(error), &error.to_string()),
+                }
+                result
+            })
+            .await;
+        result.map_err(SourceError::from)
+    }
+
     /// GETs a URL through the guarded client (redirects by our policy); fetched once per run.
     /// The trace step is recorded by the caller, which knows what the body means.
     ///
@@ -192,10 +216,19 @@ impl DiscoveryContext {
         let key = format!("{allow_http} {url}");
         self.fetches
             .get_or_run(&key, || async {
-                let request = FetchRequest { url: url.clone(), post: None, allow_http };
+                let request = FetchRequest::get(url.clone()).allow_http(allow_http);
                 network.http.fetch(&request).await
             })
             .await
+    }
+
+    /// The guarded HTTP client, for requests that are not memoised (POSTs, requests with
+    /// credentials).
+    ///
+    /// # Errors
+    /// [`SourceError`] when offline.
+    pub fn http(&self, target: &str) -> Result<&crate::sources::fetch::GuardedHttp, SourceError> {
+        self.network(target).map(|network| &network.http)
     }
 
     /// Starts timing a step; [`StepTimer::finish`] records it in the trace.

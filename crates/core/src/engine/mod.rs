@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use config::{
-    CatalogueChoice, DEFAULT_DEADLINE, DEFAULT_ISPDB_URL, DiscoveryConfig, DiscoveryConfigBuilder,
-    UrlPorts,
+    CatalogueChoice, DEFAULT_DEADLINE, DEFAULT_ISPDB_URL, DEFAULT_M365_AUTODISCOVER_URL,
+    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
 };
 pub use context::{DiscoveryContext, StepTimer};
 pub use network::{Network, SetupError};
@@ -22,6 +22,10 @@ pub use network::{Network, SetupError};
 use crate::error::SourceError;
 use crate::model::{Detection, EmailAddress, Failure, FailureKind, Outcome, Report, Trust};
 use crate::provider::{Provider, registry};
+use crate::sources::autodiscover::{
+    AutodiscoverCredentials, AutodiscoverError, AutodiscoverOutcome, CredentialRules,
+    run_autodiscover,
+};
 
 /// Finds who hosts a mailbox. Build one and share it (it is `Send + Sync`): it holds the
 /// providers and the configuration.
@@ -142,6 +146,46 @@ impl Discovery {
             elapsed: started.elapsed(),
             failure,
         }
+    }
+}
+
+/// The result of an authenticated autodiscover, with the trace of every hop.
+#[derive(Debug)]
+pub struct AutodiscoverRun {
+    /// What the chain found, or why it failed.
+    pub result: Result<AutodiscoverOutcome, AutodiscoverError>,
+    /// Every hop.
+    pub trace: Vec<crate::model::Step>,
+}
+
+impl Discovery {
+    /// Exchange autodiscover *with* the user's credentials (the login flow, after the user
+    /// typed a password): HTTP Basic, sent only over https to the user's registrable domain,
+    /// Microsoft's autodiscover hosts and `rules.allowed_hosts`. A chain that leads elsewhere
+    /// stops before sending anything there and answers
+    /// [`AutodiscoverOutcome::NeedsConfirmation`] with the target.
+    pub async fn autodiscover_with_credentials(
+        &self,
+        email: &EmailAddress,
+        credentials: &AutodiscoverCredentials,
+        rules: &CredentialRules,
+    ) -> AutodiscoverRun {
+        let ctx = DiscoveryContext::with_network(
+            self.config.clone(),
+            self.network.clone(),
+            Instant::now(),
+        );
+        let result = if ctx.is_offline() {
+            Ok(AutodiscoverOutcome::NotFound)
+        } else {
+            tokio::time::timeout(
+                self.config.deadline,
+                run_autodiscover(&ctx, email, Some(credentials), rules),
+            )
+            .await
+            .unwrap_or(Ok(AutodiscoverOutcome::NotFound))
+        };
+        AutodiscoverRun { result, trace: ctx.into_trace() }
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError as HickoryDnsError, NetError};
-use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
 /// The default timeout of one DNS query.
@@ -203,6 +203,21 @@ impl Dns {
             (a.priority, b.weight, &a.target).cmp(&(b.priority, a.weight, &b.target))
         });
         Ok(records)
+    }
+
+    /// The CNAME target of `name`, lowercase without the trailing dot, or `None`.
+    ///
+    /// # Errors
+    /// [`DnsError`] on timeout, SERVFAIL or network failure.
+    pub async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
+        let result = self.resolver.lookup(fqdn(name)?, RecordType::CNAME).await;
+        let Some(lookup) = nothing_is_empty(result, name, "CNAME")? else {
+            return Ok(None);
+        };
+        Ok(lookup.answers().iter().find_map(|record| match &record.data {
+            RData::CNAME(target) => Some(host_name(&target.0)),
+            _ => None,
+        }))
     }
 
     /// The addresses of `host` (A and AAAA). Empty when the name does not exist.

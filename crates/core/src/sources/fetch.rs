@@ -106,12 +106,14 @@ pub struct Fetched {
     pub url: Url,
     /// Its status.
     pub status: StatusCode,
-    /// The body (capped).
+    /// The body (capped; empty for a redirect that was not followed).
     pub body: Vec<u8>,
     /// Whether every hop was https.
     pub https_end_to_end: bool,
     /// How many redirects were followed.
     pub redirects: usize,
+    /// For a redirect that was not followed: where it points (resolved against the URL).
+    pub location: Option<Url>,
 }
 
 /// Settings of the guarded client.
@@ -199,6 +201,50 @@ pub struct FetchRequest {
     pub post: Option<(&'static str, Vec<u8>)>,
     /// Whether plain-http URLs (first or redirected to) may be fetched.
     pub allow_http: bool,
+    /// Whether to follow redirects (by the rules above) or return them to the caller.
+    pub follow_redirects: bool,
+    /// An `Authorization` header value, marked sensitive so that no log shows it.
+    pub authorization: Option<HeaderValue>,
+}
+
+impl FetchRequest {
+    /// A GET that follows redirects, https only.
+    pub fn get(url: Url) -> Self {
+        Self { url, post: None, allow_http: false, follow_redirects: true, authorization: None }
+    }
+
+    /// A POST of `body` with this content type, https only, redirects returned to the caller.
+    pub fn post(url: Url, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            url,
+            post: Some((content_type, body)),
+            allow_http: false,
+            follow_redirects: false,
+            authorization: None,
+        }
+    }
+
+    /// Allows plain http.
+    #[must_use]
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// Returns redirects to the caller instead of following them.
+    #[must_use]
+    pub fn without_following_redirects(mut self) -> Self {
+        self.follow_redirects = false;
+        self
+    }
+
+    /// Sends this `Authorization` header (marked sensitive).
+    #[must_use]
+    pub fn authorization(mut self, mut value: HeaderValue) -> Self {
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        self
+    }
 }
 
 impl GuardedHttp {
@@ -250,6 +296,10 @@ impl GuardedHttp {
                     .body(body.clone()),
                 None => self.client.get(url.clone()),
             };
+            let builder = match &request.authorization {
+                Some(value) => builder.header(reqwest::header::AUTHORIZATION, value.clone()),
+                None => builder,
+            };
             tracing::debug!(%url, "fetch");
             let response = builder.send().await.map_err(|e| send_error(&url, &e))?;
             let status = response.status();
@@ -260,6 +310,16 @@ impl GuardedHttp {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|location| url.join(location).ok())
                     .ok_or_else(|| FetchError::BadRedirect { url: url.to_string() })?;
+                if !request.follow_redirects {
+                    return Ok(Fetched {
+                        url,
+                        status,
+                        body: Vec::new(),
+                        https_end_to_end,
+                        redirects,
+                        location: Some(next),
+                    });
+                }
                 tracing::debug!(from = %url, to = %next, "redirect");
                 url = next;
                 let _ = redirects;
@@ -273,7 +333,7 @@ impl GuardedHttp {
                     other => FetchError::Failed { url: url.to_string(), reason: other.to_string() },
                 },
             )?;
-            return Ok(Fetched { url, status, body, https_end_to_end, redirects });
+            return Ok(Fetched { url, status, body, https_end_to_end, redirects, location: None });
         }
         Err(FetchError::TooManyRedirects {
             url: url.to_string(),
