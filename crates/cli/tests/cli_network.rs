@@ -216,6 +216,17 @@ fn on_premises_exchange_behind_the_autodiscover_subdomain() {
         .collect();
     assert_eq!(steps.len(), 2, "{steps:?}");
     autodiscover.assert();
+    let v2 = json(&discover(&[&args[..], &["--payload", "v2", "--name", "Boss"]].concat()));
+    assert_eq!(v2["provider"], "exchange");
+    assert_eq!(
+        v2["settings"],
+        serde_json::json!({"username": "boss@onprem.test", "password": "<PASSWORD>", "exchange_server_host": "mail.onprem.test"})
+    );
+    let v3 = json(&discover(&[&args[..], &["--payload", "v3"]].concat()));
+    assert_eq!(
+        v3,
+        serde_json::json!({"provider": "ews", "settings": {"username": "boss@onprem.test", "password": "<PASSWORD>", "exchange_server_host": "mail.onprem.test"}})
+    );
     let human = discover(&args);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("exchange    EWS https://mail.onprem.test/EWS/Exchange.asmx"), "{text}");
