@@ -52,9 +52,17 @@ pub trait Provider: Send + Sync {
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError>;
 
-    /// The best source this provider can ever answer with. The engine skips (and will cancel)
-    /// a provider that cannot beat the answer already in hand. Default: [`Source::Catalogue`],
-    /// which is never skipped.
+    /// An answer that needs no network at all (a catalogue, a built-in domain list). The
+    /// engine asks every provider this first; an unbeatable answer here means no DNS or HTTP
+    /// happens. Default: none.
+    fn detect_offline(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<Detection> {
+        let _ = (email, ctx);
+        None
+    }
+
+    /// The best source [`detect`](Provider::detect) can answer with. The engine does not start,
+    /// or cancels, a provider that cannot beat the answer already in hand.
+    /// Default: [`Source::Catalogue`], which is never skipped.
     fn best_possible_source(&self) -> Source {
         Source::Catalogue
     }

@@ -14,6 +14,31 @@ use crate::sources::guard::AddressPolicy;
 
 /// The default overall deadline of one discovery.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a found answer is cached per domain.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long "nothing found" is cached per domain.
+pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// The ports probed when guessing (IMAP with TLS, IMAP with STARTTLS, SMTP submission with
+/// TLS, with STARTTLS). Only test setups change these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbePorts {
+    /// Default 993.
+    pub imaps: u16,
+    /// Default 143.
+    pub imap: u16,
+    /// Default 465.
+    pub submissions: u16,
+    /// Default 587.
+    pub submission: u16,
+}
+
+impl Default for ProbePorts {
+    fn default() -> Self {
+        Self { imaps: 993, imap: 143, submissions: 465, submission: 587 }
+    }
+}
+
 /// Microsoft 365's v2 autodiscover endpoint (`?Email=…&Protocol=EWS` is appended).
 pub const DEFAULT_M365_AUTODISCOVER_URL: &str =
     "https://outlook.office365.com/autodiscover/autodiscover.json";
@@ -66,6 +91,11 @@ pub struct DiscoveryConfig {
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
     pub(crate) address_policy: AddressPolicy,
     pub(crate) url_ports: UrlPorts,
+    pub(crate) cache_ttl: Option<Duration>,
+    pub(crate) negative_cache_ttl: Option<Duration>,
+    pub(crate) guess: bool,
+    pub(crate) probe_ports: ProbePorts,
+    pub(crate) probe_timeout: Duration,
 }
 
 impl Default for DiscoveryConfig {
@@ -83,6 +113,11 @@ impl Default for DiscoveryConfig {
             extra_roots: Vec::new(),
             address_policy: AddressPolicy::strict(),
             url_ports: UrlPorts::default(),
+            cache_ttl: Some(DEFAULT_CACHE_TTL),
+            negative_cache_ttl: Some(DEFAULT_NEGATIVE_CACHE_TTL),
+            guess: true,
+            probe_ports: ProbePorts::default(),
+            probe_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -126,6 +161,31 @@ impl DiscoveryConfig {
     /// The ports of URLs discovery builds.
     pub fn url_ports(&self) -> UrlPorts {
         self.url_ports
+    }
+
+    /// Whether guessing and probing is tried as the last resort.
+    pub fn guesses(&self) -> bool {
+        self.guess
+    }
+
+    /// The ports probed when guessing.
+    pub fn probe_ports(&self) -> ProbePorts {
+        self.probe_ports
+    }
+
+    /// Timeout of one probe.
+    pub fn probe_timeout(&self) -> Duration {
+        self.probe_timeout
+    }
+
+    /// The address policy.
+    pub fn address_policy(&self) -> &AddressPolicy {
+        &self.address_policy
+    }
+
+    /// Extra trusted roots.
+    pub fn extra_roots(&self) -> &[CertificateDer<'static>] {
+        &self.extra_roots
     }
 }
 
@@ -225,6 +285,34 @@ impl DiscoveryConfigBuilder {
     /// The ports of URLs discovery builds itself. Default: 443 and 80.
     pub fn url_ports(mut self, ports: UrlPorts) -> Self {
         self.config.url_ports = ports;
+        self
+    }
+
+    /// How long answers are cached per domain, or `None` not to cache them; "nothing found" is
+    /// cached for `negative` (or not at all). Failures and timeouts are never cached.
+    /// Default: 10 minutes and 1 minute.
+    pub fn cache_ttl(mut self, found: Option<Duration>, negative: Option<Duration>) -> Self {
+        self.config.cache_ttl = found;
+        self.config.negative_cache_ttl = negative;
+        self
+    }
+
+    /// Guess host names and probe them when no other source answers (no credentials are ever
+    /// sent). Default: `true`.
+    pub fn guess(mut self, guess: bool) -> Self {
+        self.config.guess = guess;
+        self
+    }
+
+    /// The ports probed when guessing. Default: 993, 143, 465, 587.
+    pub fn probe_ports(mut self, ports: ProbePorts) -> Self {
+        self.config.probe_ports = ports;
+        self
+    }
+
+    /// Timeout of one probe. Default: 3 seconds.
+    pub fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.config.probe_timeout = timeout;
         self
     }
 

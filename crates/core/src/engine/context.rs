@@ -231,6 +231,14 @@ impl DiscoveryContext {
         self.network(target).map(|network| &network.http)
     }
 
+    /// The prober for guessed servers.
+    ///
+    /// # Errors
+    /// [`SourceError`] when offline.
+    pub fn prober(&self, target: &str) -> Result<&crate::sources::probe::Prober, SourceError> {
+        self.network(target).map(|network| &network.prober)
+    }
+
     /// Starts timing a step; [`StepTimer::finish`] records it in the trace.
     pub fn timer(&self, source: &str, target: &str) -> StepTimer<'_> {
         StepTimer {

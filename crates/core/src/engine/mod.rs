@@ -1,42 +1,65 @@
-//! The discovery engine: runs the registered providers for an address, ranks their answers
-//! and records a trace of every step.
+//! The discovery engine: runs the registered providers for an address — all at once, with
+//! priority — ranks their answers, and records a trace of every step.
 //!
-//! This first engine runs providers one after another in rank order, under one deadline, and
-//! stops as soon as it holds an answer nothing can beat (a catalogue hit). Running them
-//! concurrently is the engine's next step; the [`Provider`] interface already allows it.
+//! 1. **Offline phase.** Every provider's [`Provider::detect_offline`] runs first (catalogue and
+//!    built-in domain lists). A catalogue hit answers at once, with no network at all.
+//! 2. **Network phase.** Every provider that could still beat the answer in hand starts at
+//!    once, under one deadline. Shared lookups are memoised in the [`DiscoveryContext`], so
+//!    concurrent askers of the same MX, SRV or URL await one request. As soon as nothing still
+//!    running can beat the best answer (its [`Provider::best_possible_source`] ranks lower),
+//!    the rest is cancelled (Thunderbird's "parallel with priority").
+//! 3. **Ranking.** By source (catalogue > MX pattern > autoconfig > ISPDB > autodiscover > SRV >
+//!    guess), then verified before unverified; runners-up are kept as alternatives.
+//!
+//! Results are cached per domain (see [`cache`](self::DiscoveryConfigBuilder::cache_ttl)), so a
+//! busy login server asks the network about each domain once.
 
+mod cache;
 mod config;
 mod context;
 mod network;
+mod priority;
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 pub use config::{
-    CatalogueChoice, DEFAULT_DEADLINE, DEFAULT_ISPDB_URL, DEFAULT_M365_AUTODISCOVER_URL,
-    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
+    CatalogueChoice, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_ISPDB_URL,
+    DEFAULT_M365_AUTODISCOVER_URL, DEFAULT_NEGATIVE_CACHE_TTL, DiscoveryConfig,
+    DiscoveryConfigBuilder, ProbePorts, UrlPorts,
 };
 pub use context::{DiscoveryContext, StepTimer};
 pub use network::{Network, SetupError};
+pub use priority::{Alternative, first_by_priority};
 
+use self::cache::{Cache, CachedRun};
 use crate::error::SourceError;
-use crate::model::{Detection, EmailAddress, Failure, FailureKind, Outcome, Report, Trust};
+use crate::model::{
+    Detection, EmailAddress, Failure, FailureKind, Outcome, Report, Source, Step, Trust,
+};
 use crate::provider::{Provider, registry};
 use crate::sources::autodiscover::{
     AutodiscoverCredentials, AutodiscoverError, AutodiscoverOutcome, CredentialRules,
     run_autodiscover,
 };
 
-/// Finds who hosts a mailbox. Build one and share it (it is `Send + Sync`): it holds the
-/// providers and the configuration.
+/// Finds who hosts a mailbox. Build one per application and share it (it is `Send + Sync`;
+/// wrap it in an `Arc` for tasks): it holds the providers, the resolver, the HTTP client and
+/// the per-domain cache, so sharing it is what lets concurrent logins for one domain cause one
+/// set of lookups.
 ///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
 /// use nativeauth_core::{Discovery, DiscoveryConfig, EmailAddress};
 ///
-/// let discovery = Discovery::new(DiscoveryConfig::builder().offline(true).build())?;
-/// let report = discovery.discover(&EmailAddress::parse("alice@example.com")?).await;
-/// // Only providers linked into the binary answer: with none, nothing is found.
+/// let discovery = Arc::new(Discovery::new(DiscoveryConfig::default())?);
+/// let shared = discovery.clone(); // e.g. moved into each request handler
+/// let report = shared.discover(&EmailAddress::parse("alice@example.com")?).await;
 /// println!("detected: {}", report.is_detected());
 /// # Ok(()) }
 /// ```
@@ -44,6 +67,7 @@ pub struct Discovery {
     config: Arc<DiscoveryConfig>,
     network: Option<Arc<Network>>,
     providers: Vec<Box<dyn Provider>>,
+    cache: Cache,
 }
 
 impl std::fmt::Debug for Discovery {
@@ -64,7 +88,7 @@ impl Discovery {
         Self::with_providers(config, providers)
     }
 
-    /// A discovery with exactly these providers, consulted in the given order.
+    /// A discovery with exactly these providers (ties in ranking go to the earlier one).
     ///
     /// # Errors
     /// As for [`Discovery::new`].
@@ -73,7 +97,8 @@ impl Discovery {
         providers: Vec<Box<dyn Provider>>,
     ) -> Result<Self, SetupError> {
         let network = if config.offline { None } else { Some(Arc::new(Network::new(&config)?)) };
-        Ok(Self { config: Arc::new(config), network, providers })
+        let cache = Cache::new(config.cache_ttl, config.negative_cache_ttl);
+        Ok(Self { config: Arc::new(config), network, providers, cache })
     }
 
     /// The configuration.
@@ -81,72 +106,168 @@ impl Discovery {
         &self.config
     }
 
-    /// The ids of the providers, in the order they are consulted.
+    /// The ids of the providers, in order.
     pub fn provider_ids(&self) -> Vec<&'static str> {
         self.providers.iter().map(|p| p.id()).collect()
     }
 
     /// Discovers the provider and settings for `email`. Never fails: what went wrong is in
-    /// the report's trace and `failure`.
+    /// the report's trace and `failure`. A domain answered within the cache's lifetime is
+    /// answered from the cache (its trace then says so).
     pub async fn discover(&self, email: &EmailAddress) -> Report {
         let started = Instant::now();
+        let (run, cached) = self.cache.get_or_run(email.domain(), || self.run(email)).await;
+        let trace = if cached {
+            vec![Step {
+                source: "cache".into(),
+                target: email.domain().into(),
+                start: Duration::ZERO,
+                duration: started.elapsed(),
+                outcome: if run.detections.is_empty() { Outcome::Nothing } else { Outcome::Found },
+                detail: format!(
+                    "answered from the cache (looked up {} s ago)",
+                    run.at.elapsed().as_secs()
+                ),
+            }]
+        } else {
+            run.trace.clone()
+        };
+        let mut detections = run.detections.iter().cloned();
+        Report {
+            email: email.clone(),
+            best: detections.next(),
+            alternatives: detections.collect(),
+            trace,
+            elapsed: started.elapsed(),
+            failure: run.failure.clone(),
+        }
+    }
+
+    /// One uncached run.
+    async fn run(&self, email: &EmailAddress) -> CachedRun {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::from_std(started) + self.config.deadline;
         let ctx =
             DiscoveryContext::with_network(self.config.clone(), self.network.clone(), started);
         let mut detections: Vec<Detection> = Vec::new();
         let mut errors: Vec<SourceError> = Vec::new();
-        let mut deadline_passed = false;
+        let mut timed_out: Vec<&'static str> = Vec::new();
 
         for provider in &self.providers {
-            let best_so_far = detections.iter().map(Detection::rank_key).min();
-            if let Some(best) = best_so_far {
-                let could_be = (provider.best_possible_source().rank(), Trust::Verified);
-                if could_be >= best {
-                    ctx.timer(provider.id(), email.domain()).finish(
-                        Outcome::Cancelled,
-                        &format!("cannot beat the {} answer in hand", source_name(&detections)),
-                    );
-                    continue;
-                }
-            }
-            let remaining = self.config.deadline.saturating_sub(started.elapsed());
-            let timer = ctx.timer(provider.id(), email.domain());
-            match tokio::time::timeout(remaining, provider.detect(email, &ctx)).await {
-                Ok(Ok(Some(detection))) => detections.push(detection),
-                Ok(Ok(None)) => {}
-                Ok(Err(error)) => {
-                    tracing::debug!(provider = provider.id(), %error, "provider failed");
-                    timer.finish(Outcome::Error, &error.to_string());
-                    errors.push(error);
-                }
-                Err(_) => {
-                    timer.finish(Outcome::Timeout, "the discovery deadline passed");
-                    deadline_passed = true;
-                    break;
-                }
-            }
+            detections.extend(provider.detect_offline(email, &ctx));
         }
 
-        // Stable sort: equal ranks keep the order their providers were consulted in. Two
-        // providers may find the same answer the same way (the catalogue and the Google plugin
-        // both know Google's MX hosts): keep the first.
-        detections.sort_by_key(Detection::rank_key);
-        let mut seen = std::collections::HashSet::new();
-        detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
-        let mut detections = detections.into_iter();
-        let best = detections.next();
-        let failure = match &best {
-            Some(_) => None,
-            None => Some(failure(deadline_passed, &errors)),
-        };
-        Report {
-            email: email.clone(),
-            best,
-            alternatives: detections.collect(),
-            trace: ctx.into_trace(),
-            elapsed: started.elapsed(),
-            failure,
+        // Providers check `ctx.is_offline()` themselves, so the network phase also runs offline
+        // (and answers nothing): only a catalogue hit skips it.
+        let unbeatable =
+            detections.iter().any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
+        if unbeatable {
+            for provider in &self.providers {
+                ctx.timer(provider.id(), email.domain())
+                    .finish(Outcome::Skipped, "not needed: the catalogue answered");
+            }
+        } else {
+            let mut running = FuturesUnordered::new();
+            let mut pending = HashSet::new();
+            for (index, provider) in self.providers.iter().enumerate() {
+                if could_beat(provider.as_ref(), &detections) {
+                    pending.insert(index);
+                    let ctx = &ctx;
+                    running.push(async move { (index, provider.detect(email, ctx).await) });
+                } else {
+                    ctx.timer(provider.id(), email.domain()).finish(
+                        Outcome::Skipped,
+                        &format!("cannot beat the {} answer in hand", best_source(&detections)),
+                    );
+                }
+            }
+            while !pending.is_empty() {
+                if pending.iter().all(|&i| !could_beat(self.providers[i].as_ref(), &detections)) {
+                    for &i in &pending {
+                        ctx.timer(self.providers[i].id(), email.domain()).finish(
+                            Outcome::Cancelled,
+                            &format!(
+                                "cancelled: cannot beat the {} answer in hand",
+                                best_source(&detections)
+                            ),
+                        );
+                    }
+                    break;
+                }
+                match tokio::time::timeout_at(deadline, running.next()).await {
+                    Ok(Some((index, result))) => {
+                        pending.remove(&index);
+                        match result {
+                            Ok(found) => detections.extend(found),
+                            Err(error) => {
+                                tracing::debug!(provider = self.providers[index].id(), %error, "provider failed");
+                                ctx.timer(self.providers[index].id(), email.domain())
+                                    .finish(error_outcome(&error), &error.to_string());
+                                errors.push(error);
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        for &i in &pending {
+                            timed_out.push(self.providers[i].id());
+                            ctx.timer(self.providers[i].id(), email.domain())
+                                .finish(Outcome::Timeout, "the discovery deadline passed");
+                        }
+                        break;
+                    }
+                }
+            }
+            drop(running);
         }
+
+        // Stable sort: ties keep provider order. Two providers may find the same answer the
+        // same way (the catalogue and the Google plugin both know Google's MX hosts).
+        detections.sort_by_key(Detection::rank_key);
+        let mut seen = HashSet::new();
+        detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
+        let failure = if detections.is_empty() { Some(failure(&timed_out, &errors)) } else { None };
+        CachedRun { detections, failure, trace: ctx.into_trace(), at: Instant::now() }
     }
+}
+
+/// Whether a provider's best possible answer would rank above every answer in hand.
+fn could_beat(provider: &dyn Provider, detections: &[Detection]) -> bool {
+    let best = detections.iter().map(Detection::rank_key).min();
+    best.is_none_or(|best| (provider.best_possible_source().rank(), Trust::Verified) < best)
+}
+
+fn best_source(detections: &[Detection]) -> &'static str {
+    detections.iter().min_by_key(|d| d.rank_key()).map_or("", |d| d.source.as_str())
+}
+
+fn error_outcome(error: &SourceError) -> Outcome {
+    if error.is_timeout() { Outcome::Timeout } else { Outcome::Error }
+}
+
+fn failure(timed_out: &[&str], errors: &[SourceError]) -> Failure {
+    if !timed_out.is_empty() && errors.is_empty() {
+        return Failure {
+            kind: FailureKind::Timeout,
+            message: format!("the deadline passed; still running: {}", timed_out.join(", ")),
+        };
+    }
+    if errors.is_empty() {
+        return Failure {
+            kind: FailureKind::NotFound,
+            message: "nothing found: no source knows this domain".into(),
+        };
+    }
+    let mut reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if !timed_out.is_empty() {
+        reasons.push(format!("timed out: {}", timed_out.join(", ")));
+    }
+    let kind = if errors.iter().all(SourceError::is_timeout) {
+        FailureKind::Timeout
+    } else {
+        FailureKind::Network
+    };
+    Failure { kind, message: format!("sources failed: {}", reasons.join("; ")) }
 }
 
 /// The result of an authenticated autodiscover, with the trace of every hop.
@@ -155,7 +276,7 @@ pub struct AutodiscoverRun {
     /// What the chain found, or why it failed.
     pub result: Result<AutodiscoverOutcome, AutodiscoverError>,
     /// Every hop.
-    pub trace: Vec<crate::model::Step>,
+    pub trace: Vec<Step>,
 }
 
 impl Discovery {
@@ -163,7 +284,7 @@ impl Discovery {
     /// typed a password): HTTP Basic, sent only over https to the user's registrable domain,
     /// Microsoft's autodiscover hosts and `rules.allowed_hosts`. A chain that leads elsewhere
     /// stops before sending anything there and answers
-    /// [`AutodiscoverOutcome::NeedsConfirmation`] with the target.
+    /// [`AutodiscoverOutcome::NeedsConfirmation`] with the target. Never cached.
     pub async fn autodiscover_with_credentials(
         &self,
         email: &EmailAddress,
@@ -186,33 +307,6 @@ impl Discovery {
             .unwrap_or(Ok(AutodiscoverOutcome::NotFound))
         };
         AutodiscoverRun { result, trace: ctx.into_trace() }
-    }
-}
-
-/// The source of the best detection so far, for the trace.
-fn source_name(detections: &[Detection]) -> &'static str {
-    detections.iter().min_by_key(|d| d.rank_key()).map_or("", |d| d.source.as_str())
-}
-
-fn failure(deadline_passed: bool, errors: &[SourceError]) -> Failure {
-    if deadline_passed {
-        Failure {
-            kind: FailureKind::Timeout,
-            message: "the deadline passed before any source answered".into(),
-        }
-    } else if errors.is_empty() {
-        Failure {
-            kind: FailureKind::NotFound,
-            message: "nothing found: no source knows this domain".into(),
-        }
-    } else {
-        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        let kind = if errors.iter().all(SourceError::is_timeout) {
-            FailureKind::Timeout
-        } else {
-            FailureKind::Network
-        };
-        Failure { kind, message: format!("sources failed: {}", reasons.join("; ")) }
     }
 }
 

@@ -5,6 +5,7 @@ use super::config::DiscoveryConfig;
 use crate::sources::dns::{Dns, DnsError};
 use crate::sources::fetch::{FetchOptions, GuardedHttp};
 use crate::sources::http::HttpError;
+use crate::sources::probe::Prober;
 
 /// Why a discovery could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,8 @@ pub struct Network {
     pub dns: Dns,
     /// The guarded HTTP client.
     pub http: GuardedHttp,
+    /// The prober for guessed servers.
+    pub prober: Prober,
 }
 
 impl Network {
@@ -45,6 +48,12 @@ impl Network {
             ..FetchOptions::default()
         };
         let http = GuardedHttp::new(dns.clone(), options)?;
-        Ok(Self { dns, http })
+        let prober = Prober::new(
+            dns.clone(),
+            config.address_policy.clone(),
+            config.extra_roots.clone(),
+            config.probe_timeout,
+        )?;
+        Ok(Self { dns, http, prober })
     }
 }

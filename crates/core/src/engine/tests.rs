@@ -1,3 +1,5 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -5,11 +7,29 @@ use async_trait::async_trait;
 use super::*;
 use crate::model::{AuthHint, NylasProvider, ProviderInfo, Source};
 
-/// A provider that answers with a fixed detection (or nothing, or an error) after a delay.
+/// A provider that answers with a fixed detection (or nothing, or an error) after a delay,
+/// and counts how often it was asked.
 struct Fixed {
     id: &'static str,
     delay: Duration,
+    best: Source,
+    offline: Option<Source>,
     answer: Result<Option<Source>, SourceError>,
+    calls: Arc<AtomicUsize>,
+}
+
+fn detection(id: &str, source: Source) -> Detection {
+    Detection {
+        provider: ProviderInfo { id: id.into(), name: id.into(), nylas: NylasProvider::Imap },
+        incoming: vec![],
+        outgoing: vec![],
+        exchange: None,
+        auth_hint: AuthHint::Password,
+        source,
+        trust: Trust::Verified,
+        evidence: String::new(),
+        notes: vec![],
+    }
 }
 
 #[async_trait]
@@ -18,104 +38,147 @@ impl Provider for Fixed {
         self.id
     }
 
+    fn detect_offline(&self, _: &EmailAddress, _: &DiscoveryContext) -> Option<Detection> {
+        self.offline.map(|source| detection(self.id, source))
+    }
+
+    fn best_possible_source(&self) -> Source {
+        self.best
+    }
+
     async fn detect(
         &self,
         _: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
         ctx.timer(self.id, "x").finish(Outcome::Nothing, "looked");
         let source = self.answer.clone()?;
-        Ok(source.map(|source| Detection {
-            provider: ProviderInfo {
-                id: self.id.into(),
-                name: self.id.into(),
-                nylas: NylasProvider::Imap,
-            },
-            incoming: vec![],
-            outgoing: vec![],
-            exchange: None,
-            auth_hint: AuthHint::Password,
-            source,
-            trust: Trust::Verified,
-            evidence: String::new(),
-            notes: vec![],
-        }))
+        Ok(source.map(|source| detection(self.id, source)))
     }
 }
 
 fn fixed(
     id: &'static str,
     ms: u64,
+    best: Source,
     answer: Result<Option<Source>, SourceError>,
-) -> Box<dyn Provider> {
-    Box::new(Fixed { id, delay: Duration::from_millis(ms), answer })
+) -> Box<Fixed> {
+    Box::new(Fixed {
+        id,
+        delay: Duration::from_millis(ms),
+        best,
+        offline: None,
+        answer,
+        calls: Arc::new(AtomicUsize::new(0)),
+    })
 }
 
-fn offline() -> DiscoveryConfig {
-    DiscoveryConfig::builder().offline(true).build()
+#[allow(clippy::vec_box)] // the boxes become `Box<dyn Provider>`
+fn discovery(providers: Vec<Box<Fixed>>) -> Discovery {
+    let config = DiscoveryConfig::builder().offline(true).cache_ttl(None, None).build();
+    Discovery::with_providers(
+        config,
+        providers.into_iter().map(|p| p as Box<dyn Provider>).collect(),
+    )
+    .unwrap()
 }
 
 fn email() -> EmailAddress {
     EmailAddress::parse("a@example.com").unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ranks_answers_by_source_and_keeps_runners_up() {
-    let discovery = Discovery::with_providers(
-        offline(),
-        vec![
-            fixed("srv", 0, Ok(Some(Source::Srv))),
-            fixed("mx", 0, Ok(Some(Source::Mx))),
-            fixed("none", 0, Ok(None)),
-        ],
-    )
-    .unwrap();
+    let discovery = discovery(vec![
+        fixed("srv", 0, Source::Srv, Ok(Some(Source::Srv))),
+        fixed("mx", 5, Source::Mx, Ok(Some(Source::Mx))),
+        fixed("none", 0, Source::Mx, Ok(None)),
+    ]);
     let report = discovery.discover(&email()).await;
     assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
     assert_eq!(report.alternatives.iter().map(|d| d.source).collect::<Vec<_>>(), vec![Source::Srv]);
     assert!(report.failure.is_none());
-    assert_eq!(report.trace.len(), 3);
-}
-
-#[tokio::test]
-async fn stops_after_a_catalogue_answer() {
-    let discovery = Discovery::with_providers(
-        offline(),
-        vec![
-            fixed("catalogue", 0, Ok(Some(Source::Catalogue))),
-            fixed("slow", 60_000, Ok(Some(Source::Srv))),
-        ],
-    )
-    .unwrap();
-    let report = discovery.discover(&email()).await;
-    assert_eq!(report.best.as_ref().map(|d| d.provider.id.as_str()), Some("catalogue"));
-    assert!(report.alternatives.is_empty());
-    let last = report.trace.last().unwrap();
-    assert_eq!((last.source.as_str(), last.outcome), ("slow", Outcome::Cancelled));
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_deadline_bounds_a_provider_that_never_answers() {
-    let config =
-        DiscoveryConfig::builder().offline(true).deadline(Duration::from_millis(200)).build();
-    let discovery =
-        Discovery::with_providers(config, vec![fixed("stuck", 3_600_000, Ok(Some(Source::Srv)))])
-            .unwrap();
+async fn a_slow_lower_priority_source_is_cancelled_once_a_better_answer_exists() {
+    let slow = fixed("slow-srv", 10_000, Source::Srv, Ok(Some(Source::Srv)));
+    let discovery = discovery(vec![fixed("mx", 30, Source::Mx, Ok(Some(Source::Mx))), slow]);
+    let started = tokio::time::Instant::now();
     let report = discovery.discover(&email()).await;
-    assert!(report.best.is_none());
-    assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Timeout));
-    assert_eq!(report.trace[0].outcome, Outcome::Timeout);
-    assert_eq!(report.trace[0].source, "stuck");
+    assert_eq!(started.elapsed(), Duration::from_millis(30), "the slow source was not awaited");
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
+    let cancelled = report.trace.iter().find(|s| s.source == "slow-srv").unwrap();
+    assert_eq!(cancelled.outcome, Outcome::Cancelled);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn a_slower_higher_priority_source_is_awaited() {
+    let discovery = discovery(vec![
+        fixed(
+            "autoconfig",
+            80,
+            Source::Autoconfig(crate::AutoconfigOrigin::Subdomain),
+            Ok(Some(Source::Autoconfig(crate::AutoconfigOrigin::Subdomain))),
+        ),
+        fixed("srv", 5, Source::Srv, Ok(Some(Source::Srv))),
+    ]);
+    let started = tokio::time::Instant::now();
+    let report = discovery.discover(&email()).await;
+    assert_eq!(started.elapsed(), Duration::from_millis(80));
+    assert_eq!(report.best.as_ref().map(|d| d.provider.id.as_str()), Some("autoconfig"));
+    assert_eq!(report.alternatives.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_catalogue_answer_needs_no_network_phase() {
+    let mut catalogue = fixed("catalogue", 0, Source::Mx, Ok(None));
+    catalogue.offline = Some(Source::Catalogue);
+    let network = fixed("network", 0, Source::Mx, Ok(Some(Source::Mx)));
+    let calls = [catalogue.calls.clone(), network.calls.clone()];
+    let report = discovery(vec![catalogue, network]).discover(&email()).await;
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Catalogue));
+    assert_eq!(
+        calls.iter().map(|c| c.load(Ordering::SeqCst)).sum::<usize>(),
+        0,
+        "no provider's network phase ran"
+    );
+    assert!(report.trace.iter().all(|s| s.outcome == Outcome::Skipped));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_bounds_a_provider_that_never_answers_and_names_it() {
+    let config = DiscoveryConfig::builder()
+        .offline(true)
+        .cache_ttl(None, None)
+        .deadline(Duration::from_millis(200))
+        .build();
+    let stuck: Box<dyn Provider> = fixed("stuck", 3_600_000, Source::Srv, Ok(Some(Source::Srv)));
+    let discovery = Discovery::with_providers(config, vec![stuck]).unwrap();
+    let started = tokio::time::Instant::now();
+    let report = discovery.discover(&email()).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(200) && elapsed < Duration::from_millis(250),
+        "{elapsed:?}"
+    );
+    let failure = report.failure.unwrap();
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert!(failure.message.contains("stuck"), "{}", failure.message);
+    assert_eq!(
+        (report.trace[0].source.as_str(), report.trace[0].outcome),
+        ("stuck", Outcome::Timeout)
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn failures_are_network_errors_and_nothing_is_not_found() {
     let error =
         SourceError::Network { target: "mx.example".into(), reason: "connection refused".into() };
-    let discovery =
-        Discovery::with_providers(offline(), vec![fixed("broken", 0, Err(error))]).unwrap();
-    let report = discovery.discover(&email()).await;
+    let report =
+        discovery(vec![fixed("broken", 0, Source::Mx, Err(error))]).discover(&email()).await;
     let failure = report.failure.unwrap();
     assert_eq!(failure.kind, FailureKind::Network);
     assert!(failure.message.contains("connection refused"), "{}", failure.message);
@@ -126,24 +189,70 @@ async fn failures_are_network_errors_and_nothing_is_not_found() {
             .any(|s| s.outcome == Outcome::Error && s.detail.contains("connection refused"))
     );
 
-    let discovery =
-        Discovery::with_providers(offline(), vec![fixed("empty", 0, Ok(None))]).unwrap();
-    let report = discovery.discover(&email()).await;
+    let report = discovery(vec![fixed("empty", 0, Source::Mx, Ok(None))]).discover(&email()).await;
     assert_eq!(report.failure.map(|f| f.kind), Some(FailureKind::NotFound));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_same_answer_found_twice_the_same_way_is_kept_once() {
+    let report = discovery(vec![
+        fixed("twin", 0, Source::Mx, Ok(Some(Source::Mx))),
+        fixed("twin", 0, Source::Mx, Ok(Some(Source::Mx))),
+        fixed("twin", 0, Source::Srv, Ok(Some(Source::Srv))),
+    ])
+    .discover(&email())
+    .await;
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
+    assert!(report.alternatives.iter().all(|d| d.source != Source::Mx));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cache_answers_a_domain_once_even_for_concurrent_callers() {
+    let provider = fixed("mx", 50, Source::Mx, Ok(Some(Source::Mx)));
+    let calls = provider.calls.clone();
+    let config = DiscoveryConfig::builder().offline(true).build();
+    let discovery = Discovery::with_providers(config, vec![provider as Box<dyn Provider>]).unwrap();
+    let a = EmailAddress::parse("a@example.com").unwrap();
+    let b = EmailAddress::parse("b@EXAMPLE.com").unwrap();
+    let (first, second) = tokio::join!(discovery.discover(&a), discovery.discover(&b));
+    let third = discovery.discover(&a).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "one run for three discoveries");
+    for report in [&first, &second, &third] {
+        assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
+    }
+    assert_eq!(second.email.as_str(), "b@example.com");
+    assert_eq!(third.trace.len(), 1);
+    assert_eq!(third.trace[0].source, "cache");
+}
+
+#[tokio::test]
+async fn expired_cache_entries_are_looked_up_again() {
+    let provider = fixed("mx", 0, Source::Mx, Ok(Some(Source::Mx)));
+    let calls = provider.calls.clone();
+    let config = DiscoveryConfig::builder()
+        .offline(true)
+        .cache_ttl(Some(Duration::from_millis(30)), None)
+        .build();
+    let discovery = Discovery::with_providers(config, vec![provider as Box<dyn Provider>]).unwrap();
+    discovery.discover(&email()).await;
+    discovery.discover(&email()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    std::thread::sleep(Duration::from_millis(40));
+    discovery.discover(&email()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_are_not_cached() {
+    let error = SourceError::Timeout { target: "x".into() };
+    let provider = fixed("flaky", 0, Source::Mx, Err(error));
+    let calls = provider.calls.clone();
     let discovery = Discovery::with_providers(
-        offline(),
-        vec![
-            fixed("twin", 0, Ok(Some(Source::Mx))),
-            fixed("twin", 0, Ok(Some(Source::Mx))),
-            fixed("twin", 0, Ok(Some(Source::Srv))),
-        ],
+        DiscoveryConfig::builder().offline(true).build(),
+        vec![provider as Box<dyn Provider>],
     )
     .unwrap();
-    let report = discovery.discover(&email()).await;
-    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
-    assert_eq!(report.alternatives.iter().map(|d| d.source).collect::<Vec<_>>(), vec![Source::Srv]);
+    discovery.discover(&email()).await;
+    discovery.discover(&email()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -8,5 +8,6 @@ pub mod fetch;
 pub mod guard;
 pub mod http;
 pub mod mx;
+pub mod probe;
 pub mod srv;
 pub mod xml;

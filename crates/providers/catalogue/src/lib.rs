@@ -75,11 +75,7 @@ impl Provider for CatalogueProvider {
         ID
     }
 
-    async fn detect(
-        &self,
-        email: &EmailAddress,
-        ctx: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError> {
+    fn detect_offline(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<Detection> {
         let timer = ctx.timer(ID, email.domain());
         match lookup_domain(ctx.catalogue_choice(), email.domain()) {
             Some(found) => {
@@ -90,16 +86,30 @@ impl Provider for CatalogueProvider {
                     found.entry.id
                 );
                 timer.finish(Outcome::Found, &evidence);
-                Ok(Some(found.entry.detection(email, Source::Catalogue, evidence)))
+                Some(found.entry.detection(email, Source::Catalogue, evidence))
             }
             None => {
                 timer.finish(Outcome::Nothing, "no catalogue entry for this domain");
-                if ctx.is_offline() {
-                    return Ok(None);
-                }
-                self.detect_by_mx(email, ctx).await
+                None
             }
         }
+    }
+
+    fn best_possible_source(&self) -> Source {
+        Source::Mx
+    }
+
+    /// The network part: the domain's MX host against the catalogue's MX patterns. (The
+    /// domain itself was matched by [`Provider::detect_offline`].)
+    async fn detect(
+        &self,
+        email: &EmailAddress,
+        ctx: &DiscoveryContext,
+    ) -> Result<Option<Detection>, SourceError> {
+        if ctx.is_offline() {
+            return Ok(None);
+        }
+        self.detect_by_mx(email, ctx).await
     }
 }
 
@@ -174,7 +184,12 @@ security = "tls"
         let config = Arc::new(DiscoveryConfig::builder().catalogue(choice).build());
         let ctx = DiscoveryContext::new(config, Instant::now());
         let email = EmailAddress::parse(address).unwrap();
-        CatalogueProvider.detect(&email, &ctx).await.unwrap()
+        assert_eq!(
+            CatalogueProvider.detect(&email, &ctx).await.unwrap(),
+            None,
+            "offline: no MX step"
+        );
+        CatalogueProvider.detect_offline(&email, &ctx)
     }
 
     #[tokio::test]

@@ -84,17 +84,25 @@ impl Provider for GoogleProvider {
         ID
     }
 
+    fn detect_offline(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<Detection> {
+        let domain = email.domain();
+        GMAIL_DOMAINS.contains(&domain).then(|| {
+            let evidence = format!("{domain} is a Gmail domain");
+            ctx.timer(ID, domain).finish(Outcome::Found, &evidence);
+            google(Source::Catalogue, Trust::Verified, evidence)
+        })
+    }
+
+    fn best_possible_source(&self) -> Source {
+        Source::Mx
+    }
+
     async fn detect(
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
         let domain = email.domain();
-        if GMAIL_DOMAINS.contains(&domain) {
-            let evidence = format!("{domain} is a Gmail domain");
-            ctx.timer(ID, domain).finish(Outcome::Found, &evidence);
-            return Ok(Some(google(Source::Catalogue, Trust::Verified, evidence)));
-        }
         if ctx.is_offline() {
             return Ok(None);
         }

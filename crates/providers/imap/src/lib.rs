@@ -1,30 +1,46 @@
-//! The `imap` provider: any IMAP/SMTP service that publishes its settings.
+//! The `imap` provider: any IMAP/SMTP service that publishes its settings — or, as the last
+//! resort, whose guessed servers answer a probe.
 //!
-//! It tries, in rank order, and answers with the first that yields servers:
-//! 1. the domain's own autoconfig over https (`autoconfig.<d>`, then `/.well-known/`) —
-//!    verified; with `allow_http`, the same over plain http — unverified;
-//! 2. the ISPDB entry of the domain — verified (https end to end);
-//! 3. the autoconfig and ISPDB entries of the domain that hosts its MX (the MX host minus its
-//!    first label, then the registrable base domain) — unverified (the link came from DNS);
+//! Its sources run at once, and the best-ranked answer wins as soon as it is known
+//! ([`first_by_priority`]):
+//! 1. the domain's own autoconfig over https (`autoconfig.<d>`, then `/.well-known/`) — verified;
+//! 2. the autoconfig of the domain that hosts its MX (host minus first label, then the
+//!    registrable base) — unverified (the link came from DNS); with `allow_http`, the domain's
+//!    own autoconfig over plain http — unverified;
+//! 3. the ISPDB entry of the domain — verified; then of the MX host's domains — unverified;
 //! 4. DNS SRV records (RFC 6186) — unverified.
+//!
+//! Only when none of them answers: guessed host names (`imap.<d>`, `mail.<d>`, `<d>`;
+//! `smtp.<d>`, `mail.<d>`, `<d>`) on 993/143 and 465/587, probed concurrently and staggered,
+//! with verified TLS and no credentials — unverified.
 //!
 //! Every answer maps to Nylas provider `imap` with full server settings.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::sync::Mutex;
+use std::time::Duration;
+
+use nativeauth_core::engine::{Alternative, first_by_priority};
 use nativeauth_core::model::{AuthMethod, Outcome, ProviderInfo};
+use nativeauth_core::reqwest::Url;
 use nativeauth_core::sources::autoconfig::{
-    AutoconfigDocument, FoundConfig, fetch_config, ispdb_url, subdomain_url, well_known_url,
+    FoundConfig, fetch_config, ispdb_url, subdomain_url, well_known_url,
 };
-use nativeauth_core::sources::mx::mx_domains;
+use nativeauth_core::sources::mx::{MxDomains, mx_domains};
+use nativeauth_core::sources::probe::ProbeTarget;
 use nativeauth_core::sources::srv::srv_servers;
 use nativeauth_core::{
-    AuthHint, AutoconfigOrigin, Detection, DiscoveryContext, EmailAddress, NylasProvider, Provider,
-    ProviderPlugin, Source, SourceError, Trust, async_trait, inventory,
+    AuthHint, AutoconfigOrigin, Detection, DiscoveryContext, EmailAddress, NylasProvider, Protocol,
+    Provider, ProviderPlugin, Security, Server, Source, SourceError, Trust, UsernameTemplate,
+    async_trait, inventory,
 };
 
 /// The provider id.
 pub const ID: &str = "imap";
+
+/// Delay between the starts of two probes.
+const PROBE_STAGGER: Duration = Duration::from_millis(100);
 
 /// Finds IMAP/SMTP settings for any domain that publishes them.
 #[derive(Debug, Default, Clone, Copy)]
@@ -72,6 +88,212 @@ impl Attempts {
     }
 }
 
+/// Everything one run of the provider shares.
+struct Run<'a> {
+    email: &'a EmailAddress,
+    ctx: &'a DiscoveryContext,
+    attempts: Mutex<Attempts>,
+}
+
+impl Run<'_> {
+    fn note<T>(&self, result: Result<Option<T>, SourceError>) -> Option<T> {
+        self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).note(result)
+    }
+
+    /// One autoconfig URL → a detection with the given source and trust (https hops decide).
+    async fn autoconfig(
+        &self,
+        source_name: &str,
+        url: Option<Url>,
+        source: Source,
+        trust: Trust,
+    ) -> Option<Detection> {
+        let url = url?;
+        let allow_http = url.scheme() == "http";
+        let found = usable(self.note(fetch_config(self.ctx, source_name, &url, allow_http).await))?;
+        let trust = if found.https_end_to_end { trust } else { Trust::Unverified };
+        Some(detection(self.email, &found, source, trust))
+    }
+
+    async fn mx_domains(&self) -> Option<MxDomains> {
+        let domain = self.email.domain();
+        let records = self.note(self.ctx.mx(domain).await.map(Some))?;
+        let first = records.iter().find(|r| !r.exchange.is_empty())?;
+        mx_domains(&first.exchange, domain)
+    }
+
+    /// The autoconfig of the MX host's domains, most specific first.
+    async fn mx_autoconfig(&self) -> Option<Detection> {
+        let derived = self.mx_domains().await?;
+        let ports = self.ctx.config().url_ports();
+        for domain in derived.candidates() {
+            let url = subdomain_url(domain, self.email, true, ports);
+            let source = Source::Autoconfig(AutoconfigOrigin::MxDomain);
+            if let Some(found) = self.autoconfig("autoconfig", url, source, Trust::Unverified).await
+            {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// The ISPDB entry of the MX host's domains.
+    async fn mx_ispdb(&self) -> Option<Detection> {
+        let base = self.ctx.config().ispdb_url()?.clone();
+        let derived = self.mx_domains().await?;
+        for domain in derived.candidates() {
+            let url = ispdb_url(&base, domain);
+            if let Some(found) =
+                self.autoconfig("ispdb", url, Source::Ispdb, Trust::Unverified).await
+            {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    async fn srv(&self) -> Option<Detection> {
+        let domain = self.email.domain();
+        let timer = self.ctx.timer("srv", domain);
+        let servers = match srv_servers(self.ctx, domain).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                timer.finish(Outcome::Error, &error.to_string());
+                self.note::<()>(Err(error));
+                return None;
+            }
+        };
+        self.note::<()>(Ok(None));
+        if servers.incoming.is_empty() || servers.outgoing.is_empty() {
+            timer.finish(Outcome::Nothing, "no usable incoming and outgoing SRV pair");
+            return None;
+        }
+        timer.finish(Outcome::Found, "IMAP/POP3 and submission announced by SRV");
+        let mut notes = vec![
+            "found through DNS SRV records without DNSSEC: confirm the servers with the user"
+                .to_owned(),
+        ];
+        notes.extend(foreign_hosts_note(
+            self.email,
+            servers.incoming.iter().chain(&servers.outgoing).map(|s| s.host.as_str()),
+        ));
+        Some(Detection {
+            provider: ProviderInfo {
+                id: domain.to_owned(),
+                name: domain.to_owned(),
+                nylas: NylasProvider::Imap,
+            },
+            incoming: servers.incoming,
+            outgoing: servers.outgoing,
+            exchange: None,
+            auth_hint: AuthHint::Password,
+            source: Source::Srv,
+            trust: Trust::Unverified,
+            evidence: format!("SRV records of {domain}"),
+            notes,
+        })
+    }
+
+    /// The last resort: probe guessed servers, staggered, and keep the best that answers per
+    /// direction.
+    async fn guess(&self) -> Option<Detection> {
+        let domain = self.email.domain();
+        let ports = self.ctx.config().probe_ports();
+        let hosts = |first: &str| {
+            [format!("{first}.{domain}"), format!("mail.{domain}"), domain.to_owned()]
+        };
+        let mut incoming = Vec::new();
+        for host in hosts("imap") {
+            incoming.push((host.clone(), ports.imaps, Protocol::Imap, Security::Tls));
+            incoming.push((host, ports.imap, Protocol::Imap, Security::StartTls));
+        }
+        let mut outgoing = Vec::new();
+        for host in hosts("smtp") {
+            outgoing.push((host.clone(), ports.submissions, Protocol::Smtp, Security::Tls));
+            outgoing.push((host, ports.submission, Protocol::Smtp, Security::StartTls));
+        }
+        let (imap, smtp) =
+            futures_util::future::join(self.probe_all(incoming, 0), self.probe_all(outgoing, 1))
+                .await;
+        let (imap, smtp) = (imap?, smtp?);
+        let mut notes = vec![
+            "guessed and probed (no credentials sent): confirm the servers with the user"
+                .to_owned(),
+        ];
+        notes.extend(foreign_hosts_note(
+            self.email,
+            [imap.host.as_str(), smtp.host.as_str()].into_iter(),
+        ));
+        Some(Detection {
+            provider: ProviderInfo {
+                id: domain.to_owned(),
+                name: domain.to_owned(),
+                nylas: NylasProvider::Imap,
+            },
+            evidence: format!("probed {} and {}", imap.address(), smtp.address()),
+            incoming: vec![imap],
+            outgoing: vec![smtp],
+            exchange: None,
+            auth_hint: AuthHint::Password,
+            source: Source::Guess,
+            trust: Trust::Unverified,
+            notes,
+        })
+    }
+
+    async fn probe_all(
+        &self,
+        candidates: Vec<(String, u16, Protocol, Security)>,
+        offset: u32,
+    ) -> Option<Server> {
+        let Ok(prober) = self.ctx.prober(self.email.domain()) else { return None };
+        let alternatives: Vec<Alternative<'_, Server>> = candidates
+            .into_iter()
+            .enumerate()
+            .map(|(index, (host, port, protocol, security))| {
+                let delay = PROBE_STAGGER * (u32::try_from(index).unwrap_or(u32::MAX) * 2 + offset);
+                let ctx = self.ctx;
+                Box::pin(async move {
+                    tokio_sleep(delay).await;
+                    let target = ProbeTarget { host: host.clone(), port, protocol, security };
+                    let timer = ctx.timer("guess", &format!("{protocol} {host}:{port} {security}"));
+                    match prober.probe(&target).await {
+                        Ok(report) => {
+                            timer.finish(
+                                Outcome::Found,
+                                &format!(
+                                    "answered at {}; {}",
+                                    report.addr,
+                                    report.capabilities.join(" ")
+                                ),
+                            );
+                            Some(Server {
+                                protocol,
+                                host,
+                                port,
+                                security,
+                                username: UsernameTemplate::email_address(),
+                                auth: vec![AuthMethod::PasswordCleartext],
+                            })
+                        }
+                        Err(error) => {
+                            timer.finish(Outcome::Nothing, &error.to_string());
+                            None
+                        }
+                    }
+                }) as Alternative<'_, Server>
+            })
+            .collect();
+        first_by_priority(alternatives).await
+    }
+}
+
+async fn tokio_sleep(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 #[async_trait]
 impl Provider for ImapProvider {
     fn id(&self) -> &'static str {
@@ -90,111 +312,59 @@ impl Provider for ImapProvider {
         if ctx.is_offline() {
             return Ok(None);
         }
+        let run = Run { email, ctx, attempts: Mutex::new(Attempts::default()) };
         let domain = email.domain();
         let config = ctx.config();
         let ports = config.url_ports();
-        let mut attempts = Attempts::default();
-
-        // 1. The domain's own autoconfig.
-        let mut own = vec![
-            (AutoconfigOrigin::Subdomain, subdomain_url(domain, email, true, ports)),
-            (AutoconfigOrigin::WellKnown, well_known_url(domain, email, true, ports)),
+        let https = Trust::Verified;
+        let mut alternatives: Vec<Alternative<'_, Detection>> = vec![
+            Box::pin(run.autoconfig(
+                "autoconfig",
+                subdomain_url(domain, email, true, ports),
+                Source::Autoconfig(AutoconfigOrigin::Subdomain),
+                https,
+            )),
+            Box::pin(run.autoconfig(
+                "autoconfig",
+                well_known_url(domain, email, true, ports),
+                Source::Autoconfig(AutoconfigOrigin::WellKnown),
+                https,
+            )),
+            Box::pin(run.mx_autoconfig()),
         ];
         if config.allows_http() {
-            own.push((AutoconfigOrigin::Subdomain, subdomain_url(domain, email, false, ports)));
-            own.push((AutoconfigOrigin::WellKnown, well_known_url(domain, email, false, ports)));
+            alternatives.push(Box::pin(run.autoconfig(
+                "autoconfig",
+                subdomain_url(domain, email, false, ports),
+                Source::Autoconfig(AutoconfigOrigin::Subdomain),
+                Trust::Unverified,
+            )));
+            alternatives.push(Box::pin(run.autoconfig(
+                "autoconfig",
+                well_known_url(domain, email, false, ports),
+                Source::Autoconfig(AutoconfigOrigin::WellKnown),
+                Trust::Unverified,
+            )));
         }
-        for (origin, url) in own {
-            let Some(url) = url else { continue };
-            let found =
-                attempts.note(fetch_config(ctx, "autoconfig", &url, config.allows_http()).await);
-            if let Some(found) = usable(found) {
-                let trust =
-                    if found.https_end_to_end { Trust::Verified } else { Trust::Unverified };
-                return Ok(Some(detection(email, &found, Source::Autoconfig(origin), trust)));
-            }
-        }
-
-        // 2. The ISPDB entry of the domain.
         if let Some(base) = config.ispdb_url() {
-            if let Some(url) = ispdb_url(base, domain) {
-                let found = attempts.note(fetch_config(ctx, "ispdb", &url, false).await);
-                if let Some(found) = usable(found) {
-                    return Ok(Some(detection(email, &found, Source::Ispdb, Trust::Verified)));
-                }
+            alternatives.push(Box::pin(run.autoconfig(
+                "ispdb",
+                ispdb_url(base, domain),
+                Source::Ispdb,
+                https,
+            )));
+        }
+        alternatives.push(Box::pin(run.mx_ispdb()));
+        alternatives.push(Box::pin(run.srv()));
+        if let Some(found) = first_by_priority(alternatives).await {
+            return Ok(Some(found));
+        }
+        if config.guesses() {
+            if let Some(found) = run.guess().await {
+                return Ok(Some(found));
             }
         }
-
-        // 3. Where the MX points.
-        let mx = attempts.note(ctx.mx(domain).await.map(Some)).unwrap_or_default();
-        if let Some(derived) =
-            mx.iter().find(|r| !r.exchange.is_empty()).and_then(|r| mx_domains(&r.exchange, domain))
-        {
-            let candidates = derived.candidates();
-            for mx_domain in &candidates {
-                if let Some(url) = subdomain_url(mx_domain, email, true, ports) {
-                    let found = attempts.note(fetch_config(ctx, "autoconfig", &url, false).await);
-                    if let Some(found) = usable(found) {
-                        let source = Source::Autoconfig(AutoconfigOrigin::MxDomain);
-                        return Ok(Some(detection(email, &found, source, Trust::Unverified)));
-                    }
-                }
-            }
-            if let Some(base) = config.ispdb_url() {
-                for mx_domain in &candidates {
-                    let Some(url) = ispdb_url(base, mx_domain) else { continue };
-                    let found = attempts.note(fetch_config(ctx, "ispdb", &url, false).await);
-                    if let Some(found) = usable(found) {
-                        return Ok(Some(detection(
-                            email,
-                            &found,
-                            Source::Ispdb,
-                            Trust::Unverified,
-                        )));
-                    }
-                }
-            }
-        }
-
-        // 4. SRV records.
-        let timer = ctx.timer("srv", domain);
-        match srv_servers(ctx, domain).await {
-            Ok(servers) if !servers.incoming.is_empty() && !servers.outgoing.is_empty() => {
-                timer.finish(Outcome::Found, "IMAP/POP3 and submission announced by SRV");
-                let mut notes = vec![
-                    "found through DNS SRV records without DNSSEC: confirm the servers with the user"
-                        .to_owned(),
-                ];
-                notes.extend(foreign_hosts_note(
-                    email,
-                    servers.incoming.iter().chain(&servers.outgoing).map(|s| s.host.as_str()),
-                ));
-                return Ok(Some(Detection {
-                    provider: ProviderInfo {
-                        id: domain.to_owned(),
-                        name: domain.to_owned(),
-                        nylas: NylasProvider::Imap,
-                    },
-                    incoming: servers.incoming,
-                    outgoing: servers.outgoing,
-                    exchange: None,
-                    auth_hint: AuthHint::Password,
-                    source: Source::Srv,
-                    trust: Trust::Unverified,
-                    evidence: format!("SRV records of {domain}"),
-                    notes,
-                }));
-            }
-            Ok(_) => {
-                attempts.answered = true;
-                timer.finish(Outcome::Nothing, "no usable incoming and outgoing SRV pair");
-            }
-            Err(error) => {
-                timer.finish(Outcome::Error, &error.to_string());
-                attempts.first_error.get_or_insert(error);
-            }
-        }
-        attempts.finish()
+        run.attempts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).finish()
     }
 }
 
@@ -204,7 +374,7 @@ fn usable(found: Option<FoundConfig>) -> Option<FoundConfig> {
 }
 
 fn detection(email: &EmailAddress, found: &FoundConfig, source: Source, trust: Trust) -> Detection {
-    let doc: &AutoconfigDocument = &found.document;
+    let doc = &found.document;
     let incoming: Vec<_> = doc.incoming.iter().map(|s| s.to_server(email)).collect();
     let outgoing: Vec<_> = doc.outgoing.iter().map(|s| s.to_server(email)).collect();
     let oauth_only = incoming.iter().chain(&outgoing).all(|s| s.auth == [AuthMethod::OAuth2]);
@@ -222,6 +392,9 @@ fn detection(email: &EmailAddress, found: &FoundConfig, source: Source, trust: T
         incoming.iter().chain(&outgoing).map(|s| s.host.as_str()),
     ));
     let id = doc.provider_id.clone().unwrap_or_else(|| email.domain().to_owned());
+    // The evidence is cached per domain: no query string (it carries the address).
+    let mut url = found.url.clone();
+    url.set_query(None);
     Detection {
         provider: ProviderInfo {
             name: doc.name().map_or_else(|| id.clone(), str::to_owned),
@@ -234,7 +407,7 @@ fn detection(email: &EmailAddress, found: &FoundConfig, source: Source, trust: T
         auth_hint: if oauth_only { AuthHint::OAuth2 } else { AuthHint::Password },
         source,
         trust,
-        evidence: format!("{} at {}", source, found.url),
+        evidence: format!("{source} at {url}"),
         notes,
     }
 }

@@ -94,17 +94,25 @@ impl Provider for MicrosoftProvider {
         ID
     }
 
+    fn detect_offline(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<Detection> {
+        let domain = email.domain();
+        CONSUMER_DOMAINS.iter().find(|(d, _)| *d == domain).map(|(_, nylas)| {
+            let evidence = format!("{domain} is a Microsoft consumer domain");
+            ctx.timer(ID, domain).finish(Outcome::Found, &evidence);
+            microsoft(*nylas, Source::Catalogue, Trust::Verified, evidence)
+        })
+    }
+
+    fn best_possible_source(&self) -> Source {
+        Source::Mx
+    }
+
     async fn detect(
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
         let domain = email.domain();
-        if let Some((_, nylas)) = CONSUMER_DOMAINS.iter().find(|(d, _)| *d == domain) {
-            let evidence = format!("{domain} is a Microsoft consumer domain");
-            ctx.timer(ID, domain).finish(Outcome::Found, &evidence);
-            return Ok(Some(microsoft(*nylas, Source::Catalogue, Trust::Verified, evidence)));
-        }
         if ctx.is_offline() {
             return Ok(None);
         }
