@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)] // test support: panics are test failures
 
 mod dns;
+mod mail;
 mod tls;
 
 pub use dns::{DnsServer, Zone};
+pub use mail::{MailMode, MailProtocol, MailServer};
 pub use tls::{TestCa, TlsFront};

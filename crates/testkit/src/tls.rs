@@ -49,6 +49,13 @@ impl TestCa {
         &self.ca_pem
     }
 
+    /// A TLS acceptor presenting the server certificate (no ALPN: for mail protocols).
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        let mut config = self.server_config();
+        config.alpn_protocols.clear();
+        TlsAcceptor::from(Arc::new(config))
+    }
+
     fn server_config(&self) -> rustls::ServerConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
