@@ -17,7 +17,7 @@ pub(crate) struct Args {
     /// The email address to look up.
     #[arg(
         value_name = "EMAIL",
-        required_unless_present_any = ["check_catalogue", "parse_autoconfig", "parse_autodiscover"]
+        required_unless_present_any = ["check_catalogue", "parse_autoconfig", "parse_autodiscover", "batch"]
     )]
     pub(crate) email: Option<String>,
 
@@ -46,6 +46,16 @@ pub(crate) struct Args {
     /// it is valid, 2 when it is not.
     #[arg(long, value_name = "FILE", conflicts_with = "email")]
     pub(crate) check_catalogue: Option<PathBuf>,
+
+    /// Discover every address of FILE (one per line; blank lines and # comments skipped; `-`
+    /// for standard input) and print JSON Lines in input order, each with its "line" number.
+    /// A progress bar goes to stderr when it is a terminal, and a summary at the end.
+    #[arg(long, value_name = "FILE|-", conflicts_with = "email")]
+    pub(crate) batch: Option<PathBuf>,
+
+    /// How many addresses --batch works on at once.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub(crate) concurrency: u16,
 
     /// Parse a saved autoconfig file (config-v1.1.xml) and print the servers it yields as JSON.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["email", "check_catalogue"])]

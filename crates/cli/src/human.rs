@@ -68,23 +68,59 @@ fn write_server(
     )
 }
 
+/// Width of the waterfall bars, in characters.
+const BAR: usize = 24;
+
+/// The trace as a waterfall: when each step started and how long it took, drawn to scale, so
+/// a support engineer sees at a glance what ran in parallel and what the answer waited for.
 fn write_trace(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    writeln!(out, "\ntrace ({:.2} ms in all)", report.elapsed.as_secs_f64() * 1000.0)?;
+    let total = report.elapsed.as_secs_f64().max(1e-6);
+    writeln!(out, "\ntrace ({:.1} ms in all; bars to scale)", total * 1000.0)?;
     for step in &report.trace {
-        write_step(out, step)?;
+        write_step(out, step, total)?;
+    }
+    if let Some(best) = &report.best {
+        let cancelled = report.trace.iter().filter(|s| s.outcome.as_str() == "cancelled").count();
+        let mut why = format!(
+            "winner: {} ({}) — sources rank catalogue > mx > autoconfig > ispdb > autodiscover > srv > guess, verified first",
+            best.source, best.trust
+        );
+        if !report.alternatives.is_empty() {
+            let others: Vec<String> = report
+                .alternatives
+                .iter()
+                .map(|d| format!("{} {} ({})", d.provider.id, d.source, d.trust))
+                .collect();
+            why.push_str(&format!("; runners-up: {}", others.join(", ")));
+        }
+        if cancelled > 0 {
+            why.push_str(&format!("; {cancelled} step(s) cancelled as unable to beat it"));
+        }
+        writeln!(out, "  {why}")?;
     }
     Ok(())
 }
 
-fn write_step(out: &mut impl Write, step: &Step) -> io::Result<()> {
+fn write_step(out: &mut impl Write, step: &Step, total: f64) -> io::Result<()> {
+    let start = step.start.as_secs_f64();
+    let duration = step.duration.as_secs_f64();
+    let offset = ((start / total) * BAR as f64).floor() as usize;
+    let offset = offset.min(BAR - 1);
+    let length = (((duration / total) * BAR as f64).round() as usize).clamp(1, BAR - offset);
+    let bar = format!(
+        "{}{}{}",
+        " ".repeat(offset),
+        "#".repeat(length),
+        " ".repeat(BAR - offset - length)
+    );
     writeln!(
         out,
-        "  +{:>8.2} ms {:>8.2} ms  {:<12} {:<28} {:<9} {}",
-        step.start.as_secs_f64() * 1000.0,
-        step.duration.as_secs_f64() * 1000.0,
+        "  {:>8.1} {:>8.1} ms |{bar}| {:<12} {:<9} {:<40} {}",
+        start * 1000.0,
+        duration * 1000.0,
         step.source,
-        step.target,
         step.outcome.as_str(),
+        step.target,
         step.detail
     )
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod autoconfig_json;
+mod batch;
 mod human;
 mod payload;
 
@@ -52,6 +53,18 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     }
     if let Some(path) = &args.parse_autodiscover {
         return parse_autodiscover(path, args.render_for.as_deref());
+    }
+    if let Some(path) = &args.batch {
+        let config = discovery_config(args)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime.block_on(async {
+            let discovery = Arc::new(Discovery::new(config)?);
+            batch::run(discovery, path, usize::from(args.concurrency)).await
+        })?;
+        return Ok(status::DETECTED);
     }
     let input = args.email.as_deref().unwrap_or_default();
     let email = match EmailAddress::parse(input) {

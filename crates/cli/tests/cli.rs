@@ -219,3 +219,50 @@ fn payload_errors_exit_2_with_the_valid_scopes() {
     let output = discover(&["bob@notaol.com", "--offline", "--payload", "v2"]);
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn batch_writes_json_lines_in_input_order_with_line_numbers_and_a_summary() {
+    let mut input = String::from("# addresses\n\n");
+    let addresses =
+        ["alice@gmail.com", "not an address", "bob@yahoo.co.uk", "x@notaol.com", "tim@icloud.com"];
+    for address in addresses {
+        input.push_str(address);
+        input.push('\n');
+    }
+    let path = temp_file("batch.txt", &input);
+    let output = discover(&["--batch", path.to_str().unwrap(), "--offline", "--concurrency", "3"]);
+    assert_eq!(output.status.code(), Some(0));
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    let numbers: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, vec![3, 4, 5, 6, 7], "input order, blank lines and comments skipped");
+    assert_eq!(lines[0]["provider"]["nylas"], "gmail");
+    assert_eq!(lines[1]["error"]["kind"], "invalid-email");
+    assert_eq!(lines[1]["email"], "not an address");
+    assert_eq!(lines[3]["error"]["kind"], "not-found");
+    assert_eq!(lines[4]["provider"]["nylas"], "icloud");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("summary: 5 addresses, 3 detected"), "{stderr}");
+    assert!(
+        stderr.contains("catalogue 3")
+            && stderr.contains("invalid-email 1")
+            && stderr.contains("not-found 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_human_trace_is_a_waterfall_that_says_why_the_winner_won() {
+    let output = discover(&["alice@gmail.com", "--offline"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("bars to scale"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("|") && l.contains("#") && l.contains("catalogue")),
+        "{text}"
+    );
+    assert!(text.contains("winner: catalogue (verified)"), "{text}");
+}
