@@ -80,6 +80,18 @@ pub struct TlsFront {
 impl TlsFront {
     /// Starts the front on a free port.
     pub fn start(ca: &TestCa, upstream: SocketAddr) -> Self {
+        Self::start_with_delays(ca, upstream, &[])
+    }
+
+    /// Starts the front with per-host delays: a connection whose TLS server name is in
+    /// `delays` waits that long before it is forwarded (to simulate slow servers).
+    pub fn start_with_delays(
+        ca: &TestCa,
+        upstream: SocketAddr,
+        delays: &[(&str, std::time::Duration)],
+    ) -> Self {
+        let delays: Arc<Vec<(String, std::time::Duration)>> =
+            Arc::new(delays.iter().map(|(h, d)| ((*h).to_owned(), *d)).collect());
         let acceptor = TlsAcceptor::from(Arc::new(ca.server_config()));
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = connections.clone();
@@ -96,8 +108,15 @@ impl TlsFront {
                         let Ok((tcp, _)) = listener.accept().await else { continue };
                         counter.fetch_add(1, Ordering::SeqCst);
                         let acceptor = acceptor.clone();
+                        let delays = delays.clone();
                         tokio::spawn(async move {
                             let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                            let name = tls.get_ref().1.server_name().map(str::to_owned);
+                            if let Some((_, delay)) =
+                                delays.iter().find(|(h, _)| Some(h.as_str()) == name.as_deref())
+                            {
+                                tokio::time::sleep(*delay).await;
+                            }
                             let Ok(mut plain) = TcpStream::connect(upstream).await else { return };
                             let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
                         });

@@ -131,11 +131,46 @@ impl Provider for MicrosoftProvider {
                 return Ok(Some(microsoft(nylas, Source::Mx, Trust::Unverified, evidence)));
             }
         }
+        Ok(None)
+    }
+}
+
+/// The id of the v2-endpoint provider.
+pub const V2_ID: &str = "microsoft-v2";
+
+/// Microsoft 365 by the v2 autodiscover endpoint. A separate provider so that the engine
+/// knows its best answer is an autodiscover one (it can be cancelled once a better source has
+/// answered), while MX recognition answers at MX rank.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Microsoft365AutodiscoverProvider;
+
+inventory::submit! {
+    ProviderPlugin { id: V2_ID, rank: 21, make: || Box::new(Microsoft365AutodiscoverProvider) }
+}
+
+#[async_trait]
+impl Provider for Microsoft365AutodiscoverProvider {
+    fn id(&self) -> &'static str {
+        V2_ID
+    }
+
+    fn best_possible_source(&self) -> Source {
+        Source::Autodiscover
+    }
+
+    async fn detect(
+        &self,
+        email: &EmailAddress,
+        ctx: &DiscoveryContext,
+    ) -> Result<Option<Detection>, SourceError> {
+        if ctx.is_offline() {
+            return Ok(None);
+        }
         self.detect_by_v2_endpoint(email, ctx).await
     }
 }
 
-impl MicrosoftProvider {
+impl Microsoft365AutodiscoverProvider {
     /// Asks Microsoft's v2 endpoint, but only when `autodiscover.<domain>` points at Microsoft.
     async fn detect_by_v2_endpoint(
         &self,
