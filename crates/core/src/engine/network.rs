@@ -47,13 +47,11 @@ impl Network {
             policy: config.address_policy.clone(),
             ..FetchOptions::default()
         };
-        let http = GuardedHttp::new(dns.clone(), options)?;
-        let prober = Prober::new(
-            dns.clone(),
-            config.address_policy.clone(),
-            config.extra_roots.clone(),
-            config.probe_timeout,
-        )?;
+        // Loading the system's trust roots is the costly part: once for both clients.
+        let tls = crate::sources::http::tls_config(config.extra_roots.clone())?;
+        let http = GuardedHttp::with_tls(dns.clone(), options, tls.clone())?;
+        let prober =
+            Prober::with_tls(dns.clone(), config.address_policy.clone(), tls, config.probe_timeout);
         Ok(Self { dns, http, prober })
     }
 }

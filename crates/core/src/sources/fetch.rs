@@ -253,9 +253,24 @@ impl GuardedHttp {
     /// # Errors
     /// [`HttpError`] when TLS or the client cannot be set up.
     pub fn new(dns: Dns, options: FetchOptions) -> Result<Self, HttpError> {
+        let tls = http::tls_config(options.extra_roots.clone())?;
+        Self::with_tls(dns, options, tls)
+    }
+
+    /// Builds the client with a TLS configuration made elsewhere (so that the system's roots
+    /// are loaded once); its ALPN is set to `http/1.1`.
+    ///
+    /// # Errors
+    /// [`HttpError`] when the client cannot be set up.
+    pub fn with_tls(
+        dns: Dns,
+        options: FetchOptions,
+        mut tls: rustls::ClientConfig,
+    ) -> Result<Self, HttpError> {
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let resolver = GuardedResolver { dns, policy: options.policy.clone() };
         let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(http::tls_config(options.extra_roots.clone())?)
+            .tls_backend_preconfigured(tls)
             .dns_resolver(resolver)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

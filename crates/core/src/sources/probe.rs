@@ -103,9 +103,18 @@ impl Prober {
         extra_roots: Vec<CertificateDer<'static>>,
         timeout: Duration,
     ) -> Result<Self, super::http::HttpError> {
-        let mut config = super::http::tls_config(extra_roots)?;
-        config.alpn_protocols.clear();
-        Ok(Self { dns, policy, tls: TlsConnector::from(Arc::new(config)), timeout })
+        Ok(Self::with_tls(dns, policy, super::http::tls_config(extra_roots)?, timeout))
+    }
+
+    /// A prober with a TLS configuration made elsewhere (its ALPN is cleared).
+    pub fn with_tls(
+        dns: Dns,
+        policy: AddressPolicy,
+        mut tls: rustls::ClientConfig,
+        timeout: Duration,
+    ) -> Self {
+        tls.alpn_protocols.clear();
+        Self { dns, policy, tls: TlsConnector::from(Arc::new(tls)), timeout }
     }
 
     /// Probes one target. Sends no credentials.
