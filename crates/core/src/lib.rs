@@ -13,6 +13,8 @@ pub mod catalogue;
 pub mod connect;
 pub mod engine;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 mod provider;
 pub mod sources;

@@ -5,10 +5,12 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)] // test support: panics are test failures
 
+mod bad_http;
 mod dns;
 mod mail;
 mod tls;
 
+pub use bad_http::{BadHttp, Fault};
 pub use dns::{DnsServer, Zone};
 pub use mail::{MailMode, MailProtocol, MailServer};
 pub use tls::{TestCa, TlsFront};

@@ -1,0 +1,79 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the corpus regression test: each
+//! feeds arbitrary bytes to one parser and checks invariants that must hold for any input.
+//! Not part of the supported API.
+
+use crate::catalogue::Catalogue;
+use crate::model::EmailAddress;
+use crate::sources::autoconfig::parse_autoconfig;
+use crate::sources::autodiscover::{PoxResponse, parse_pox, parse_v2_json};
+
+fn sample_email() -> Option<EmailAddress> {
+    EmailAddress::parse("fuzz.user@example.com").ok()
+}
+
+/// The email parser: never panics; what it accepts is normalised and re-parses to itself.
+pub fn email(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(email) = EmailAddress::parse(text) {
+        let domain = email.domain();
+        assert!(domain.is_ascii() && !domain.bytes().any(|b| b.is_ascii_uppercase()), "{domain:?}");
+        assert!(!domain.ends_with('.'));
+        assert!(email.as_str().len() <= crate::model::MAX_ADDRESS_LEN);
+        let again = EmailAddress::parse(email.as_str()).expect("a normalised address parses again");
+        assert_eq!(again, email);
+    }
+}
+
+/// The autoconfig parser: never panics; servers render for an address.
+pub fn autoconfig(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(doc) = parse_autoconfig(&text) {
+        if let Some(email) = sample_email() {
+            for spec in doc.incoming.iter().chain(&doc.outgoing) {
+                let server = spec.to_server(&email);
+                assert!(server.port > 0);
+                let _ = server.username.render(&email);
+            }
+        }
+    }
+}
+
+/// The autodiscover parsers (POX XML and v2 JSON): never panic.
+pub fn autodiscover(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(PoxResponse::Settings(settings)) = parse_pox(&text) {
+        let _ = settings.ews_url();
+        let _ = settings.eas_host();
+        let _ = settings.mail_servers();
+    }
+    if let Ok(endpoint) = parse_v2_json(&text) {
+        assert!(endpoint.url.starts_with("https://"));
+    }
+}
+
+/// The catalogue loader: never panics; every problem has a position inside the text.
+pub fn catalogue(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match Catalogue::parse(text, "fuzz.toml") {
+        Ok(catalogue) => {
+            for entry in catalogue.entries() {
+                for domain in &entry.domains {
+                    assert!(
+                        catalogue.lookup(domain.trim_start_matches("*.")).is_some()
+                            || domain.starts_with("*.")
+                    );
+                }
+            }
+            let _ = catalogue.match_mx_host("mx.example.com");
+        }
+        Err(error) => {
+            let lines = text.lines().count().max(1) + 1;
+            for problem in error.problems() {
+                assert!(
+                    problem.at.line >= 1 && problem.at.line <= lines,
+                    "{problem:?} in {lines} lines"
+                );
+            }
+        }
+    }
+}
