@@ -82,6 +82,21 @@ fn https_autoconfig_is_found_and_private_targets_are_refused_unless_allowed() {
     assert!(report["error"]["message"].as_str().unwrap().contains("refused"), "{report:#}");
     assert_eq!(front.connections(), 0, "refused before any connection");
 
+    // security.md rule 2: proxy variables must not bypass the guard (nor carry the fetch).
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    proxy.set_nonblocking(true).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_discover"))
+        .args(common)
+        .args(["--allow-target-range", "127.0.0.1/32"])
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("HTTP_PROXY", &proxy_url)
+        .env("ALL_PROXY", &proxy_url)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(proxy.accept().is_err(), "the proxy saw no connection");
+
     // Allowing exactly 127.0.0.1 (or lifting the guard) lets it through.
     for allow in [&["--allow-target-range", "127.0.0.1/32"][..], &["--allow-private-targets"][..]] {
         let args: Vec<&str> = common.iter().copied().chain(allow.iter().copied()).collect();

@@ -26,6 +26,8 @@ pub struct Zone {
     records: HashMap<(String, RecordType), Vec<RData>>,
     names: HashSet<String>,
     behaviours: HashMap<String, Behaviour>,
+    /// Names whose A answer changes with every query (DNS rebinding), TTL 0.
+    rebinding: HashMap<String, (Vec<Ipv4Addr>, Arc<std::sync::atomic::AtomicUsize>)>,
 }
 
 fn key(name: &str) -> String {
@@ -68,6 +70,14 @@ impl Zone {
 
     pub fn cname(self, owner: &str, target: &str) -> Self {
         self.add(owner, RecordType::CNAME, RData::CNAME(CNAME(name(target))))
+    }
+
+    /// An A record that answers `answers[0]` to the first query, `answers[1]` to the second,
+    /// and so on (the last one repeats), with TTL 0: a DNS rebinding attack.
+    pub fn rebinding(mut self, owner: &str, answers: &[Ipv4Addr]) -> Self {
+        self.names.insert(key(owner));
+        self.rebinding.insert(key(owner), (answers.to_vec(), Arc::default()));
+        self
     }
 
     /// A name that exists but has no records (NOERROR, empty answer, for every type).
@@ -125,6 +135,13 @@ impl Zone {
         }
         if !self.names.contains(&owner) {
             response.metadata.response_code = ResponseCode::NXDomain;
+            return Some(response);
+        }
+        if let (Some((answers, served)), RecordType::A) = (self.rebinding.get(&owner), rtype) {
+            let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(ip) = answers.get(n).or(answers.last()) {
+                response.add_answer(Record::from_rdata(name(&owner), 0, RData::A(A(*ip))));
+            }
             return Some(response);
         }
         let mut current = owner;

@@ -1,0 +1,372 @@
+//! One test per rule of `shared/design/security.md`, named after the rule, each asserting on
+//! what the test servers *received* — connections, request URLs, `Authorization` headers —
+//! not only on what discovery returned. (Rule 9, secrets in logs at TRACE level, is
+//! `tests/connect_flow.rs`; rule 2's proxy variables are `crates/cli/tests/cli_network.rs`,
+//! which can set a child process's environment.)
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hickory_proto::rr::RecordType;
+use mockito::{Matcher, Server};
+use nativeauth::connect::{ConnectClient, ConnectError};
+use nativeauth::reqwest::Url;
+use nativeauth::secrecy::SecretString;
+use nativeauth::sources::autodiscover::{
+    AutodiscoverCredentials, AutodiscoverOutcome, CredentialRules,
+};
+use nativeauth::sources::dns::Dns;
+use nativeauth::sources::fetch::{FetchError, FetchOptions, FetchRequest, GuardedHttp};
+use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, Security, Source, Trust, UrlPorts};
+use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
+
+/// A listener that counts the connections it accepts.
+fn listener(ip: &str) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (port, count)
+}
+
+fn settle() {
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+fn http(dns: &DnsServer, policy: AddressPolicy) -> GuardedHttp {
+    let dns = Dns::with_nameservers(&[dns.addr()], Duration::from_secs(1)).unwrap();
+    GuardedHttp::new(
+        dns,
+        FetchOptions { policy, timeout: Duration::from_secs(2), ..FetchOptions::default() },
+    )
+    .unwrap()
+}
+
+fn get(url: &str) -> FetchRequest {
+    FetchRequest::get(Url::parse(url).unwrap()).allow_http(true)
+}
+
+#[tokio::test]
+async fn rule_1_special_addresses_are_refused_before_connecting_also_after_dns_rebinding() {
+    let (port, connections) = listener("127.0.0.1");
+    let (private_port, private_connections) = listener("127.0.0.2");
+    let dns = DnsServer::start(
+        Zone::new()
+            .a("metadata.test", Ipv4Addr::new(169, 254, 169, 254))
+            // First answer "public" (the one range this test allows), then private.
+            .rebinding("rebind.test", &[Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 2)]),
+    );
+    let strict = http(&dns, AddressPolicy::strict());
+    for url in [
+        format!("http://127.1:{port}/"),
+        format!("http://2130706433:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        format!("http://metadata.test:{port}/"),
+    ] {
+        assert!(matches!(strict.fetch(&get(&url)).await, Err(FetchError::Guard(_))), "{url}");
+    }
+    settle();
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+
+    // Rebinding: the first lookup is checked and connected to; the second answer is refused.
+    let allow_one = http(&dns, AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]));
+    let first = allow_one.fetch(&get(&format!("http://rebind.test:{port}/"))).await;
+    assert!(!matches!(first, Err(FetchError::Guard(_))), "{first:?}");
+    let second = allow_one.fetch(&get(&format!("http://rebind.test:{private_port}/"))).await;
+    assert!(matches!(second, Err(FetchError::Guard(_))), "{second:?}");
+    settle();
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "the checked address, once");
+    assert_eq!(private_connections.load(Ordering::SeqCst), 0, "never the rebound address");
+    assert_eq!(
+        dns.count("rebind.test", RecordType::A),
+        2,
+        "one lookup per connection, no second lookup"
+    );
+}
+
+#[tokio::test]
+async fn rule_2_only_named_ranges_are_allowed() {
+    let (port, connections) = listener("127.0.0.1");
+    let (other_port, other_connections) = listener("127.0.0.3");
+    let dns = DnsServer::start(
+        Zone::new().a("one.test", Ipv4Addr::LOCALHOST).a("three.test", Ipv4Addr::new(127, 0, 0, 3)),
+    );
+    let named = http(&dns, AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]));
+    let _ = named.fetch(&get(&format!("http://one.test:{port}/"))).await;
+    assert!(matches!(
+        named.fetch(&get(&format!("http://three.test:{other_port}/"))).await,
+        Err(FetchError::Guard(_))
+    ));
+    settle();
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert_eq!(other_connections.load(Ordering::SeqCst), 0);
+}
+
+const BASIC: &str = "Basic amFuZUBjb3JwLnRlc3Q6czNjcmV0LXB3";
+
+struct Lab {
+    dns: DnsServer,
+    http: mockito::ServerGuard,
+    tls: TlsFront,
+    ca: TestCa,
+}
+
+async fn lab(hosts: &[&str], zone: Zone) -> Lab {
+    let mut zone = zone;
+    for host in hosts {
+        zone = zone.a(host, Ipv4Addr::LOCALHOST);
+    }
+    let dns = DnsServer::start(zone);
+    let mut http = Server::new_async().await;
+    http.mock("GET", Matcher::Any).with_status(404).expect_at_least(0).create_async().await;
+    http.mock("POST", Matcher::Any).with_status(404).expect_at_least(0).create_async().await;
+    let ca = TestCa::new(hosts);
+    let tls = TlsFront::start(&ca, http.socket_address());
+    Lab { dns, http, tls, ca }
+}
+
+impl Lab {
+    fn config(&self) -> DiscoveryConfig {
+        DiscoveryConfig::builder()
+            .nameservers([self.dns.addr()])
+            .dns_timeout(Duration::from_millis(700))
+            .extra_roots([self.ca.root()])
+            .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
+            .url_ports(UrlPorts {
+                https: self.tls.addr().port(),
+                http: self.http.socket_address().port(),
+            })
+            .ispdb_url(None)
+            .m365_autodiscover_url(None)
+            .guess(false)
+            .build()
+    }
+
+    async fn with_credentials(&self, address: &str) -> AutodiscoverOutcome {
+        let discovery = Discovery::new(self.config()).unwrap();
+        let creds = AutodiscoverCredentials {
+            username: "jane@corp.test".into(),
+            password: SecretString::from("s3cret-pw"),
+        };
+        let email = EmailAddress::parse(address).unwrap();
+        discovery
+            .autodiscover_with_credentials(&email, &creds, &CredentialRules::default())
+            .await
+            .result
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn rule_3_credentials_never_go_over_plain_http() {
+    let mut lab = lab(&["corp.test", "autodiscover.corp.test"], Zone::new()).await;
+    let over_http = lab
+        .http
+        .mock("GET", Matcher::Any)
+        .match_header("authorization", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let over_https = lab
+        .http
+        .mock("POST", Matcher::Any)
+        .match_header("authorization", BASIC)
+        .expect_at_least(2)
+        .with_status(404)
+        .create_async()
+        .await;
+    assert!(matches!(lab.with_credentials("jane@corp.test").await, AutodiscoverOutcome::NotFound));
+    over_http.assert_async().await;
+    over_https.assert_async().await;
+    // The connect client refuses a plain-http API outside loopback test setups.
+    let client = ConnectClient::builder("id", "secret").base_url("http://api.example.com").build();
+    assert!(matches!(client, Err(ConnectError::InsecureBaseUrl { .. })));
+}
+
+#[tokio::test]
+async fn rule_4_never_a_parent_domain_nor_autodiscover_of_a_public_suffix() {
+    let mut lab = lab(
+        &[
+            "mail.corp.test",
+            "autodiscover.mail.corp.test",
+            "corp.test",
+            "autodiscover.corp.test",
+            "autodiscover.co.uk",
+            "co.uk",
+            "example.co.uk",
+            "autodiscover.example.co.uk",
+        ],
+        Zone::new(),
+    )
+    .await;
+    let mut forbidden = Vec::new();
+    for host in ["corp\\.test", "autodiscover\\.corp\\.test", "co\\.uk", "autodiscover\\.co\\.uk"] {
+        for method in ["GET", "POST"] {
+            forbidden.push(
+                lab.http
+                    .mock(method, Matcher::Any)
+                    .match_header("host", Matcher::Regex(format!("^{host}(:\\d+)?$")))
+                    .expect(0)
+                    .create_async()
+                    .await,
+            );
+        }
+    }
+    let discovery = Discovery::new(lab.config()).unwrap();
+    for address in ["jane@mail.corp.test", "jane@example.co.uk"] {
+        discovery.discover(&EmailAddress::parse(address).unwrap()).await;
+    }
+    for mock in forbidden {
+        mock.assert_async().await;
+    }
+    let asked: Vec<String> = lab.dns.queries().into_iter().map(|(name, _)| name).collect();
+    for name in ["corp.test", "autodiscover.corp.test", "co.uk", "autodiscover.co.uk"] {
+        assert!(!asked.iter().any(|n| n == name), "{name} was looked up: {asked:?}");
+    }
+}
+
+#[tokio::test]
+async fn rule_5_credentials_stop_before_a_host_outside_the_domain() {
+    let mut lab = lab(&["corp.test", "autodiscover.corp.test", "evil.test"], Zone::new()).await;
+    let target =
+        format!("https://evil.test:{}/autodiscover/autodiscover.xml", lab.tls.addr().port());
+    let body = format!(
+        r#"<Autodiscover><Response><Account><Action>redirectUrl</Action><RedirectUrl>{target}</RedirectUrl></Account></Response></Autodiscover>"#
+    );
+    lab.http
+        .mock("POST", "/autodiscover/autodiscover.xml")
+        .match_header("host", Matcher::Regex("^corp\\.test".into()))
+        .match_header("authorization", BASIC)
+        .with_body(body)
+        .create_async()
+        .await;
+    let evil = lab
+        .http
+        .mock("POST", Matcher::Any)
+        .match_header("host", Matcher::Regex("^evil\\.test".into()))
+        .expect(0)
+        .create_async()
+        .await;
+    match lab.with_credentials("jane@corp.test").await {
+        AutodiscoverOutcome::NeedsConfirmation { target: reported, .. } => {
+            assert_eq!(reported.as_str(), target)
+        }
+        other => panic!("{other:?}"),
+    }
+    evil.assert_async().await;
+}
+
+#[tokio::test]
+async fn rule_6_tls_is_verified_with_no_fallback() {
+    let mut lab =
+        lab(&["autoconfig.other.test"], Zone::new().a("autoconfig.tls.test", Ipv4Addr::LOCALHOST))
+            .await;
+    // The certificate does not name autoconfig.tls.test: the https fetch fails, and nothing is
+    // retried over http (plain http is off by default).
+    let plain = lab
+        .http
+        .mock("GET", Matcher::Any)
+        .match_header("host", Matcher::Regex("^autoconfig\\.tls\\.test".into()))
+        .expect(0)
+        .create_async()
+        .await;
+    let report = Discovery::new(lab.config())
+        .unwrap()
+        .discover(&EmailAddress::parse("x@tls.test").unwrap())
+        .await;
+    assert!(report.best.is_none());
+    assert!(
+        report.trace.iter().any(|s| s.target.starts_with("https://autoconfig.tls.test")
+            && s.outcome.as_str() == "error"),
+        "{:#?}",
+        report.trace
+    );
+    plain.assert_async().await;
+}
+
+const CONFIG: &str = r#"<clientConfig><emailProvider id="x"><domain>x</domain>
+<incomingServer type="imap"><hostname>imap.elsewhere.test</hostname><port>143</port><socketType>plain</socketType></incomingServer>
+<incomingServer type="imap"><hostname>imap.elsewhere.test</hostname><port>993</port><socketType>SSL</socketType></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.elsewhere.test</hostname><port>465</port><socketType>SSL</socketType></outgoingServer>
+</emailProvider></clientConfig>"#;
+
+#[tokio::test]
+async fn rule_7_and_8_trust_foreign_servers_and_plaintext_last() {
+    let mut lab =
+        lab(&["autoconfig.own.test"], Zone::new().a("autoconfig.plain.test", Ipv4Addr::LOCALHOST))
+            .await;
+    let served = lab
+        .http
+        .mock("GET", Matcher::Regex("^/mail/config-v1.1.xml".into()))
+        .with_body(CONFIG)
+        .expect_at_least(2)
+        .create_async()
+        .await;
+    let https = Discovery::new(lab.config())
+        .unwrap()
+        .discover(&EmailAddress::parse("a@own.test").unwrap())
+        .await;
+    let best = https.best.unwrap();
+    assert_eq!(
+        (best.source.as_str(), best.trust),
+        ("autoconfig", Trust::Verified),
+        "https end to end"
+    );
+    assert_eq!(best.incoming[0].security, Security::Tls, "plaintext is never preferred");
+    assert!(best.notes.iter().any(|n| n.contains("servers outside own.test")), "{:?}", best.notes);
+    let config = DiscoveryConfig::builder()
+        .nameservers([lab.dns.addr()])
+        .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
+        .url_ports(UrlPorts {
+            https: lab.tls.addr().port(),
+            http: lab.http.socket_address().port(),
+        })
+        .ispdb_url(None)
+        .guess(false)
+        .allow_http(true)
+        .build();
+    let http = Discovery::new(config)
+        .unwrap()
+        .discover(&EmailAddress::parse("a@plain.test").unwrap())
+        .await;
+    let best = http.best.unwrap();
+    assert_eq!(
+        (best.source, best.trust),
+        (Source::Autoconfig(nativeauth::AutoconfigOrigin::Subdomain), Trust::Unverified),
+        "plain http is unverified"
+    );
+    served.assert_async().await;
+}
+
+#[tokio::test]
+async fn rule_10_every_step_is_bounded() {
+    // A DNS server that never answers and a deadline: discovery ends on time and says so.
+    let dns = DnsServer::start(Zone::new().silent("slow.test"));
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .dns_timeout(Duration::from_secs(60))
+        .deadline(Duration::from_millis(700))
+        .guess(false)
+        .build();
+    let started = std::time::Instant::now();
+    let report = Discovery::new(config)
+        .unwrap()
+        .discover(&EmailAddress::parse("x@slow.test").unwrap())
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(report.failure.is_some());
+    // XML entity expansion is never done.
+    let bomb =
+        "<!DOCTYPE r [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;\">]><clientConfig>&b;</clientConfig>";
+    assert!(nativeauth::sources::autoconfig::parse_autoconfig(bomb).is_err());
+}
