@@ -22,15 +22,6 @@ fn loopback() -> AddressPolicy {
     AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()])
 }
 
-fn no_credentials(server: &MailServer) {
-    for command in server.commands() {
-        let words: Vec<String> =
-            command.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
-        let verbs = ["LOGIN", "AUTHENTICATE", "AUTH", "USER", "PASS"];
-        assert!(!words.iter().any(|w| verbs.contains(&w.as_str())), "credentials sent: {command}");
-    }
-}
-
 #[tokio::test]
 async fn discovery_guesses_and_probes_as_the_last_resort() {
     let ca = TestCa::new(&["imap.guess.test", "smtp.guess.test", "mail.guess.test", "guess.test"]);
@@ -73,6 +64,6 @@ async fn discovery_guesses_and_probes_as_the_last_resort() {
     );
     assert!(report.trace.iter().filter(|s| s.source == "guess").count() >= 2);
     for server in [&imaps, &imap, &submission] {
-        no_credentials(server);
+        server.assert_no_credentials();
     }
 }

@@ -48,11 +48,14 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     if let Some(path) = &args.check_catalogue {
         return check_catalogue(path);
     }
+    let email = args.render_for.as_deref();
     if let Some(path) = &args.parse_autoconfig {
-        return parse_autoconfig(path, args.render_for.as_deref());
+        let parse = nativeauth::sources::autoconfig::parse_autoconfig;
+        return parse_saved(path, email, parse, autoconfig_json::view);
     }
     if let Some(path) = &args.parse_autodiscover {
-        return parse_autodiscover(path, args.render_for.as_deref());
+        let parse = nativeauth::sources::autodiscover::parse_pox;
+        return parse_saved(path, email, parse, autoconfig_json::autodiscover_view);
     }
     if let Some(path) = &args.batch {
         let config = discovery_config(args)?;
@@ -148,7 +151,14 @@ fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
         .build())
 }
 
-fn parse_autoconfig(path: &std::path::Path, email: Option<&str>) -> anyhow::Result<u8> {
+/// `--parse-autoconfig` / `--parse-autodiscover`: parse a saved file with `parse` and print
+/// what `view` makes of it (placeholders rendered for `--email`, when given).
+fn parse_saved<T, E: std::fmt::Display>(
+    path: &std::path::Path,
+    email: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    view: impl FnOnce(&T, Option<&EmailAddress>) -> serde_json::Value,
+) -> anyhow::Result<u8> {
     let email = match email.map(EmailAddress::parse).transpose() {
         Ok(email) => email,
         Err(error) => {
@@ -158,31 +168,9 @@ fn parse_autoconfig(path: &std::path::Path, email: Option<&str>) -> anyhow::Resu
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match nativeauth::sources::autoconfig::parse_autoconfig(&text) {
-        Ok(document) => {
-            print_json(&autoconfig_json::view(&document, email.as_ref()))?;
-            Ok(status::DETECTED)
-        }
-        Err(error) => {
-            let _ = writeln!(io::stderr(), "discover: {}: {error}", path.display());
-            Ok(status::NOTHING)
-        }
-    }
-}
-
-fn parse_autodiscover(path: &std::path::Path, email: Option<&str>) -> anyhow::Result<u8> {
-    let email = match email.map(EmailAddress::parse).transpose() {
-        Ok(email) => email,
-        Err(error) => {
-            let _ = writeln!(io::stderr(), "discover: --email is not a valid address: {error}");
-            return Ok(status::USAGE);
-        }
-    };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match nativeauth::sources::autodiscover::parse_pox(&text) {
-        Ok(response) => {
-            print_json(&autoconfig_json::autodiscover_view(&response, email.as_ref()))?;
+    match parse(&text) {
+        Ok(parsed) => {
+            print_json(&view(&parsed, email.as_ref()))?;
             Ok(status::DETECTED)
         }
         Err(error) => {

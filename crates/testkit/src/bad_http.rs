@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// How the server misbehaves (for every request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +34,7 @@ pub enum Fault {
 pub struct BadHttp {
     addr: SocketAddr,
     requests: Arc<AtomicUsize>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: crate::Shutdown,
 }
 
 impl BadHttp {
@@ -43,50 +42,31 @@ impl BadHttp {
     pub fn start(fault: Fault) -> Self {
         let requests = Arc::new(AtomicUsize::new(0));
         let counter = requests.clone();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                let serve = async {
-                    loop {
-                        let Ok((mut stream, _)) = listener.accept().await else { continue };
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        tokio::spawn(async move {
-                            if fault == Fault::Reset {
-                                let _ = stream.set_zero_linger();
-                                drop(stream);
-                                return;
-                            }
-                            // Read the request head (bodies are ignored).
-                            let mut head = Vec::new();
-                            let mut byte = [0u8; 1];
-                            while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
-                                if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                head.push(byte[0]);
-                            }
-                            let path = String::from_utf8_lossy(&head)
-                                .split_whitespace()
-                                .nth(1)
-                                .unwrap_or("/")
-                                .to_owned();
-                            let _ = respond(&mut stream, fault, &path).await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    () = serve => {}
-                    _ = shutdown_rx => {}
+        let (addr, shutdown) = crate::tcp_server(move |mut stream| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if fault == Fault::Reset {
+                    let _ = stream.set_zero_linger();
+                    return;
                 }
-            });
+                // Read the request head (bodies are ignored).
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
+                    if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let path = String::from_utf8_lossy(&head)
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_owned();
+                let _ = respond(&mut stream, fault, &path).await;
+            }
         });
-        let addr = ready_rx.recv().unwrap();
-        Self { addr, requests, _shutdown: shutdown_tx }
+        Self { addr, requests, _shutdown: shutdown }
     }
 
     /// Where it listens.

@@ -173,75 +173,48 @@ impl Zone {
 pub struct DnsServer {
     addr: SocketAddr,
     queries: Arc<Mutex<Vec<(String, RecordType)>>>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: crate::Shutdown,
 }
 
 impl DnsServer {
     /// Starts serving on a free port.
     pub fn start(zone: Zone) -> Self {
         let queries = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let log = queries.clone();
-        std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                // UDP and TCP on the same port: bind UDP first, then TCP on its port.
-                let (udp, tcp) = loop {
-                    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-                    let port = udp.local_addr().unwrap().port();
-                    if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)).await {
-                        break (udp, tcp);
-                    }
-                };
-                ready_tx.send(udp.local_addr().unwrap()).unwrap();
-                let zone = Arc::new(zone);
-                let udp = Arc::new(udp);
-                let serve = async {
-                    let mut buf = vec![0u8; 4096];
-                    loop {
-                        tokio::select! {
-                            received = udp.recv_from(&mut buf) => {
-                                let Ok((len, peer)) = received else { continue };
-                                let Ok(query) = Message::from_vec(&buf[..len]) else { continue };
-                                record(&log, &query);
-                                let (zone, udp) = (zone.clone(), udp.clone());
-                                tokio::spawn(async move {
-                                    if let Some(response) = zone.answer(&query, true).await {
-                                        let _ = udp.send_to(&response.to_vec().unwrap(), peer).await;
-                                    }
-                                });
-                            }
-                            accepted = tcp.accept() => {
-                                let Ok((mut stream, _)) = accepted else { continue };
-                                let (zone, log) = (zone.clone(), log.clone());
-                                tokio::spawn(async move {
-                                    let mut len = [0u8; 2];
-                                    while stream.read_exact(&mut len).await.is_ok() {
-                                        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-                                        if stream.read_exact(&mut body).await.is_err() { return; }
-                                        let Ok(query) = Message::from_vec(&body) else { return };
-                                        record(&log, &query);
-                                        let Some(response) = zone.answer(&query, false).await else { continue };
-                                        let bytes = response.to_vec().unwrap();
-                                        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
-                                        framed.extend_from_slice(&bytes);
-                                        if stream.write_all(&framed).await.is_err() { return; }
-                                    }
-                                });
-                            }
-                        }
-                    }
-                };
-                tokio::select! {
-                    () = serve => {}
-                    _ = shutdown_rx => {}
+        let (addr, shutdown) = crate::background(move |ready| async move {
+            // UDP and TCP on the same port: bind UDP first, then TCP on its port.
+            let (udp, tcp) = loop {
+                let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let port = udp.local_addr().unwrap().port();
+                if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)).await {
+                    break (udp, tcp);
                 }
-            });
+            };
+            ready.send(udp.local_addr().unwrap()).unwrap();
+            let zone = Arc::new(zone);
+            let udp = Arc::new(udp);
+            let mut buf = vec![0u8; 4096];
+            loop {
+                tokio::select! {
+                    received = udp.recv_from(&mut buf) => {
+                        let Ok((len, peer)) = received else { continue };
+                        let Ok(query) = Message::from_vec(&buf[..len]) else { continue };
+                        record(&log, &query);
+                        let (zone, udp) = (zone.clone(), udp.clone());
+                        tokio::spawn(async move {
+                            if let Some(response) = zone.answer(&query, true).await {
+                                let _ = udp.send_to(&response.to_vec().unwrap(), peer).await;
+                            }
+                        });
+                    }
+                    accepted = tcp.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        tokio::spawn(serve_tcp(stream, zone.clone(), log.clone()));
+                    }
+                }
+            }
         });
-        let addr = ready_rx.recv().unwrap();
-        Self { addr, queries, _shutdown: shutdown_tx }
+        Self { addr, queries, _shutdown: shutdown }
     }
 
     /// Where it listens.
@@ -258,6 +231,30 @@ impl DnsServer {
     pub fn count(&self, name: &str, rtype: RecordType) -> usize {
         let name = key(name);
         self.queries().iter().filter(|(n, t)| *n == name && *t == rtype).count()
+    }
+}
+
+/// One DNS-over-TCP connection: 2-byte length, message, repeated.
+async fn serve_tcp(
+    mut stream: tokio::net::TcpStream,
+    zone: Arc<Zone>,
+    log: Arc<Mutex<Vec<(String, RecordType)>>>,
+) {
+    let mut len = [0u8; 2];
+    while stream.read_exact(&mut len).await.is_ok() {
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let Ok(query) = Message::from_vec(&body) else { return };
+        record(&log, &query);
+        let Some(response) = zone.answer(&query, false).await else { continue };
+        let bytes = response.to_vec().unwrap();
+        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&bytes);
+        if stream.write_all(&framed).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -14,3 +14,47 @@ pub use bad_http::{BadHttp, Fault};
 pub use dns::{DnsServer, Zone};
 pub use mail::{MailMode, MailProtocol, MailServer};
 pub use tls::{TestCa, TlsFront};
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+/// Stops a background server when dropped.
+pub(crate) type Shutdown = tokio::sync::oneshot::Sender<()>;
+
+/// Runs `serve` on a thread with its own runtime until the returned [`Shutdown`] is dropped;
+/// `serve` reports the address it bound through the sender.
+pub(crate) fn background<F, Fut>(serve: F) -> (SocketAddr, Shutdown)
+where
+    F: FnOnce(std::sync::mpsc::Sender<SocketAddr>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            tokio::select! {
+                () = serve(ready_tx) => {}
+                _ = shutdown_rx => {}
+            }
+        });
+    });
+    (ready_rx.recv().unwrap(), shutdown_tx)
+}
+
+/// A TCP server on a free port of 127.0.0.1 that hands every connection to `handle`.
+pub(crate) fn tcp_server<H, Fut>(handle: H) -> (SocketAddr, Shutdown)
+where
+    H: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    background(move |ready| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ready.send(listener.local_addr().unwrap()).unwrap();
+        loop {
+            if let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(handle(stream));
+            }
+        }
+    })
+}

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
 use crate::TestCa;
 
@@ -37,7 +36,7 @@ pub struct MailServer {
     addr: SocketAddr,
     connections: Arc<AtomicUsize>,
     commands: Arc<Mutex<Vec<String>>>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: crate::Shutdown,
 }
 
 impl MailServer {
@@ -51,77 +50,40 @@ impl MailServer {
         let connections = Arc::new(AtomicUsize::new(0));
         let commands = Arc::new(Mutex::new(Vec::new()));
         let (counter, log) = (connections.clone(), commands.clone());
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                let serve = async {
-                    loop {
-                        let Ok((tcp, _)) = listener.accept().await else { continue };
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        let (tls, starttls, log) = (tls.clone(), starttls.clone(), log.clone());
-                        tokio::spawn(async move {
-                            if silent {
-                                let mut tcp = tcp;
-                                let mut buf = [0u8; 64];
-                                while tokio::io::AsyncReadExt::read(&mut tcp, &mut buf)
-                                    .await
-                                    .is_ok_and(|n| n > 0)
-                                {}
-                                return;
-                            }
-                            match tls {
-                                Some(acceptor) => {
-                                    let Ok(stream) = acceptor.accept(tcp).await else { return };
-                                    let _ = session(
-                                        BufReader::new(stream),
-                                        protocol,
-                                        false,
-                                        true,
-                                        &log,
-                                    )
-                                    .await;
-                                }
-                                None => {
-                                    let upgrade = session(
-                                        BufReader::new(tcp),
-                                        protocol,
-                                        starttls.is_some(),
-                                        true,
-                                        &log,
-                                    )
-                                    .await;
-                                    if let (Some(reader), Some(acceptor)) = (upgrade, starttls) {
-                                        let Ok(stream) = acceptor.accept(reader.into_inner()).await
-                                        else {
-                                            return;
-                                        };
-                                        let _ = session(
-                                            BufReader::new(stream),
-                                            protocol,
-                                            false,
-                                            false,
-                                            &log,
-                                        )
-                                        .await;
-                                    }
-                                }
-                            }
-                        });
-                    }
-                };
-                tokio::select! {
-                    () = serve => {}
-                    _ = shutdown_rx => {}
+        let (addr, shutdown) = crate::tcp_server(move |tcp| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let (tls, starttls, log) = (tls.clone(), starttls.clone(), log.clone());
+            async move {
+                if silent {
+                    let mut tcp = tcp;
+                    let mut buf = [0u8; 64];
+                    while tokio::io::AsyncReadExt::read(&mut tcp, &mut buf)
+                        .await
+                        .is_ok_and(|n| n > 0)
+                    {}
+                    return;
                 }
-            });
+                match tls {
+                    Some(acceptor) => {
+                        let Ok(stream) = acceptor.accept(tcp).await else { return };
+                        let _ = session(BufReader::new(stream), protocol, false, true, &log).await;
+                    }
+                    None => {
+                        let upgrade =
+                            session(BufReader::new(tcp), protocol, starttls.is_some(), true, &log)
+                                .await;
+                        if let (Some(reader), Some(acceptor)) = (upgrade, starttls) {
+                            let Ok(stream) = acceptor.accept(reader.into_inner()).await else {
+                                return;
+                            };
+                            let _ =
+                                session(BufReader::new(stream), protocol, false, false, &log).await;
+                        }
+                    }
+                }
+            }
         });
-        let addr = ready_rx.recv().unwrap();
-        Self { addr, connections, commands, _shutdown: shutdown_tx }
+        Self { addr, connections, commands, _shutdown: shutdown }
     }
 
     /// Where it listens.
@@ -137,6 +99,20 @@ impl MailServer {
     /// Every command line received.
     pub fn commands(&self) -> Vec<String> {
         self.commands.lock().unwrap().clone()
+    }
+
+    /// Panics if any command carried or started to send credentials (IMAP `tag LOGIN` /
+    /// `AUTHENTICATE`, SMTP `AUTH`, `USER`/`PASS`).
+    pub fn assert_no_credentials(&self) {
+        for command in self.commands() {
+            let words: Vec<String> =
+                command.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
+            let verbs = ["LOGIN", "AUTHENTICATE", "AUTH", "USER", "PASS"];
+            assert!(
+                !words.iter().any(|w| verbs.contains(&w.as_str())),
+                "credentials sent: {command}"
+            );
+        }
     }
 }
 

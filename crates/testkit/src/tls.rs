@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 /// A test CA and a server certificate it signed for some host names.
@@ -74,7 +74,7 @@ impl TestCa {
 pub struct TlsFront {
     addr: SocketAddr,
     connections: Arc<AtomicUsize>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: crate::Shutdown,
 }
 
 impl TlsFront {
@@ -95,41 +95,22 @@ impl TlsFront {
         let acceptor = TlsAcceptor::from(Arc::new(ca.server_config()));
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = connections.clone();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                let serve = async {
-                    loop {
-                        let Ok((tcp, _)) = listener.accept().await else { continue };
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        let acceptor = acceptor.clone();
-                        let delays = delays.clone();
-                        tokio::spawn(async move {
-                            let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                            let name = tls.get_ref().1.server_name().map(str::to_owned);
-                            if let Some((_, delay)) =
-                                delays.iter().find(|(h, _)| Some(h.as_str()) == name.as_deref())
-                            {
-                                tokio::time::sleep(*delay).await;
-                            }
-                            let Ok(mut plain) = TcpStream::connect(upstream).await else { return };
-                            let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    () = serve => {}
-                    _ = shutdown_rx => {}
+        let (addr, shutdown) = crate::tcp_server(move |tcp| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, delays) = (acceptor.clone(), delays.clone());
+            async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let name = tls.get_ref().1.server_name().map(str::to_owned);
+                if let Some((_, delay)) =
+                    delays.iter().find(|(h, _)| Some(h.as_str()) == name.as_deref())
+                {
+                    tokio::time::sleep(*delay).await;
                 }
-            });
+                let Ok(mut plain) = TcpStream::connect(upstream).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            }
         });
-        let addr = ready_rx.recv().unwrap();
-        Self { addr, connections, _shutdown: shutdown_tx }
+        Self { addr, connections, _shutdown: shutdown }
     }
 
     /// Where it listens.

@@ -146,6 +146,15 @@ impl DiscoveryContext {
         result.map_err(SourceError::from)
     }
 
+    /// The most preferred MX host of `domain` (a null MX — `.` — does not count); `None` when
+    /// the domain has no usable MX.
+    ///
+    /// # Errors
+    /// As for [`DiscoveryContext::mx`].
+    pub async fn primary_mx(&self, domain: &str) -> Result<Option<MxRecord>, SourceError> {
+        Ok(self.mx(domain).await?.into_iter().find(|r| !r.exchange.is_empty()))
+    }
+
     /// The SRV records of `name`, in RFC 2782 order; asked once per run.
     ///
     /// # Errors

@@ -121,8 +121,7 @@ impl CatalogueProvider {
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
-        let records = ctx.mx(email.domain()).await?;
-        let Some(mx) = records.iter().find(|r| !r.exchange.is_empty()) else {
+        let Some(mx) = ctx.primary_mx(email.domain()).await? else {
             return Ok(None);
         };
         let timer = ctx.timer(ID, &format!("MX {}", mx.exchange));

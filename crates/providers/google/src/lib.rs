@@ -106,10 +106,10 @@ impl Provider for GoogleProvider {
         if ctx.is_offline() {
             return Ok(None);
         }
-        let records = ctx.mx(domain).await?;
+        let primary = ctx.primary_mx(domain).await?;
         let timer = ctx.timer(ID, domain);
         // The most preferred MX host decides (a null MX has an empty exchange).
-        match records.iter().find(|r| !r.exchange.is_empty()) {
+        match primary {
             Some(mx) if is_google_mx(&mx.exchange) => {
                 let evidence = format!("MX {} is Google's: Google Workspace", mx.exchange);
                 timer.finish(Outcome::Found, &evidence);

@@ -117,8 +117,7 @@ impl Run<'_> {
 
     async fn mx_domains(&self) -> Option<MxDomains> {
         let domain = self.email.domain();
-        let records = self.note(self.ctx.mx(domain).await.map(Some))?;
-        let first = records.iter().find(|r| !r.exchange.is_empty())?;
+        let first = self.note(self.ctx.primary_mx(domain).await)?;
         mx_domains(&first.exchange, domain)
     }
 

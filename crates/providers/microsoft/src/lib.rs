@@ -116,8 +116,7 @@ impl Provider for MicrosoftProvider {
         if ctx.is_offline() {
             return Ok(None);
         }
-        let records = ctx.mx(domain).await?;
-        if let Some(mx) = records.iter().find(|r| !r.exchange.is_empty()) {
+        if let Some(mx) = ctx.primary_mx(domain).await? {
             let found = if matches(M365_MX, &mx.exchange) {
                 Some(NylasProvider::Office365)
             } else if matches(CONSUMER_MX, &mx.exchange) {
