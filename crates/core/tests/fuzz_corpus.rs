@@ -68,5 +68,5 @@ fn autodiscover_corpus() {
 
 #[test]
 fn catalogue_corpus() {
-    run(fuzzing::catalogue, &["providers.toml", "fuzz/regressions/catalogue"], 1);
+    run(fuzzing::catalogue, &["providers.toml", "fuzz/seeds/catalogue", "fuzz/regressions/catalogue"], 2);
 }
