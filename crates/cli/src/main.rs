@@ -3,9 +3,9 @@
 #![forbid(unsafe_code)]
 
 mod args;
-mod autoconfig_json;
 mod batch;
 mod human;
+mod parsed_json;
 mod payload;
 
 use std::io::{self, Write};
@@ -51,11 +51,11 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let email = args.render_for.as_deref();
     if let Some(path) = &args.parse_autoconfig {
         let parse = nativeauth::sources::autoconfig::parse_autoconfig;
-        return parse_saved(path, email, parse, autoconfig_json::view);
+        return parse_saved(path, email, parse, parsed_json::view);
     }
     if let Some(path) = &args.parse_autodiscover {
         let parse = nativeauth::sources::autodiscover::parse_pox;
-        return parse_saved(path, email, parse, autoconfig_json::autodiscover_view);
+        return parse_saved(path, email, parse, parsed_json::autodiscover_view);
     }
     if let Some(path) = &args.batch {
         let config = discovery_config(args)?;

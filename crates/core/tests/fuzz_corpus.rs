@@ -68,5 +68,9 @@ fn autodiscover_corpus() {
 
 #[test]
 fn catalogue_corpus() {
-    run(fuzzing::catalogue, &["providers.toml", "fuzz/seeds/catalogue", "fuzz/regressions/catalogue"], 2);
+    run(
+        fuzzing::catalogue,
+        &["providers.toml", "fuzz/seeds/catalogue", "fuzz/regressions/catalogue"],
+        2,
+    );
 }

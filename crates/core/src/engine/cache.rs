@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-use crate::model::{Detection, Failure, FailureKind, Step};
+use crate::model::{Detection, Failure, FailureKind};
 
 /// Entries kept before expired ones are purged.
 const PURGE_ABOVE: usize = 100_000;
@@ -19,7 +19,6 @@ const PURGE_ABOVE: usize = 100_000;
 pub(super) struct CachedRun {
     pub(super) detections: Vec<Detection>,
     pub(super) failure: Option<Failure>,
-    pub(super) trace: Vec<Step>,
     pub(super) at: Instant,
 }
 
@@ -53,15 +52,14 @@ impl Cache {
         self.lifetime(run).is_some_and(|ttl| run.at.elapsed() < ttl)
     }
 
-    /// The cached run for `domain`, or a new one; `true` when it came from the cache (or from
-    /// a run another caller had started).
-    pub(super) async fn get_or_run<F, Fut>(&self, domain: &str, run: F) -> (Arc<CachedRun>, bool)
+    /// The cached run for `domain` (or the one another caller has started), or a new one.
+    pub(super) async fn get_or_run<F, Fut>(&self, domain: &str, run: F) -> Arc<CachedRun>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = CachedRun>,
     {
         if self.ttl.is_none() && self.negative_ttl.is_none() {
-            return (Arc::new(run().await), false);
+            return Arc::new(run().await);
         }
         let entry = {
             let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -95,6 +93,6 @@ impl Cache {
                 entries.remove(domain);
             }
         }
-        (result, !ran)
+        result
     }
 }

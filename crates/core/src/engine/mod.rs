@@ -116,8 +116,21 @@ impl Discovery {
     /// answered from the cache (its trace then says so).
     pub async fn discover(&self, email: &EmailAddress) -> Report {
         let started = Instant::now();
-        let (run, cached) = self.cache.get_or_run(email.domain(), || self.run(email)).await;
-        let trace = if cached {
+        // The cache keeps results, not traces (they hold the first asker's address in URLs,
+        // and would cost memory): the caller whose run it was gets the trace through here.
+        let own_trace = std::sync::Mutex::new(None);
+        let run = self
+            .cache
+            .get_or_run(email.domain(), || async {
+                let (run, trace) = self.run(email).await;
+                *own_trace.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(trace);
+                run
+            })
+            .await;
+        let own_trace = own_trace.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let trace = if let Some(trace) = own_trace {
+            trace
+        } else {
             vec![Step {
                 source: "cache".into(),
                 target: email.domain().into(),
@@ -129,8 +142,6 @@ impl Discovery {
                     run.at.elapsed().as_secs()
                 ),
             }]
-        } else {
-            run.trace.clone()
         };
         let mut detections = run.detections.iter().cloned();
         Report {
@@ -143,8 +154,8 @@ impl Discovery {
         }
     }
 
-    /// One uncached run.
-    async fn run(&self, email: &EmailAddress) -> CachedRun {
+    /// One uncached run: its result, and its trace.
+    async fn run(&self, email: &EmailAddress) -> (CachedRun, Vec<Step>) {
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started) + self.config.deadline;
         let ctx =
@@ -227,7 +238,7 @@ impl Discovery {
         let mut seen = HashSet::new();
         detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
         let failure = if detections.is_empty() { Some(failure(&timed_out, &errors)) } else { None };
-        CachedRun { detections, failure, trace: ctx.into_trace(), at: Instant::now() }
+        (CachedRun { detections, failure, at: Instant::now() }, ctx.into_trace())
     }
 }
 
