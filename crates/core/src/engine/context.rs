@@ -226,7 +226,12 @@ impl DiscoveryContext {
         self.fetches
             .get_or_run(&key, || async {
                 let request = FetchRequest::get(url.clone()).allow_http(allow_http);
-                network.http.fetch(&request).await
+                match network.http() {
+                    Ok(http) => http.fetch(&request).await,
+                    Err(error) => {
+                        Err(FetchError::Failed { url: url.to_string(), reason: error.to_string() })
+                    }
+                }
             })
             .await
     }
@@ -237,7 +242,11 @@ impl DiscoveryContext {
     /// # Errors
     /// [`SourceError`] when offline.
     pub fn http(&self, target: &str) -> Result<&crate::sources::fetch::GuardedHttp, SourceError> {
-        self.network(target).map(|network| &network.http)
+        let network = self.network(target)?;
+        network.http().map_err(|error| SourceError::Network {
+            target: target.to_owned(),
+            reason: error.to_string(),
+        })
     }
 
     /// The prober for guessed servers.
@@ -245,7 +254,11 @@ impl DiscoveryContext {
     /// # Errors
     /// [`SourceError`] when offline.
     pub fn prober(&self, target: &str) -> Result<&crate::sources::probe::Prober, SourceError> {
-        self.network(target).map(|network| &network.prober)
+        let network = self.network(target)?;
+        network.prober().map_err(|error| SourceError::Network {
+            target: target.to_owned(),
+            reason: error.to_string(),
+        })
     }
 
     /// Starts timing a step; [`StepTimer::finish`] records it in the trace.
