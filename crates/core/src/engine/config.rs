@@ -75,6 +75,16 @@ impl Default for UrlPorts {
     }
 }
 
+impl UrlPorts {
+    /// `https://<host>[:port]<path>` (or `http`), the port written only when not the default.
+    pub fn url(self, host: &str, path: &str, https: bool) -> Option<Url> {
+        let (scheme, port, default) =
+            if https { ("https", self.https, 443) } else { ("http", self.http, 80) };
+        let authority = if port == default { host.to_owned() } else { format!("{host}:{port}") };
+        Url::parse(&format!("{scheme}://{authority}{path}")).ok()
+    }
+}
+
 /// How a discovery runs. Build with [`DiscoveryConfig::builder`]; `Default` gives the defaults
 /// documented on each setter.
 #[derive(Debug, Clone)]

@@ -1,5 +1,16 @@
 //! What an MX host says about where a domain's mail is hosted (discovery-protocols.md §2).
 
+/// The registrable domain of `host` by the Public Suffix List (`mail.example.co.uk` →
+/// `example.co.uk`), or `host` itself when it has none. `host` must be lowercase.
+pub fn registrable_domain(host: &str) -> &str {
+    psl::domain_str(host).unwrap_or(host)
+}
+
+/// Whether two lowercase hosts share a registrable domain.
+pub fn same_registrable_domain(a: &str, b: &str) -> bool {
+    registrable_domain(a) == registrable_domain(b)
+}
+
 /// The domains derived from a domain's MX host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MxDomains {
@@ -41,8 +52,7 @@ impl MxDomains {
 pub fn mx_domains(mx_host: &str, email_domain: &str) -> Option<MxDomains> {
     let host = mx_host.trim_end_matches('.').to_ascii_lowercase();
     let base = psl::domain_str(&host)?.to_owned();
-    let own_base = psl::domain_str(email_domain).unwrap_or(email_domain);
-    if base.eq_ignore_ascii_case(own_base) {
+    if base == registrable_domain(email_domain) {
         return None;
     }
     let full = host

@@ -11,6 +11,7 @@ use nativeauth_core::model::ProviderInfo;
 use nativeauth_core::sources::autodiscover::{
     AutodiscoverOutcome, CredentialRules, run_autodiscover,
 };
+use nativeauth_core::sources::mx::same_registrable_domain;
 use nativeauth_core::{
     AuthHint, Detection, DiscoveryContext, EmailAddress, ExchangeEndpoints, NylasProvider,
     Provider, ProviderPlugin, Source, SourceError, Trust, async_trait, inventory,
@@ -25,11 +26,6 @@ pub struct ExchangeProvider;
 
 inventory::submit! {
     ProviderPlugin { id: ID, rank: 50, make: || Box::new(ExchangeProvider) }
-}
-
-fn in_domain(host: &str, email: &EmailAddress) -> bool {
-    let own = psl::domain_str(email.domain()).unwrap_or(email.domain());
-    psl::domain_str(host).unwrap_or(host).eq_ignore_ascii_case(own)
 }
 
 #[async_trait]
@@ -58,7 +54,7 @@ impl Provider for ExchangeProvider {
                 let eas_host = settings.eas_host();
                 let microsoft = eas_host.as_deref() == Some("outlook.office365.com");
                 let (incoming, outgoing) = settings.mail_servers();
-                let trust = if !via_srv && in_domain(&host, email) {
+                let trust = if !via_srv && same_registrable_domain(&host, email.domain()) {
                     Trust::Verified
                 } else {
                     Trust::Unverified

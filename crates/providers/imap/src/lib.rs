@@ -27,7 +27,9 @@ use nativeauth_core::reqwest::Url;
 use nativeauth_core::sources::autoconfig::{
     FoundConfig, fetch_config, ispdb_url, subdomain_url, well_known_url,
 };
-use nativeauth_core::sources::mx::{MxDomains, mx_domains};
+use nativeauth_core::sources::mx::{
+    MxDomains, mx_domains, registrable_domain, same_registrable_domain,
+};
 use nativeauth_core::sources::probe::ProbeTarget;
 use nativeauth_core::sources::srv::srv_servers;
 use nativeauth_core::{
@@ -416,13 +418,8 @@ fn foreign_hosts_note<'a>(
     email: &EmailAddress,
     hosts: impl Iterator<Item = &'a str>,
 ) -> Option<String> {
-    let own = psl::domain_str(email.domain()).unwrap_or(email.domain());
-    let mut foreign: Vec<&str> = hosts
-        .filter(|host| {
-            let base = psl::domain_str(host).unwrap_or(host);
-            !base.eq_ignore_ascii_case(own)
-        })
-        .collect();
+    let own = registrable_domain(email.domain());
+    let mut foreign: Vec<&str> = hosts.filter(|host| !same_registrable_domain(host, own)).collect();
     foreign.sort_unstable();
     foreign.dedup();
     (!foreign.is_empty()).then(|| format!("servers outside {own}: {}", foreign.join(", ")))

@@ -16,7 +16,7 @@ pub fn subdomain_url(
     https: bool,
     ports: UrlPorts,
 ) -> Option<Url> {
-    let url = build(&format!("autoconfig.{domain}"), "/mail/config-v1.1.xml", https, ports)?;
+    let url = ports.url(&format!("autoconfig.{domain}"), "/mail/config-v1.1.xml", https)?;
     Some(with_address(url, email))
 }
 
@@ -27,20 +27,13 @@ pub fn well_known_url(
     https: bool,
     ports: UrlPorts,
 ) -> Option<Url> {
-    let url = build(domain, "/.well-known/autoconfig/mail/config-v1.1.xml", https, ports)?;
+    let url = ports.url(domain, "/.well-known/autoconfig/mail/config-v1.1.xml", https)?;
     Some(with_address(url, email))
 }
 
 /// The ISPDB URL of a domain: the base URL with the domain appended (never the address).
 pub fn ispdb_url(base: &Url, domain: &str) -> Option<Url> {
     base.join(domain).ok()
-}
-
-fn build(host: &str, path: &str, https: bool, ports: UrlPorts) -> Option<Url> {
-    let (scheme, port, default) =
-        if https { ("https", ports.https, 443) } else { ("http", ports.http, 80) };
-    let authority = if port == default { host.to_owned() } else { format!("{host}:{port}") };
-    Url::parse(&format!("{scheme}://{authority}{path}")).ok()
 }
 
 fn with_address(mut url: Url, email: &EmailAddress) -> Url {

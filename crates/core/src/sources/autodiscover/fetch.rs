@@ -23,10 +23,11 @@ use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::parse::{AutodiscoverSettings, PoxResponse, parse_pox};
-use crate::engine::{DiscoveryContext, UrlPorts};
+use crate::engine::DiscoveryContext;
 use crate::error::SourceError;
 use crate::model::{EmailAddress, Outcome};
 use crate::sources::fetch::{FetchError, FetchRequest};
+use crate::sources::mx::registrable_domain;
 
 /// Redirects allowed in one chain, all kinds together.
 pub const MAX_REDIRECTS: usize = 10;
@@ -162,8 +163,7 @@ pub struct CredentialRules {
 impl CredentialRules {
     fn allows(&self, host: &str, user_base: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        let base = psl::domain_str(&host).unwrap_or(&host);
-        base == user_base
+        registrable_domain(&host) == user_base
             || MICROSOFT_AUTODISCOVER_HOSTS.contains(&host.as_str())
             || self.allowed_hosts.iter().any(|allowed| match allowed.strip_prefix("*.") {
                 Some(suffix) => host.ends_with(&format!(".{suffix}")),
@@ -203,12 +203,8 @@ fn forbidden_host(host: &str) -> Option<String> {
     None
 }
 
-fn endpoint(host: &str, https: bool, ports: UrlPorts) -> Option<Url> {
-    let (scheme, port, default) =
-        if https { ("https", ports.https, 443) } else { ("http", ports.http, 80) };
-    let authority = if port == default { host.to_owned() } else { format!("{host}:{port}") };
-    Url::parse(&format!("{scheme}://{authority}/autodiscover/autodiscover.xml")).ok()
-}
+/// The POX endpoint path on every candidate host.
+const ENDPOINT_PATH: &str = "/autodiscover/autodiscover.xml";
 
 async fn candidates(ctx: &DiscoveryContext, domain: &str) -> Vec<Candidate> {
     let ports = ctx.config().url_ports();
@@ -219,13 +215,13 @@ async fn candidates(ctx: &DiscoveryContext, domain: &str) -> Vec<Candidate> {
         (autodiscover_host.as_str(), true, false),
         (autodiscover_host.as_str(), false, true),
     ] {
-        if let Some(url) = endpoint(host, https, ports) {
+        if let Some(url) = ports.url(host, ENDPOINT_PATH, https) {
             list.push(Candidate { url, redirect_only, via_srv: false });
         }
     }
     if let Ok(records) = ctx.srv(&format!("_autodiscover._tcp.{domain}")).await {
         for record in records.into_iter().filter(|r| r.port == 443 && !r.target.is_empty()) {
-            if let Some(url) = endpoint(&record.target, true, ports) {
+            if let Some(url) = ports.url(&record.target, ENDPOINT_PATH, true) {
                 list.push(Candidate { url, redirect_only: false, via_srv: true });
             }
         }
@@ -269,7 +265,7 @@ pub async fn run_autodiscover(
         ctx,
         credentials,
         rules,
-        user_base: psl::domain_str(email.domain()).unwrap_or(email.domain()).to_owned(),
+        user_base: registrable_domain(email.domain()).to_owned(),
         redirects: 0,
         seen_urls: HashSet::new(),
         seen_addresses: HashSet::from([email.as_str().to_ascii_lowercase()]),
@@ -426,8 +422,7 @@ impl Chain<'_> {
                     "HTTP 401: an autodiscover endpoint that wants sign-in",
                 );
                 // Evidence of Exchange only when the endpoint is the user's own.
-                let base = psl::domain_str(&host).unwrap_or(&host);
-                if base == self.user_base && self.auth_required.is_none() {
+                if registrable_domain(&host) == self.user_base && self.auth_required.is_none() {
                     self.auth_required = Some(url.clone());
                 }
                 return Ok(Hop::Skip);
