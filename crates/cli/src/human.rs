@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use nativeauth::model::Step;
+use nativeauth::model::{Outcome, Step};
 use nativeauth::{Detection, EmailAddress, Report, Server};
 
 /// Writes the report.
@@ -80,7 +80,7 @@ fn write_trace(out: &mut impl Write, report: &Report) -> io::Result<()> {
         write_step(out, step, total)?;
     }
     if let Some(best) = &report.best {
-        let cancelled = report.trace.iter().filter(|s| s.outcome.as_str() == "cancelled").count();
+        let cancelled = report.trace.iter().filter(|s| s.outcome == Outcome::Cancelled).count();
         let mut why = format!(
             "winner: {} ({}) — sources rank catalogue > mx > autoconfig > ispdb > autodiscover > srv > guess, verified first",
             best.source, best.trust

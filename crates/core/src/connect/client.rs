@@ -395,23 +395,18 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], status: u16) -> Resul
         status,
         // serde_json's message names the line and column and what was expected, never the
         // value, so it cannot echo a secret.
-        reason: format!("not the expected JSON: {}", e.classify_message()),
+        reason: format!("not the expected JSON: {}", json_problem(&e)),
     })
 }
 
-trait ClassifyMessage {
-    fn classify_message(&self) -> String;
-}
-
-impl ClassifyMessage for serde_json::Error {
-    fn classify_message(&self) -> String {
-        match self.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("syntax error at line {} column {}", self.line(), self.column())
-            }
-            serde_json::error::Category::Data => "a field is missing or of the wrong type".into(),
-            serde_json::error::Category::Io => "read error".into(),
+/// What is wrong with a JSON body, without quoting any of it.
+fn json_problem(error: &serde_json::Error) -> String {
+    match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("syntax error at line {} column {}", error.line(), error.column())
         }
+        serde_json::error::Category::Data => "a field is missing or of the wrong type".into(),
+        serde_json::error::Category::Io => "read error".into(),
     }
 }
 

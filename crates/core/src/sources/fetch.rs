@@ -399,8 +399,8 @@ fn send_error(url: &Url, error: &reqwest::Error) -> FetchError {
         return FetchError::Timeout { url: url.to_string() };
     }
     let reason = match std::error::Error::source(error) {
-        Some(cause) => format!("{}: {}", error.without_url_ref(), root_cause(cause)),
-        None => error.without_url_ref(),
+        Some(cause) => format!("{}: {}", failure_kind(error), root_cause(cause)),
+        None => failure_kind(error).to_owned(),
     };
     FetchError::Failed { url: url.to_string(), reason }
 }
@@ -413,20 +413,15 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     current.to_string()
 }
 
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        if self.is_connect() {
-            "connection failed".into()
-        } else if self.is_request() {
-            "request failed".into()
-        } else if self.is_body() || self.is_decode() {
-            "reading the response failed".into()
-        } else {
-            "HTTP failure".into()
-        }
+/// What kind of failure a reqwest error is, without its URL.
+fn failure_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_connect() {
+        "connection failed"
+    } else if error.is_request() {
+        "request failed"
+    } else if error.is_body() || error.is_decode() {
+        "reading the response failed"
+    } else {
+        "HTTP failure"
     }
 }

@@ -255,7 +255,7 @@ impl Run<'_> {
                 let delay = PROBE_STAGGER * (u32::try_from(index).unwrap_or(u32::MAX) * 2 + offset);
                 let ctx = self.ctx;
                 Box::pin(async move {
-                    tokio_sleep(delay).await;
+                    tokio::time::sleep(delay).await;
                     let target = ProbeTarget { host: host.clone(), port, protocol, security };
                     let timer = ctx.timer("guess", &format!("{protocol} {host}:{port} {security}"));
                     match prober.probe(&target).await {
@@ -286,12 +286,6 @@ impl Run<'_> {
             })
             .collect();
         first_by_priority(alternatives).await
-    }
-}
-
-async fn tokio_sleep(delay: Duration) {
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
     }
 }
 
