@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::sync::LazyLock;
+
 use nativeauth_core::catalogue::MxPattern;
 use nativeauth_core::model::{Outcome, ProviderInfo};
 use nativeauth_core::{
@@ -32,7 +34,11 @@ pub const GOOGLE_MX_PATTERNS: [&str; 5] = [
 
 /// Whether `host` (an MX host) is one of Google's.
 pub fn is_google_mx(host: &str) -> bool {
-    GOOGLE_MX_PATTERNS.iter().filter_map(|p| MxPattern::parse(p).ok()).any(|p| p.matches(host))
+    // Parsed once, not on every discovery.
+    static PATTERNS: LazyLock<Vec<MxPattern>> = LazyLock::new(|| {
+        GOOGLE_MX_PATTERNS.iter().filter_map(|p| MxPattern::parse(p).ok()).collect()
+    });
+    PATTERNS.iter().any(|p| p.matches(host))
 }
 
 /// Gmail and Google Workspace.

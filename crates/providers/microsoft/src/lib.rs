@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::sync::LazyLock;
+
 use nativeauth_core::catalogue::MxPattern;
 use nativeauth_core::model::{Outcome, ProviderInfo};
 use nativeauth_core::sources::autodiscover::parse_v2_json;
@@ -84,8 +86,13 @@ fn microsoft(nylas: NylasProvider, source: Source, trust: Trust, evidence: Strin
     }
 }
 
-fn matches(pattern: &str, host: &str) -> bool {
-    MxPattern::parse(pattern).is_ok_and(|p| p.matches(host))
+/// The MX patterns, parsed once.
+static M365_PATTERN: LazyLock<Option<MxPattern>> = LazyLock::new(|| MxPattern::parse(M365_MX).ok());
+static CONSUMER_PATTERN: LazyLock<Option<MxPattern>> =
+    LazyLock::new(|| MxPattern::parse(CONSUMER_MX).ok());
+
+fn matches(pattern: &LazyLock<Option<MxPattern>>, host: &str) -> bool {
+    pattern.as_ref().is_some_and(|p| p.matches(host))
 }
 
 #[async_trait]
@@ -117,9 +124,9 @@ impl Provider for MicrosoftProvider {
             return Ok(None);
         }
         if let Some(mx) = ctx.primary_mx(domain).await? {
-            let found = if matches(M365_MX, &mx.exchange) {
+            let found = if matches(&M365_PATTERN, &mx.exchange) {
                 Some(NylasProvider::Office365)
-            } else if matches(CONSUMER_MX, &mx.exchange) {
+            } else if matches(&CONSUMER_PATTERN, &mx.exchange) {
                 Some(NylasProvider::Outlook)
             } else {
                 None
