@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use mockito::{Matcher, Server};
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::AddressPolicy;
+use nativeauth::providers::imap::ImapOptions;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, Source, UrlPorts};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 
@@ -95,8 +96,7 @@ async fn main() {
         .extra_roots([ca.root()])
         .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
         .url_ports(UrlPorts { https: front.addr().port(), http: http.socket_address().port() })
-        .ispdb_url(None)
-        .guess(false)
+        .provider_options(ImapOptions::default().ispdb_url(None).guess(false))
         .build();
     let discovery = Arc::new(Discovery::new(config).unwrap());
 

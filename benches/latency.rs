@@ -11,12 +11,14 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use mockito::{Matcher, Server};
-use nativeauth::engine::DiscoveryContext;
-use nativeauth::reqwest::Url;
-use nativeauth::sources::autoconfig::{fetch_config, ispdb_url, subdomain_url, well_known_url};
-use nativeauth::sources::autodiscover::{CredentialRules, run_autodiscover};
-use nativeauth::sources::guard::AddressPolicy;
-use nativeauth::sources::srv::srv_servers;
+use nativeauth::AddressPolicy;
+use nativeauth::Url;
+use nativeauth::providers::exchange::{CredentialRules, run_autodiscover};
+use nativeauth::providers::imap::ImapOptions;
+use nativeauth::providers::imap::autoconfig::{
+    fetch_config, ispdb_url, subdomain_url, well_known_url,
+};
+use nativeauth::providers::imap::srv_servers;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, Source, UrlPorts};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 
@@ -91,9 +93,9 @@ async fn main() {
             .extra_roots([ca.root()])
             .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
             .url_ports(UrlPorts { https: front.addr().port(), http: http.socket_address().port() })
-            .ispdb_url(Some(
+            .provider_options(ImapOptions::default().ispdb_url(Some(
                 Url::parse(&format!("https://ispdb.test:{}/v1.1/", front.addr().port())).unwrap(),
-            ))
+            )))
             .cache_ttl(None, None)
             .build()
     };
@@ -124,12 +126,7 @@ async fn main() {
     for _ in 0..RUNS {
         let mut total = Duration::ZERO;
         for (index, (_, samples)) in parts.iter_mut().enumerate() {
-            let network = nativeauth::engine::Network::new(&config()).unwrap();
-            let ctx = DiscoveryContext::with_network(
-                std::sync::Arc::new(config()),
-                Some(std::sync::Arc::new(network)),
-                Instant::now(),
-            );
+            let ctx = Discovery::with_providers(config(), Vec::new()).unwrap().context();
             let started = Instant::now();
             match index {
                 0 => drop(ctx.mx("bench.test").await),

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::AddressPolicy;
+use nativeauth::providers::imap::ImapOptions;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, UrlPorts};
 use nativeauth_testkit::{BadHttp, DnsServer, Fault, Zone};
 
@@ -32,11 +33,9 @@ async fn main() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = DiscoveryConfig::builder()
         .nameservers([dns.addr()])
-        .allow_http(true)
+        .provider_options(ImapOptions::default().allow_http(true).ispdb_url(None).guess(false))
         .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
         .url_ports(UrlPorts { https: closed, http: huge.addr().port() })
-        .ispdb_url(None)
-        .guess(false)
         .http_timeout(Duration::from_secs(5))
         .build();
     let before = peak_kib();

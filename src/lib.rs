@@ -1,9 +1,10 @@
 //! nativeauth: find who hosts a mailbox and which settings to use, then build the native
 //! authentication payload.
 //!
-//! This facade re-exports [`nativeauth_core`] and links every built-in provider plugin, so
-//! that their registrations reach [`registry`]. Depend on this crate, not on the plugin crates
-//! one by one: a plugin crate that nothing references is not linked and registers nothing.
+//! This facade re-exports the kernel ([`nativeauth_core`]) and links the built-in provider
+//! crates, each behind a Cargo feature of the same name (all on by default), so that their
+//! registrations reach [`registry`]. Depend on this crate, not on the provider crates one by
+//! one: a provider crate that nothing references is not linked and registers nothing.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -20,17 +21,37 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use nativeauth_core::*;
 
-/// The built-in provider plugins. Naming each crate here is what links it.
+/// The built-in provider crates this build links (see the crate's Cargo features). Naming
+/// each crate here is what links it.
 pub mod providers {
+    #[cfg(feature = "catalogue")]
     pub use nativeauth_catalogue as catalogue;
+    #[cfg(feature = "exchange")]
     pub use nativeauth_exchange as exchange;
-    pub use nativeauth_google as google;
+    #[cfg(feature = "imap")]
     pub use nativeauth_imap as imap;
+    #[cfg(feature = "microsoft")]
     pub use nativeauth_microsoft as microsoft;
 }
 
-/// Ids of the built-in provider plugins, one per crate linked by this facade.
-pub const BUILTIN_PROVIDERS: &[&str] =
-    &[nativeauth_catalogue::ID, nativeauth_google::ID, nativeauth_imap::ID];
+/// Ids of the providers the built-in crates of this build register, in registry order.
+/// Derived from the registry, so it cannot drift from what the crates register; an
+/// application's own plugins are not counted.
+pub fn builtin_providers() -> Vec<&'static str> {
+    let builtin: &[&str] = &[
+        #[cfg(feature = "catalogue")]
+        nativeauth_catalogue::ID,
+        #[cfg(feature = "exchange")]
+        nativeauth_exchange::ID,
+        #[cfg(feature = "imap")]
+        nativeauth_imap::ID,
+        #[cfg(feature = "microsoft")]
+        nativeauth_microsoft::ID,
+    ];
+    registry().iter().map(|p| p.id()).filter(|id| builtin.contains(id)).collect()
+}

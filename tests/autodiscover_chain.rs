@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 use mockito::{Matcher, Mock, Server, ServerGuard};
-use nativeauth::reqwest::Url;
-use nativeauth::secrecy::SecretString;
-use nativeauth::sources::autodiscover::{
+use nativeauth::AddressPolicy;
+use nativeauth::Url;
+use nativeauth::providers::exchange::{
     AutodiscoverCredentials, AutodiscoverError, AutodiscoverOutcome, CredentialRules,
+    autodiscover_with_credentials,
 };
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::providers::imap::ImapOptions;
+use nativeauth::providers::microsoft::MicrosoftOptions;
+use nativeauth::secrecy::SecretString;
 use nativeauth::{
     Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Report, Source, Trust, UrlPorts,
 };
@@ -77,10 +80,12 @@ impl Lab {
             .extra_roots([self.ca.root()])
             .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
             .url_ports(UrlPorts { https: self.port(), http: self.http.socket_address().port() })
-            .ispdb_url(None)
-            .m365_autodiscover_url(Some(
-                Url::parse(&self.url("m365.test", "/autodiscover/autodiscover.json")).unwrap(),
-            ))
+            .provider_options(ImapOptions::default().ispdb_url(None))
+            .provider_options(MicrosoftOptions {
+                autodiscover_url: Some(
+                    Url::parse(&self.url("m365.test", "/autodiscover/autodiscover.json")).unwrap(),
+                ),
+            })
             .build()
     }
 
@@ -163,8 +168,7 @@ async fn with_credentials(
 ) -> Result<AutodiscoverOutcome, AutodiscoverError> {
     let discovery = Discovery::new(lab.config()).unwrap();
     let email = EmailAddress::parse(address).unwrap();
-    discovery
-        .autodiscover_with_credentials(&email, &creds(), &CredentialRules::default())
+    autodiscover_with_credentials(&discovery, &email, &creds(), &CredentialRules::default())
         .await
         .result
 }

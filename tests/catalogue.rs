@@ -3,10 +3,9 @@
 
 use std::collections::HashSet;
 
-use nativeauth::providers::catalogue::builtin;
+use nativeauth::providers::catalogue::{CatalogueChoice, builtin};
 use nativeauth::{
-    AuthHint, CatalogueChoice, Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Security,
-    Source, Trust,
+    AuthHint, Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Security, Source, Trust,
 };
 
 #[test]
@@ -156,7 +155,7 @@ fn providers_that_host_custom_domains_have_mx_patterns() {
 #[tokio::test]
 async fn an_offline_discovery_answers_from_the_catalogue_with_a_trace() {
     let discovery = Discovery::new(
-        DiscoveryConfig::builder().offline(true).catalogue(CatalogueChoice::Builtin).build(),
+        DiscoveryConfig::builder().offline(true).provider_options(CatalogueChoice::Builtin).build(),
     )
     .unwrap();
     let email = EmailAddress::parse("Alice@GMAIL.com").unwrap();

@@ -6,8 +6,10 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use nativeauth::model::Outcome;
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::AddressPolicy;
+use nativeauth::Outcome;
+use nativeauth::providers::imap::ImapOptions;
+use nativeauth::providers::microsoft::MicrosoftOptions;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, Report, Source, UrlPorts};
 use nativeauth_testkit::{BadHttp, DnsServer, Fault, Zone};
 
@@ -31,12 +33,10 @@ async fn discover_with(dns: &DnsServer, http_port: u16, address: &str) -> (Repor
         .dns_timeout(Duration::from_millis(800))
         .http_timeout(Duration::from_millis(1500))
         .deadline(DEADLINE)
-        .allow_http(true)
+        .provider_options(ImapOptions::default().allow_http(true).ispdb_url(None).guess(false))
+        .provider_options(MicrosoftOptions { autodiscover_url: None })
         .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
         .url_ports(UrlPorts { https: closed_port(), http: http_port })
-        .ispdb_url(None)
-        .m365_autodiscover_url(None)
-        .guess(false)
         .build();
     let discovery = Discovery::new(config).unwrap();
     let started = Instant::now();
@@ -185,10 +185,7 @@ async fn every_source_failing_ends_by_the_deadline_with_a_typed_outcome() {
     let report = dns_fault(zone, "x@dead.test").await;
     let failure = report.failure.unwrap();
     assert!(
-        matches!(
-            failure.kind,
-            nativeauth::model::FailureKind::Timeout | nativeauth::model::FailureKind::Network
-        ),
+        matches!(failure.kind, nativeauth::FailureKind::Timeout | nativeauth::FailureKind::Network),
         "{failure:?}"
     );
 }

@@ -5,9 +5,11 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use nativeauth::engine::ProbePorts;
-use nativeauth::model::Security;
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::AddressPolicy;
+use nativeauth::Security;
+use nativeauth::providers::imap::ImapOptions;
+use nativeauth::providers::imap::ProbePorts;
+use nativeauth::providers::microsoft::MicrosoftOptions;
 use nativeauth::{AuthHint, Discovery, DiscoveryConfig, EmailAddress, Source, Trust};
 use nativeauth_testkit::{DnsServer, MailMode, MailProtocol, MailServer, TestCa, Zone};
 
@@ -34,15 +36,18 @@ async fn discovery_guesses_and_probes_as_the_last_resort() {
         .nameservers([dns.addr()])
         .extra_roots([ca.root()])
         .address_policy(loopback())
-        .ispdb_url(None)
-        .m365_autodiscover_url(None)
-        .probe_timeout(Duration::from_millis(500))
-        .probe_ports(ProbePorts {
-            imaps: imaps.addr().port(),
-            imap: imap.addr().port(),
-            submissions: submissions.addr().port(),
-            submission: submission.addr().port(),
-        })
+        .provider_options(
+            ImapOptions::default()
+                .ispdb_url(None)
+                .probe_timeout(Duration::from_millis(500))
+                .probe_ports(ProbePorts {
+                    imaps: imaps.addr().port(),
+                    imap: imap.addr().port(),
+                    submissions: submissions.addr().port(),
+                    submission: submission.addr().port(),
+                }),
+        )
+        .provider_options(MicrosoftOptions { autodiscover_url: None })
         .build();
     let discovery = Discovery::new(config).unwrap();
     let report = discovery.discover(&EmailAddress::parse("g@guess.test").unwrap()).await;

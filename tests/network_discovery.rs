@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::rr::RecordType;
 use mockito::{Matcher, Mock, Server, ServerGuard};
-use nativeauth::model::{FailureKind, Outcome};
-use nativeauth::reqwest::Url;
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::AddressPolicy;
+use nativeauth::Url;
+use nativeauth::providers::imap::ImapOptions;
 use nativeauth::{
     AutoconfigOrigin, Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Protocol, Report,
     Security, Source, Trust, UrlPorts,
 };
+use nativeauth::{FailureKind, Outcome};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -107,7 +108,7 @@ fn zone() -> Zone {
         .silent("slow.test")
 }
 
-fn config(dns: &DnsServer, web: &Web) -> nativeauth::engine::DiscoveryConfigBuilder {
+fn config(dns: &DnsServer, web: &Web) -> nativeauth::DiscoveryConfigBuilder {
     DiscoveryConfig::builder()
         .nameservers([dns.addr()])
         .dns_timeout(Duration::from_millis(700))
@@ -118,9 +119,9 @@ fn config(dns: &DnsServer, web: &Web) -> nativeauth::engine::DiscoveryConfigBuil
             https: web.tls.addr().port(),
             http: web.http.socket_address().port(),
         })
-        .ispdb_url(Some(
+        .provider_options(ImapOptions::default().ispdb_url(Some(
             Url::parse(&format!("https://ispdb.test:{}/v1.1/", web.tls.addr().port())).unwrap(),
-        ))
+        )))
 }
 
 async fn discover(config: DiscoveryConfig, address: &str) -> Report {
@@ -263,7 +264,10 @@ async fn autoconfig_hosts_in_private_space_are_refused_unless_allowed() {
         &autoconfig_xml("evil.test", "imap.evil.test", "smtp.evil.test"),
     )
     .await;
-    let strict = config(&dns, &web).address_policy(AddressPolicy::strict()).ispdb_url(None).build();
+    let strict = config(&dns, &web)
+        .address_policy(AddressPolicy::strict())
+        .provider_options(ImapOptions::default().ispdb_url(None))
+        .build();
     let before = web.tls.connections();
     let report = discover(strict.clone(), "x@evil.test").await;
     assert!(report.best.is_none());
@@ -303,7 +307,11 @@ async fn plain_http_autoconfig_is_tried_only_when_allowed_and_is_unverified() {
     // https to autoconfig.plain.test fails (the certificate does not name it); http is not tried.
     let report = discover(config(&dns, &web).build(), "p@plain.test").await;
     assert!(report.best.is_none());
-    let report = discover(config(&dns, &web).allow_http(true).build(), "p@plain.test").await;
+    let report = discover(
+        config(&dns, &web).provider_options(ImapOptions::default().allow_http(true)).build(),
+        "p@plain.test",
+    )
+    .await;
     let best = report.best.as_ref().unwrap();
     assert_eq!(
         (best.source, best.trust),

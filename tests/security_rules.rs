@@ -12,15 +12,16 @@ use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 use mockito::{Matcher, Server};
+use nativeauth::AddressPolicy;
+use nativeauth::Url;
 use nativeauth::connect::{ConnectClient, ConnectError};
-use nativeauth::reqwest::Url;
-use nativeauth::secrecy::SecretString;
-use nativeauth::sources::autodiscover::{
-    AutodiscoverCredentials, AutodiscoverOutcome, CredentialRules,
+use nativeauth::plugin::{FetchError, FetchRequest, GuardedHttp};
+use nativeauth::providers::exchange::{
+    AutodiscoverCredentials, AutodiscoverOutcome, CredentialRules, autodiscover_with_credentials,
 };
-use nativeauth::sources::dns::Dns;
-use nativeauth::sources::fetch::{FetchError, FetchOptions, FetchRequest, GuardedHttp};
-use nativeauth::sources::guard::AddressPolicy;
+use nativeauth::providers::imap::ImapOptions;
+use nativeauth::providers::microsoft::MicrosoftOptions;
+use nativeauth::secrecy::SecretString;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, Security, Source, Trust, UrlPorts};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 
@@ -44,12 +45,14 @@ fn settle() {
 }
 
 fn http(dns: &DnsServer, policy: AddressPolicy) -> GuardedHttp {
-    let dns = Dns::with_nameservers(&[dns.addr()], Duration::from_secs(1)).unwrap();
-    GuardedHttp::new(
-        dns,
-        FetchOptions { policy, timeout: Duration::from_secs(2), ..FetchOptions::default() },
-    )
-    .unwrap()
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .dns_timeout(Duration::from_secs(1))
+        .http_timeout(Duration::from_secs(2))
+        .address_policy(policy)
+        .build();
+    let discovery = Discovery::with_providers(config, Vec::new()).unwrap();
+    discovery.context().http("test").unwrap().clone()
 }
 
 fn get(url: &str) -> FetchRequest {
@@ -161,9 +164,8 @@ impl Lab {
                 https: self.tls.addr().port(),
                 http: self.http.socket_address().port(),
             })
-            .ispdb_url(None)
-            .m365_autodiscover_url(None)
-            .guess(false)
+            .provider_options(ImapOptions::default().ispdb_url(None).guess(false))
+            .provider_options(MicrosoftOptions { autodiscover_url: None })
             .build()
     }
 
@@ -174,8 +176,7 @@ impl Lab {
             password: SecretString::from("s3cret-pw"),
         };
         let email = EmailAddress::parse(address).unwrap();
-        discovery
-            .autodiscover_with_credentials(&email, &creds, &CredentialRules::default())
+        autodiscover_with_credentials(&discovery, &email, &creds, &CredentialRules::default())
             .await
             .result
             .unwrap()
@@ -342,9 +343,7 @@ async fn rule_7_only_https_end_to_end_is_verified() {
             https: lab.tls.addr().port(),
             http: lab.http.socket_address().port(),
         })
-        .ispdb_url(None)
-        .guess(false)
-        .allow_http(true)
+        .provider_options(ImapOptions::default().ispdb_url(None).guess(false).allow_http(true))
         .build();
     let http = Discovery::new(config)
         .unwrap()
@@ -446,7 +445,7 @@ async fn rule_10_every_step_is_bounded() {
         .nameservers([dns.addr()])
         .dns_timeout(Duration::from_secs(60))
         .deadline(Duration::from_millis(700))
-        .guess(false)
+        .provider_options(ImapOptions::default().guess(false))
         .build();
     let started = std::time::Instant::now();
     let report = Discovery::new(config)
@@ -458,5 +457,5 @@ async fn rule_10_every_step_is_bounded() {
     // XML entity expansion is never done.
     let bomb =
         "<!DOCTYPE r [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;\">]><clientConfig>&b;</clientConfig>";
-    assert!(nativeauth::sources::autoconfig::parse_autoconfig(bomb).is_err());
+    assert!(nativeauth::providers::imap::autoconfig::parse_autoconfig(bomb).is_err());
 }

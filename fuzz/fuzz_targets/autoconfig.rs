@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| nativeauth_core::fuzzing::autoconfig(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nativeauth::fuzzing::autoconfig(data));

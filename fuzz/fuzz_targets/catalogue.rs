@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| nativeauth_core::fuzzing::catalogue(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nativeauth::fuzzing::catalogue(data));

@@ -4,8 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
-use nativeauth::reqwest::Url;
-use nativeauth::sources::guard::IpRange;
+use nativeauth::IpRange;
+use nativeauth::Url;
 
 /// Find who hosts a mailbox and which servers and settings to use, and show why.
 ///
@@ -71,7 +71,7 @@ pub(crate) struct Args {
 
     /// Microsoft 365's v2 autodiscover endpoint, asked only when autodiscover.<domain> points
     /// at Microsoft (it receives the address).
-    #[arg(long, value_name = "URL", default_value = nativeauth::engine::DEFAULT_M365_AUTODISCOVER_URL, value_parser = parse_url)]
+    #[arg(long, value_name = "URL", default_value = nativeauth::providers::microsoft::DEFAULT_AUTODISCOVER_URL, value_parser = parse_url)]
     pub(crate) m365_autodiscover_url: Url,
 
     /// Never ask Microsoft 365's v2 autodiscover endpoint.
@@ -83,7 +83,7 @@ pub(crate) struct Args {
     pub(crate) nameservers: Vec<SocketAddr>,
 
     /// Base URL of the ISPDB (the domain is appended).
-    #[arg(long, value_name = "URL", default_value = nativeauth::engine::DEFAULT_ISPDB_URL, value_parser = parse_url)]
+    #[arg(long, value_name = "URL", default_value = nativeauth::providers::imap::DEFAULT_ISPDB_URL, value_parser = parse_url)]
     pub(crate) ispdb_url: Url,
 
     /// Do not consult the ISPDB.

@@ -10,7 +10,8 @@ use std::time::Instant;
 use anyhow::Context;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use nativeauth::model::{Failure, JsonReport};
+use nativeauth::Failure;
+use nativeauth::report::JsonReport;
 use nativeauth::{Discovery, EmailAddress};
 use serde::Serialize;
 

@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use nativeauth::model::{Outcome, Step};
 use nativeauth::{Detection, EmailAddress, Report, Server};
+use nativeauth::{Outcome, Step};
 
 /// Writes the report.
 pub(crate) fn write_report(out: &mut impl Write, report: &Report) -> io::Result<()> {

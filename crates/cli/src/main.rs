@@ -16,10 +16,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use nativeauth::catalogue::Catalogue;
-use nativeauth::model::{Failure, FailureKind, JsonReport};
-use nativeauth::sources::guard::AddressPolicy;
-use nativeauth::sources::http::load_pem_roots;
-use nativeauth::{CatalogueChoice, Discovery, DiscoveryConfig, EmailAddress, Report, UrlPorts};
+use nativeauth::providers::catalogue::CatalogueChoice;
+use nativeauth::providers::imap::ImapOptions;
+use nativeauth::providers::microsoft::MicrosoftOptions;
+use nativeauth::report::JsonReport;
+use nativeauth::{
+    AddressPolicy, Discovery, DiscoveryConfig, EmailAddress, Failure, FailureKind, Report,
+    UrlPorts, load_pem_roots,
+};
 
 use crate::args::Args;
 
@@ -50,11 +54,11 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     }
     let email = args.render_for.as_deref();
     if let Some(path) = &args.parse_autoconfig {
-        let parse = nativeauth::sources::autoconfig::parse_autoconfig;
+        let parse = nativeauth::providers::imap::autoconfig::parse_autoconfig;
         return parse_saved(path, email, parse, parsed_json::view);
     }
     if let Some(path) = &args.parse_autodiscover {
-        let parse = nativeauth::sources::autodiscover::parse_pox;
+        let parse = nativeauth::providers::exchange::parse_pox;
         return parse_saved(path, email, parse, parsed_json::autodiscover_view);
     }
     if let Some(path) = &args.batch {
@@ -138,13 +142,17 @@ fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
     Ok(DiscoveryConfig::builder()
         .deadline(Duration::from_secs_f64(args.timeout))
         .offline(args.offline)
-        .catalogue(catalogue_choice(args)?)
-        .nameservers(args.nameservers.iter().copied())
-        .ispdb_url((!args.no_ispdb).then(|| args.ispdb_url.clone()))
-        .m365_autodiscover_url(
-            (!args.no_m365_autodiscover).then(|| args.m365_autodiscover_url.clone()),
+        .provider_options(catalogue_choice(args)?)
+        .provider_options(
+            ImapOptions::default()
+                .ispdb_url((!args.no_ispdb).then(|| args.ispdb_url.clone()))
+                .allow_http(args.allow_http),
         )
-        .allow_http(args.allow_http)
+        .provider_options(MicrosoftOptions {
+            autodiscover_url: (!args.no_m365_autodiscover)
+                .then(|| args.m365_autodiscover_url.clone()),
+        })
+        .nameservers(args.nameservers.iter().copied())
         .extra_roots(roots)
         .address_policy(policy)
         .url_ports(UrlPorts { https: args.https_port, http: args.http_port })

@@ -1,9 +1,9 @@
 //! `--parse-autoconfig` and `--parse-autodiscover`: what a saved file yields, as JSON.
 
 use nativeauth::EmailAddress;
-use nativeauth::model::ServerSpec;
-use nativeauth::sources::autoconfig::AutoconfigDocument;
-use nativeauth::sources::autodiscover::PoxResponse;
+use nativeauth::catalogue::ServerSpec;
+use nativeauth::providers::exchange::PoxResponse;
+use nativeauth::providers::imap::autoconfig::AutoconfigDocument;
 use serde_json::{Value, json};
 
 /// The document as JSON; hosts and usernames rendered when an address is given.

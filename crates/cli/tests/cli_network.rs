@@ -153,7 +153,7 @@ fn a_dns_server_that_never_answers_ends_by_the_deadline_with_exit_3() {
 fn parse_autoconfig_prints_what_a_file_yields() {
     let file = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/data/fixtures/deltachat/mozilla-autoconfig-lakenet.ch.xml"
+        "/../testkit/data/fixtures/deltachat/mozilla-autoconfig-lakenet.ch.xml"
     );
     let output = discover(&["--parse-autoconfig", file, "--email", "example@lakenet.ch"]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
@@ -166,7 +166,7 @@ fn parse_autoconfig_prints_what_a_file_yields() {
 
     let exchange = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/data/fixtures/thunderbird/exchange.test.xml"
+        "/../testkit/data/fixtures/thunderbird/exchange.test.xml"
     );
     let output = discover(&["--parse-autoconfig", exchange]);
     assert_eq!(output.status.code(), Some(1));
@@ -249,7 +249,7 @@ fn on_premises_exchange_behind_the_autodiscover_subdomain() {
 
 #[test]
 fn parse_autodiscover_prints_what_a_response_says() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/data/fixtures/exchangelib/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testkit/data/fixtures/exchangelib/");
     let output =
         discover(&["--parse-autodiscover", &format!("{dir}pox-08-settings-exch-and-expr.xml")]);
     assert_eq!(output.status.code(), Some(0));

@@ -4,12 +4,6 @@
 
 use crate::catalogue::Catalogue;
 use crate::model::EmailAddress;
-use crate::sources::autoconfig::parse_autoconfig;
-use crate::sources::autodiscover::{PoxResponse, parse_pox, parse_v2_json};
-
-fn sample_email() -> Option<EmailAddress> {
-    EmailAddress::parse("fuzz.user@example.com").ok()
-}
 
 /// The email parser: never panics; what it accepts is normalised and re-parses to itself.
 pub fn email(data: &[u8]) {
@@ -21,33 +15,6 @@ pub fn email(data: &[u8]) {
         assert!(email.as_str().len() <= crate::model::MAX_ADDRESS_LEN);
         let again = EmailAddress::parse(email.as_str()).expect("a normalised address parses again");
         assert_eq!(again, email);
-    }
-}
-
-/// The autoconfig parser: never panics; servers render for an address.
-pub fn autoconfig(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(doc) = parse_autoconfig(&text) {
-        if let Some(email) = sample_email() {
-            for spec in doc.incoming.iter().chain(&doc.outgoing) {
-                let server = spec.to_server(&email);
-                assert!(server.port > 0);
-                let _ = server.username.render(&email);
-            }
-        }
-    }
-}
-
-/// The autodiscover parsers (POX XML and v2 JSON): never panic.
-pub fn autodiscover(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(PoxResponse::Settings(settings)) = parse_pox(&text) {
-        let _ = settings.ews_url();
-        let _ = settings.eas_host();
-        let _ = settings.mail_servers();
-    }
-    if let Ok(endpoint) = parse_v2_json(&text) {
-        assert!(endpoint.url.starts_with("https://"));
     }
 }
 

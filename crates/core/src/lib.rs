@@ -1,42 +1,51 @@
-//! nativeauth core: the model, the provider registry, the catalogue and the discovery engine.
+//! nativeauth core, the kernel: the model, the [`Provider`] trait and its registry, the
+//! discovery engine, the catalogue schema, the connect module, and the network layer that every
+//! provider shares.
 //!
 //! The pipeline: an [`EmailAddress`] is parsed once at the edge; a [`Discovery`] runs every
-//! registered [`Provider`] for it (the catalogue first, network sources after); their
+//! registered [`Provider`] for it (offline answers first, network sources after); their
 //! [`Detection`]s are ranked into a [`Report`] that also carries the trace of every step.
 //!
-//! Applications normally use the `nativeauth` facade crate, which re-exports this crate and
-//! links the built-in provider plugins.
+//! Layers, each importing only those before it: `model` → `net` (DNS, the address guard, the
+//! guarded HTTP client, TLS, XML, the per-run [`plugin::DiscoveryContext`]) → `provider` →
+//! `engine`. Core never names a provider: protocols live in the provider crates.
+//!
+//! Applications use the `nativeauth` facade, which re-exports this crate and links the
+//! built-in provider crates. Provider authors find what they need in [`plugin`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod catalogue;
 pub mod connect;
-pub mod engine;
-mod error;
+mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod model;
+mod model;
+mod net;
+pub mod plugin;
 mod provider;
-pub mod sources;
+pub mod report;
 
-pub use engine::{
-    CatalogueChoice, Discovery, DiscoveryConfig, DiscoveryContext, SetupError, UrlPorts,
-};
-pub use error::SourceError;
+pub use engine::Discovery;
 pub use model::{
-    AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, EmailError, ExchangeEndpoints,
-    NylasProvider, Protocol, ProviderInfo, Report, Security, Server, Source, Trust,
+    AuthHint, AuthMethod, AutoconfigOrigin, Detection, DomainProblem, EmailAddress, EmailError,
+    ExchangeEndpoints, Failure, FailureKind, LocalPartProblem, MAX_ADDRESS_LEN, NylasProvider,
+    Outcome, Protocol, ProviderInfo, Report, Security, Server, Source, Step, Trust,
     UsernameTemplate,
 };
-pub use provider::{Provider, ProviderPlugin, registry};
+pub use net::config::{
+    DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_NEGATIVE_CACHE_TTL, DiscoveryConfig,
+    DiscoveryConfigBuilder, UrlPorts,
+};
+pub use net::error::SourceError;
+pub use net::guard::{AddressPolicy, GuardError, IpRange, RangeParseError};
+pub use net::network::SetupError;
+pub use net::tls::{HttpError, load_pem_roots};
+pub use provider::{Provider, registry};
 
-/// Re-exported so that plugin crates implement [`Provider`] with the same `async_trait`.
-pub use async_trait::async_trait;
-/// Re-exported so that plugin crates register with the same `inventory` version as the core.
-pub use inventory;
-/// Re-exported for URLs and TLS roots in the configuration.
-pub use reqwest;
-/// Re-exported for TLS root certificates in the configuration.
-pub use rustls::pki_types;
+/// Re-exported for extra trusted roots in the configuration.
+pub use rustls::pki_types::CertificateDer;
 /// Re-exported so that applications build secrets with the same `secrecy` version.
 pub use secrecy;
+/// Re-exported: URLs in the configuration and in answers.
+pub use url::Url;

@@ -8,7 +8,7 @@ use mockito::{Matcher, Server};
 use nativeauth_core::connect::{
     AuthCode, AuthorizeRequest, BODY_LIMIT, ConnectClient, ConnectError, Credentials,
 };
-use nativeauth_core::model::{
+use nativeauth_core::{
     AuthHint, AuthMethod, Detection, EmailAddress, NylasProvider, Protocol, ProviderInfo, Security,
     Server as MailServer, Source, Trust, UsernameTemplate,
 };

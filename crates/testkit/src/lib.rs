@@ -58,3 +58,9 @@ where
         }
     })
 }
+
+/// The shared reference data (the Thunderbird ISPDB files and protocol fixtures, with their
+/// licences), kept here so that every crate's tests read one copy.
+pub fn data_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::account::{Account, AuthCode};
 use super::payload::AuthorizeRequest;
-use crate::sources::http::{self, HttpError};
+use crate::net::tls::{self, HttpError};
 
 /// The production base URL (US region; `canada.` and `ireland.` regions also exist).
 pub const DEFAULT_BASE_URL: &str = "https://api.nylas.com";
@@ -238,7 +238,7 @@ impl ConnectClientBuilder {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("Nylas-API-Version", HeaderValue::from_static(API_VERSION));
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(http::tls_config(self.extra_roots)?)
+            .tls_backend_preconfigured(tls::tls_config(self.extra_roots)?)
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             // Credentials are never re-sent to wherever a redirect points.
@@ -381,7 +381,7 @@ impl ConnectClient {
     ) -> Result<Vec<u8>, ConnectError> {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = http::read_body_capped(response, BODY_LIMIT).await?;
+        let body = tls::read_body_capped(response, BODY_LIMIT).await?;
         if status == StatusCode::OK {
             return Ok(body);
         }

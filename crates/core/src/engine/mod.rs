@@ -11,14 +11,10 @@
 //! 3. **Ranking.** By source (catalogue > MX pattern > autoconfig > ISPDB > autodiscover > SRV >
 //!    guess), then verified before unverified; runners-up are kept as alternatives.
 //!
-//! Results are cached per domain (see [`cache`](self::DiscoveryConfigBuilder::cache_ttl)), so a
+//! Results are cached per domain (see [`DiscoveryConfigBuilder::cache_ttl`](crate::DiscoveryConfigBuilder::cache_ttl)), so a
 //! busy login server asks the network about each domain once.
 
 mod cache;
-mod config;
-mod context;
-mod network;
-mod priority;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,25 +23,15 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-pub use config::{
-    CatalogueChoice, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_ISPDB_URL,
-    DEFAULT_M365_AUTODISCOVER_URL, DEFAULT_NEGATIVE_CACHE_TTL, DiscoveryConfig,
-    DiscoveryConfigBuilder, ProbePorts, UrlPorts,
-};
-pub use context::{DiscoveryContext, StepTimer};
-pub use network::{Network, SetupError};
-pub use priority::{Alternative, first_by_priority};
-
 use self::cache::{Cache, CachedRun};
-use crate::error::SourceError;
 use crate::model::{
     Detection, EmailAddress, Failure, FailureKind, Outcome, Report, Source, Step, Trust,
 };
+use crate::net::config::DiscoveryConfig;
+use crate::net::context::DiscoveryContext;
+use crate::net::error::SourceError;
+use crate::net::network::{Network, SetupError};
 use crate::provider::{Provider, registry};
-use crate::sources::autodiscover::{
-    AutodiscoverCredentials, AutodiscoverError, AutodiscoverOutcome, CredentialRules,
-    run_autodiscover,
-};
 
 /// Finds who hosts a mailbox. Build one per application and share it (it is `Send + Sync`;
 /// wrap it in an `Arc` for tasks): it holds the providers, the resolver, the HTTP client and
@@ -84,8 +70,7 @@ impl Discovery {
     /// # Errors
     /// [`SetupError`] when the system DNS configuration is unusable or TLS cannot be set up.
     pub fn new(config: DiscoveryConfig) -> Result<Self, SetupError> {
-        let providers = registry().into_iter().map(|plugin| (plugin.make)()).collect();
-        Self::with_providers(config, providers)
+        Self::with_providers(config, registry())
     }
 
     /// A discovery with exactly these providers (ties in ranking go to the earlier one).
@@ -158,8 +143,7 @@ impl Discovery {
     async fn run(&self, email: &EmailAddress) -> (CachedRun, Vec<Step>) {
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started) + self.config.deadline;
-        let ctx =
-            DiscoveryContext::with_network(self.config.clone(), self.network.clone(), started);
+        let ctx = self.context_at(started);
         let mut detections: Vec<Detection> = Vec::new();
         let mut errors: Vec<SourceError> = Vec::new();
         let mut timed_out: Vec<&'static str> = Vec::new();
@@ -168,11 +152,11 @@ impl Discovery {
             detections.extend(provider.detect_offline(email, &ctx));
         }
 
-        // Providers check `ctx.is_offline()` themselves, so the network phase also runs offline
-        // (and answers nothing): only a catalogue hit skips it.
         let unbeatable =
             detections.iter().any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
-        if unbeatable {
+        if ctx.is_offline() {
+            // Nothing to start: offline, only the answers above count.
+        } else if unbeatable {
             for provider in &self.providers {
                 ctx.timer(provider.id(), email.domain())
                     .finish(Outcome::Skipped, "not needed: the catalogue answered");
@@ -212,8 +196,7 @@ impl Discovery {
                             Ok(found) => detections.extend(found),
                             Err(error) => {
                                 tracing::debug!(provider = self.providers[index].id(), %error, "provider failed");
-                                ctx.timer(self.providers[index].id(), email.domain())
-                                    .finish(error_outcome(&error), &error.to_string());
+                                ctx.timer(self.providers[index].id(), email.domain()).fail(&error);
                                 errors.push(error);
                             }
                         }
@@ -233,7 +216,7 @@ impl Discovery {
         }
 
         // Stable sort: ties keep provider order. Two providers may find the same answer the
-        // same way (the catalogue and the Google plugin both know Google's MX hosts).
+        // same way (a plugin's MX knowledge may repeat a user catalogue's).
         detections.sort_by_key(Detection::rank_key);
         let mut seen = HashSet::new();
         detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
@@ -250,10 +233,6 @@ fn could_beat(provider: &dyn Provider, detections: &[Detection]) -> bool {
 
 fn best_source(detections: &[Detection]) -> &'static str {
     detections.iter().min_by_key(|d| d.rank_key()).map_or("", |d| d.source.as_str())
-}
-
-fn error_outcome(error: &SourceError) -> Outcome {
-    if error.is_timeout() { Outcome::Timeout } else { Outcome::Error }
 }
 
 fn failure(timed_out: &[&str], errors: &[SourceError]) -> Failure {
@@ -281,43 +260,16 @@ fn failure(timed_out: &[&str], errors: &[SourceError]) -> Failure {
     Failure { kind, message: format!("sources failed: {}", reasons.join("; ")) }
 }
 
-/// The result of an authenticated autodiscover, with the trace of every hop.
-#[derive(Debug)]
-pub struct AutodiscoverRun {
-    /// What the chain found, or why it failed.
-    pub result: Result<AutodiscoverOutcome, AutodiscoverError>,
-    /// Every hop.
-    pub trace: Vec<Step>,
-}
-
 impl Discovery {
-    /// Exchange autodiscover *with* the user's credentials (the login flow, after the user
-    /// typed a password): HTTP Basic, sent only over https to the user's registrable domain,
-    /// Microsoft's autodiscover hosts and `rules.allowed_hosts`. A chain that leads elsewhere
-    /// stops before sending anything there and answers
-    /// [`AutodiscoverOutcome::NeedsConfirmation`] with the target. Never cached.
-    pub async fn autodiscover_with_credentials(
-        &self,
-        email: &EmailAddress,
-        credentials: &AutodiscoverCredentials,
-        rules: &CredentialRules,
-    ) -> AutodiscoverRun {
-        let ctx = DiscoveryContext::with_network(
-            self.config.clone(),
-            self.network.clone(),
-            Instant::now(),
-        );
-        let result = if ctx.is_offline() {
-            Ok(AutodiscoverOutcome::NotFound)
-        } else {
-            tokio::time::timeout(
-                self.config.deadline,
-                run_autodiscover(&ctx, email, Some(credentials), rules),
-            )
-            .await
-            .unwrap_or(Ok(AutodiscoverOutcome::NotFound))
-        };
-        AutodiscoverRun { result, trace: ctx.into_trace() }
+    /// A fresh context for one run outside [`Discovery::discover`] (for example a provider
+    /// crate's own flow, such as autodiscover with the user's credentials): the same
+    /// configuration, resolver and HTTP client, its own memo and trace. Never cached.
+    pub fn context(&self) -> DiscoveryContext {
+        self.context_at(Instant::now())
+    }
+
+    fn context_at(&self, started: Instant) -> DiscoveryContext {
+        DiscoveryContext::with_network(self.config.clone(), self.network.clone(), started)
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::*;
-use crate::model::{AuthHint, NylasProvider, ProviderInfo, Source};
+use crate::model::{NylasProvider, ProviderInfo, Source};
+use crate::net::config::DiscoveryConfigBuilder;
 
 /// A provider that answers with a fixed detection (or nothing, or an error) after a delay,
 /// and counts how often it was asked.
@@ -19,17 +20,7 @@ struct Fixed {
 }
 
 fn detection(id: &str, source: Source) -> Detection {
-    Detection {
-        provider: ProviderInfo { id: id.into(), name: id.into(), nylas: NylasProvider::Imap },
-        incoming: vec![],
-        outgoing: vec![],
-        exchange: None,
-        auth_hint: AuthHint::Password,
-        source,
-        trust: Trust::Verified,
-        evidence: String::new(),
-        notes: vec![],
-    }
+    Detection::new(ProviderInfo::new(id, id, NylasProvider::Imap), source, Trust::Verified, "")
 }
 
 #[async_trait]
@@ -75,9 +66,15 @@ fn fixed(
     })
 }
 
+/// An online configuration (offline, the engine starts no provider's network phase) with a
+/// resolver that these fixed providers never ask.
+fn online() -> DiscoveryConfigBuilder {
+    DiscoveryConfig::builder().nameservers([std::net::SocketAddr::from(([127, 0, 0, 1], 9))])
+}
+
 #[allow(clippy::vec_box)] // the boxes become `Box<dyn Provider>`
 fn discovery(providers: Vec<Box<Fixed>>) -> Discovery {
-    let config = DiscoveryConfig::builder().offline(true).cache_ttl(None, None).build();
+    let config = online().cache_ttl(None, None).build();
     Discovery::with_providers(
         config,
         providers.into_iter().map(|p| p as Box<dyn Provider>).collect(),
@@ -150,11 +147,7 @@ async fn a_catalogue_answer_needs_no_network_phase() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_bounds_a_provider_that_never_answers_and_names_it() {
-    let config = DiscoveryConfig::builder()
-        .offline(true)
-        .cache_ttl(None, None)
-        .deadline(Duration::from_millis(200))
-        .build();
+    let config = online().cache_ttl(None, None).deadline(Duration::from_millis(200)).build();
     let stuck: Box<dyn Provider> = fixed("stuck", 3_600_000, Source::Srv, Ok(Some(Source::Srv)));
     let discovery = Discovery::with_providers(config, vec![stuck]).unwrap();
     let started = tokio::time::Instant::now();
@@ -176,17 +169,14 @@ async fn the_deadline_bounds_a_provider_that_never_answers_and_names_it() {
 #[tokio::test(start_paused = true)]
 async fn failures_are_network_errors_and_nothing_is_not_found() {
     let error =
-        SourceError::Network { target: "mx.example".into(), reason: "connection refused".into() };
+        SourceError::Status { url: "https://mx.example/connection-refused".into(), status: 502 };
     let report =
         discovery(vec![fixed("broken", 0, Source::Mx, Err(error))]).discover(&email()).await;
     let failure = report.failure.unwrap();
     assert_eq!(failure.kind, FailureKind::Network);
-    assert!(failure.message.contains("connection refused"), "{}", failure.message);
+    assert!(failure.message.contains("connection-refused: HTTP 502"), "{}", failure.message);
     assert!(
-        report
-            .trace
-            .iter()
-            .any(|s| s.outcome == Outcome::Error && s.detail.contains("connection refused"))
+        report.trace.iter().any(|s| s.outcome == Outcome::Error && s.detail.contains("HTTP 502"))
     );
 
     let report = discovery(vec![fixed("empty", 0, Source::Mx, Ok(None))]).discover(&email()).await;
@@ -210,7 +200,7 @@ async fn the_same_answer_found_twice_the_same_way_is_kept_once() {
 async fn the_cache_answers_a_domain_once_even_for_concurrent_callers() {
     let provider = fixed("mx", 50, Source::Mx, Ok(Some(Source::Mx)));
     let calls = provider.calls.clone();
-    let config = DiscoveryConfig::builder().offline(true).build();
+    let config = online().build();
     let discovery = Discovery::with_providers(config, vec![provider as Box<dyn Provider>]).unwrap();
     let a = EmailAddress::parse("a@example.com").unwrap();
     let b = EmailAddress::parse("b@EXAMPLE.com").unwrap();
@@ -229,10 +219,7 @@ async fn the_cache_answers_a_domain_once_even_for_concurrent_callers() {
 async fn expired_cache_entries_are_looked_up_again() {
     let provider = fixed("mx", 0, Source::Mx, Ok(Some(Source::Mx)));
     let calls = provider.calls.clone();
-    let config = DiscoveryConfig::builder()
-        .offline(true)
-        .cache_ttl(Some(Duration::from_millis(30)), None)
-        .build();
+    let config = online().cache_ttl(Some(Duration::from_millis(30)), None).build();
     let discovery = Discovery::with_providers(config, vec![provider as Box<dyn Provider>]).unwrap();
     discovery.discover(&email()).await;
     discovery.discover(&email()).await;
@@ -247,12 +234,26 @@ async fn failures_are_not_cached() {
     let error = SourceError::Timeout { target: "x".into() };
     let provider = fixed("flaky", 0, Source::Mx, Err(error));
     let calls = provider.calls.clone();
-    let discovery = Discovery::with_providers(
-        DiscoveryConfig::builder().offline(true).build(),
-        vec![provider as Box<dyn Provider>],
-    )
-    .unwrap();
+    let discovery =
+        Discovery::with_providers(online().build(), vec![provider as Box<dyn Provider>]).unwrap();
     discovery.discover(&email()).await;
     discovery.discover(&email()).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn offline_no_network_phase_runs_and_only_offline_answers_count() {
+    let mut with_offline_answer = fixed("listed", 0, Source::Mx, Ok(Some(Source::Mx)));
+    with_offline_answer.offline = Some(Source::Srv);
+    let network_only = fixed("network", 0, Source::Mx, Ok(Some(Source::Mx)));
+    let calls = [with_offline_answer.calls.clone(), network_only.calls.clone()];
+    let providers: Vec<Box<dyn Provider>> = vec![with_offline_answer, network_only];
+    let config = DiscoveryConfig::builder().offline(true).cache_ttl(None, None).build();
+    let report = Discovery::with_providers(config, providers).unwrap().discover(&email()).await;
+    assert_eq!(calls.iter().map(|c| c.load(Ordering::SeqCst)).sum::<usize>(), 0);
+    assert_eq!(
+        report.best.map(|d| (d.provider.id, d.source)),
+        Some(("listed".into(), Source::Srv))
+    );
+    assert!(report.trace.is_empty(), "no steps for work never started: {:?}", report.trace);
 }

@@ -262,7 +262,72 @@ pub struct Detection {
     pub notes: Vec<String>,
 }
 
+impl ProviderInfo {
+    /// Who the provider is.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, nylas: NylasProvider) -> Self {
+        Self { id: id.into(), name: name.into(), nylas }
+    }
+}
+
 impl Detection {
+    /// An answer from `provider`, found by `source` with `trust` because of `evidence`; no
+    /// servers, notes or Exchange endpoints yet, and a password to ask for (the `with_*`
+    /// methods add the rest).
+    pub fn new(
+        provider: ProviderInfo,
+        source: Source,
+        trust: Trust,
+        evidence: impl Into<String>,
+    ) -> Self {
+        Self {
+            provider,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            exchange: None,
+            auth_hint: AuthHint::Password,
+            source,
+            trust,
+            evidence: evidence.into(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// With these servers, each list in order of preference.
+    #[must_use]
+    pub fn with_servers(mut self, incoming: Vec<Server>, outgoing: Vec<Server>) -> Self {
+        self.incoming = incoming;
+        self.outgoing = outgoing;
+        self
+    }
+
+    /// With what the login page must ask for.
+    #[must_use]
+    pub fn with_auth_hint(mut self, auth_hint: AuthHint) -> Self {
+        self.auth_hint = auth_hint;
+        self
+    }
+
+    /// With Exchange endpoints.
+    #[must_use]
+    pub fn with_exchange(mut self, exchange: ExchangeEndpoints) -> Self {
+        self.exchange = Some(exchange);
+        self
+    }
+
+    /// With one more note for the login page or the user.
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// With more notes.
+    #[must_use]
+    pub fn with_notes(mut self, notes: impl IntoIterator<Item = String>) -> Self {
+        self.notes.extend(notes);
+        self
+    }
+
     /// The ranking key: source first, then verified before unverified. Lower is better.
     pub fn rank_key(&self) -> (u8, Trust) {
         (self.source.rank(), self.trust)

@@ -13,10 +13,10 @@ use serde::{Serialize, Serializer};
 /// Longest address accepted, in octets (RFC 5321 §4.5.3.1.3: a 256-octet path minus the brackets).
 pub const MAX_ADDRESS_LEN: usize = 254;
 /// Longest local part accepted, in octets (RFC 5321 §4.5.3.1.1).
-pub const MAX_LOCAL_PART_LEN: usize = 64;
+pub(crate) const MAX_LOCAL_PART_LEN: usize = 64;
 /// Longest domain accepted, in octets of its ASCII (punycode) form (RFC 1035 §2.3.4, without
 /// the root label).
-pub const MAX_DOMAIN_LEN: usize = 253;
+pub(crate) const MAX_DOMAIN_LEN: usize = 253;
 
 /// A syntactically valid email address, normalised for lookups.
 ///
@@ -97,7 +97,7 @@ pub enum LocalPartProblem {
     /// Nothing before the `@`.
     #[error("it is empty")]
     Empty,
-    /// More than [`MAX_LOCAL_PART_LEN`] octets.
+    /// More than 64 octets (RFC 5321).
     #[error("it is {0} octets long; at most {MAX_LOCAL_PART_LEN} are allowed")]
     TooLong(usize),
     /// Starts or ends with a dot, or has two dots in a row.
@@ -122,7 +122,7 @@ pub enum DomainProblem {
     /// that starts or ends with '-', or bad punycode.
     #[error("it is not a valid internationalised domain name")]
     Idna,
-    /// Longer than [`MAX_DOMAIN_LEN`] octets once converted to ASCII.
+    /// Longer than 253 octets once converted to ASCII.
     #[error("it is {0} octets long in ASCII; at most {MAX_DOMAIN_LEN} are allowed")]
     TooLong(usize),
     /// A label longer than 63 octets.

@@ -10,12 +10,7 @@ pub use detection::{
     AuthHint, AutoconfigOrigin, Detection, ExchangeEndpoints, NylasProvider, ProviderInfo, Source,
     Trust,
 };
-pub use email::{
-    DomainProblem, EmailAddress, EmailError, LocalPartProblem, MAX_ADDRESS_LEN, MAX_DOMAIN_LEN,
-    MAX_LOCAL_PART_LEN,
-};
-pub use report::{
-    Failure, FailureKind, JsonAlternative, JsonReport, JsonServer, JsonStep, Outcome, Report, Step,
-};
+pub use email::{DomainProblem, EmailAddress, EmailError, LocalPartProblem, MAX_ADDRESS_LEN};
+pub use report::{Failure, FailureKind, Outcome, Report, Step};
 pub use server::{AuthMethod, Protocol, Security, Server, ServerSpec};
 pub use template::{Placeholder, UsernameTemplate, render_placeholders, unknown_placeholder};

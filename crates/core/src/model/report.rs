@@ -1,16 +1,10 @@
 //! The report of one discovery: the best answer, the runners-up, and every step tried.
-//!
-//! [`JsonReport`] is the stable JSON shape of `discover --json` (see `discover-cli.md`); it
-//! renders username templates for the address, so it is built per address, not cached.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{
-    AuthMethod, Detection, EmailAddress, EmailError, ExchangeEndpoints, Protocol, ProviderInfo,
-    Security, Source, Trust,
-};
+use super::{Detection, EmailAddress, EmailError};
 
 /// What one step of a discovery ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -108,198 +102,11 @@ impl Report {
     pub fn is_detected(&self) -> bool {
         self.best.is_some()
     }
-
-    /// The JSON view of this report, usernames rendered for its address.
-    pub fn to_json(&self) -> JsonReport<'_> {
-        let best = self.best.as_ref();
-        JsonReport {
-            email: self.email.as_str(),
-            domain: self.email.domain(),
-            detected: best.is_some(),
-            provider: best.map(|d| &d.provider),
-            source: best.map(|d| d.source),
-            trust: best.map(|d| d.trust),
-            auth: best.map(|d| d.auth_hint.as_str()),
-            incoming: best.map(|d| render_servers(&d.incoming, &self.email)).unwrap_or_default(),
-            outgoing: best.map(|d| render_servers(&d.outgoing, &self.email)).unwrap_or_default(),
-            exchange: best.and_then(|d| d.exchange.as_ref()),
-            notes: best.map(|d| d.notes.as_slice()).unwrap_or_default(),
-            evidence: best.map(|d| d.evidence.as_str()),
-            alternatives: self
-                .alternatives
-                .iter()
-                .map(|d| JsonAlternative {
-                    provider: &d.provider,
-                    source: d.source,
-                    trust: d.trust,
-                    auth: d.auth_hint.as_str(),
-                    incoming: render_servers(&d.incoming, &self.email),
-                    outgoing: render_servers(&d.outgoing, &self.email),
-                    exchange: d.exchange.as_ref(),
-                    evidence: &d.evidence,
-                })
-                .collect(),
-            trace: self.trace.iter().map(JsonStep::from).collect(),
-            elapsed_ms: millis(self.elapsed),
-            error: self.failure.as_ref(),
-        }
-    }
-}
-
-fn render_servers<'a>(servers: &'a [crate::Server], email: &EmailAddress) -> Vec<JsonServer<'a>> {
-    servers
-        .iter()
-        .map(|s| JsonServer {
-            protocol: s.protocol,
-            host: &s.host,
-            port: s.port,
-            security: s.security,
-            username: s.username.render(email),
-            auth: &s.auth,
-        })
-        .collect()
-}
-
-/// Milliseconds with microsecond resolution, so sub-millisecond steps do not all read 0.
-fn millis(d: Duration) -> f64 {
-    d.as_micros() as f64 / 1000.0
-}
-
-/// The JSON shape of a report (`discover --json`). Field names are a stable contract: fields
-/// may be added, none removed or renamed.
-#[derive(Debug, Serialize)]
-pub struct JsonReport<'a> {
-    /// The normalised address (or the raw input when it was invalid).
-    pub email: &'a str,
-    /// The domain in ASCII (empty when the input was invalid).
-    pub domain: &'a str,
-    /// Whether a provider was found.
-    pub detected: bool,
-    /// Who hosts the mailbox.
-    pub provider: Option<&'a ProviderInfo>,
-    /// Where the answer came from.
-    pub source: Option<Source>,
-    /// Whether it can be used without asking.
-    pub trust: Option<Trust>,
-    /// What the login page must ask for.
-    pub auth: Option<&'a str>,
-    /// Incoming servers, usernames rendered.
-    pub incoming: Vec<JsonServer<'a>>,
-    /// Outgoing servers, usernames rendered.
-    pub outgoing: Vec<JsonServer<'a>>,
-    /// Exchange endpoints.
-    pub exchange: Option<&'a ExchangeEndpoints>,
-    /// Advice for the login page.
-    pub notes: &'a [String],
-    /// Why this answer.
-    pub evidence: Option<&'a str>,
-    /// Runners-up.
-    pub alternatives: Vec<JsonAlternative<'a>>,
-    /// Every step tried.
-    pub trace: Vec<JsonStep<'a>>,
-    /// Wall time in milliseconds.
-    pub elapsed_ms: f64,
-    /// Why nothing was found.
-    pub error: Option<&'a Failure>,
-}
-
-impl<'a> JsonReport<'a> {
-    /// The report for input that is not a valid address: `detected: false` and an
-    /// `invalid-email` error. `failure` must outlive the view; build it with
-    /// [`Failure::invalid_email`].
-    pub fn invalid_email(input: &'a str, failure: &'a Failure) -> Self {
-        Self {
-            email: input,
-            domain: "",
-            detected: false,
-            provider: None,
-            source: None,
-            trust: None,
-            auth: None,
-            incoming: Vec::new(),
-            outgoing: Vec::new(),
-            exchange: None,
-            notes: &[],
-            evidence: None,
-            alternatives: Vec::new(),
-            trace: Vec::new(),
-            elapsed_ms: 0.0,
-            error: Some(failure),
-        }
-    }
 }
 
 impl Failure {
     /// The failure for an address that did not parse.
     pub fn invalid_email(error: &EmailError) -> Self {
         Self { kind: FailureKind::InvalidEmail, message: error.to_string() }
-    }
-}
-
-/// A server in JSON.
-#[derive(Debug, Serialize)]
-pub struct JsonServer<'a> {
-    /// `imap`, `pop3` or `smtp`.
-    pub protocol: Protocol,
-    /// Host name.
-    pub host: &'a str,
-    /// Port.
-    pub port: u16,
-    /// `tls`, `starttls` or `plain`.
-    pub security: Security,
-    /// The username for this address.
-    pub username: String,
-    /// Login methods, preferred first.
-    pub auth: &'a [AuthMethod],
-}
-
-/// A runner-up in JSON.
-#[derive(Debug, Serialize)]
-pub struct JsonAlternative<'a> {
-    /// Who.
-    pub provider: &'a ProviderInfo,
-    /// Where from.
-    pub source: Source,
-    /// How trusted.
-    pub trust: Trust,
-    /// What the login page must ask for.
-    pub auth: &'a str,
-    /// Incoming servers.
-    pub incoming: Vec<JsonServer<'a>>,
-    /// Outgoing servers.
-    pub outgoing: Vec<JsonServer<'a>>,
-    /// Exchange endpoints.
-    pub exchange: Option<&'a ExchangeEndpoints>,
-    /// Why this answer.
-    pub evidence: &'a str,
-}
-
-/// A trace step in JSON.
-#[derive(Debug, Serialize)]
-pub struct JsonStep<'a> {
-    /// Source or provider.
-    pub source: &'a str,
-    /// What it looked at.
-    pub target: &'a str,
-    /// Duration in milliseconds.
-    pub ms: f64,
-    /// Start offset in milliseconds.
-    pub start_ms: f64,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Why.
-    pub detail: &'a str,
-}
-
-impl<'a> From<&'a Step> for JsonStep<'a> {
-    fn from(step: &'a Step) -> Self {
-        Self {
-            source: &step.source,
-            target: &step.target,
-            ms: millis(step.duration),
-            start_ms: millis(step.start),
-            outcome: step.outcome,
-            detail: &step.detail,
-        }
     }
 }

@@ -2,21 +2,33 @@
 //!
 //! The built-in catalogue is compiled into the binary (`include_str!`) and parsed once, on
 //! first use. An application can extend it with its own file (its entries win) or replace it,
-//! through [`CatalogueChoice`] in the discovery configuration.
+//! with a [`CatalogueChoice`] set as this provider's options:
+//! `DiscoveryConfig::builder().provider_options(CatalogueChoice::Extend(mine))`.
 //!
 //! Matching is on label boundaries: exact domains, `*.` wildcards for subdomains, and MX host
 //! patterns (used by the MX source to recognise custom domains hosted at a known provider).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use nativeauth_core::catalogue::{Catalogue, DomainMatch, MxMatch};
-use nativeauth_core::model::Outcome;
-use nativeauth_core::{
-    CatalogueChoice, Detection, DiscoveryContext, EmailAddress, Provider, ProviderPlugin, Source,
-    SourceError, Trust, async_trait, inventory,
-};
+use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
+use nativeauth_core::{Detection, EmailAddress, Outcome, Provider, Source, SourceError, Trust};
+
+/// Which catalogue the `catalogue` provider answers from: this provider's options.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum CatalogueChoice {
+    /// The catalogue compiled into the binary.
+    #[default]
+    Builtin,
+    /// The user's catalogue first, then the built-in one: the user's entries win for the
+    /// domains and MX hosts they name.
+    Extend(Arc<Catalogue>),
+    /// Only the user's catalogue.
+    Replace(Arc<Catalogue>),
+}
 
 /// The text of the built-in catalogue.
 pub const BUILTIN_TOML: &str = include_str!("../../../../providers.toml");
@@ -77,7 +89,7 @@ impl Provider for CatalogueProvider {
 
     fn detect_offline(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<Detection> {
         let timer = ctx.timer(ID, email.domain());
-        match lookup_domain(ctx.catalogue_choice(), email.domain()) {
+        match lookup_domain(&ctx.options::<CatalogueChoice>(), email.domain()) {
             Some(found) => {
                 let evidence = format!(
                     "domain {} matches {:?} in entry {:?}",
@@ -106,9 +118,6 @@ impl Provider for CatalogueProvider {
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
-        if ctx.is_offline() {
-            return Ok(None);
-        }
         self.detect_by_mx(email, ctx).await
     }
 }
@@ -125,7 +134,8 @@ impl CatalogueProvider {
             return Ok(None);
         };
         let timer = ctx.timer(ID, &format!("MX {}", mx.exchange));
-        let Some(found) = match_mx_host(ctx.catalogue_choice(), &mx.exchange) else {
+        let choice = ctx.options::<CatalogueChoice>();
+        let Some(found) = match_mx_host(&choice, &mx.exchange) else {
             timer.finish(Outcome::Nothing, "no catalogue MX pattern matches");
             return Ok(None);
         };
@@ -148,12 +158,11 @@ impl CatalogueProvider {
 }
 
 inventory::submit! {
-    ProviderPlugin { id: ID, rank: 0, make: make_provider }
+    ProviderPlugin { rank: 0, make: make_provider }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Instant;
 
     use nativeauth_core::{DiscoveryConfig, NylasProvider, Protocol, Security};
@@ -180,14 +189,9 @@ security = "tls"
 "#;
 
     async fn detect(choice: CatalogueChoice, address: &str) -> Option<Detection> {
-        let config = Arc::new(DiscoveryConfig::builder().catalogue(choice).build());
+        let config = Arc::new(DiscoveryConfig::builder().provider_options(choice).build());
         let ctx = DiscoveryContext::new(config, Instant::now());
         let email = EmailAddress::parse(address).unwrap();
-        assert_eq!(
-            CatalogueProvider.detect(&email, &ctx).await.unwrap(),
-            None,
-            "offline: no MX step"
-        );
         CatalogueProvider.detect_offline(&email, &ctx)
     }
 

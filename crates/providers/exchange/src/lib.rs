@@ -1,20 +1,33 @@
-//! The `exchange` provider: on-premises Exchange found by POX autodiscover (Nylas `exchange`,
-//! with the EWS URL and the ActiveSync host).
+//! The `exchange` provider: Exchange found by POX autodiscover (Nylas `exchange`, with the EWS
+//! URL and the ActiveSync host), and autodiscover with the user's credentials for the login
+//! flow.
 //!
 //! Discovery sends no credentials: an endpoint of the user's own domain that answers 401 is
 //! evidence that Exchange lives there, reported as such; the full settings come from
-//! `Discovery::autodiscover_with_credentials` once the user has typed a password.
+//! [`autodiscover_with_credentials`] once the user has typed a password.
+//!
+//! The protocol lives here end to end: [`parse_pox`] is the pure parser, [`run_autodiscover`]
+//! the chain (candidates in order, redirects, the SRV step, credential rules).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use nativeauth_core::model::ProviderInfo;
-use nativeauth_core::sources::autodiscover::{
-    AutodiscoverOutcome, CredentialRules, run_autodiscover,
+mod chain;
+mod pox;
+
+use nativeauth_core::plugin::{
+    DiscoveryContext, ProviderPlugin, async_trait, inventory, same_registrable_domain,
 };
-use nativeauth_core::sources::mx::same_registrable_domain;
 use nativeauth_core::{
-    AuthHint, Detection, DiscoveryContext, EmailAddress, ExchangeEndpoints, NylasProvider,
-    Provider, ProviderPlugin, Source, SourceError, Trust, async_trait, inventory,
+    AuthHint, Detection, Discovery, EmailAddress, ExchangeEndpoints, NylasProvider, Provider,
+    ProviderInfo, Source, SourceError, Step, Trust,
+};
+
+pub use chain::{
+    AutodiscoverCredentials, AutodiscoverError, AutodiscoverOutcome, CredentialRules,
+    MAX_REDIRECTS, MICROSOFT_AUTODISCOVER_HOSTS, run_autodiscover,
+};
+pub use pox::{
+    AutodiscoverParseError, AutodiscoverProtocol, AutodiscoverSettings, PoxResponse, parse_pox,
 };
 
 /// The provider id.
@@ -25,7 +38,7 @@ pub const ID: &str = "exchange";
 pub struct ExchangeProvider;
 
 inventory::submit! {
-    ProviderPlugin { id: ID, rank: 50, make: || Box::new(ExchangeProvider) }
+    ProviderPlugin { rank: 50, make: || Box::new(ExchangeProvider) }
 }
 
 #[async_trait]
@@ -43,74 +56,105 @@ impl Provider for ExchangeProvider {
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
-        if ctx.is_offline() {
-            return Ok(None);
-        }
         let outcome = run_autodiscover(ctx, email, None, &CredentialRules::default()).await?;
         Ok(match outcome {
             AutodiscoverOutcome::Settings { settings, endpoint, via_srv, .. } => {
-                let host = endpoint.host_str().unwrap_or_default().to_owned();
-                let ews_url = settings.ews_url().map(str::to_owned);
-                let eas_host = settings.eas_host();
-                let microsoft = eas_host.as_deref() == Some("outlook.office365.com");
-                let (incoming, outgoing) = settings.mail_servers();
-                let trust = if !via_srv && same_registrable_domain(&host, email.domain()) {
-                    Trust::Verified
-                } else {
-                    Trust::Unverified
-                };
-                let mut notes = Vec::new();
-                if via_srv {
-                    notes.push(
-                        "autodiscover endpoint found through SRV (DNS without DNSSEC)".to_owned(),
-                    );
-                }
-                Some(Detection {
-                    provider: ProviderInfo {
-                        id: if microsoft { "office365".into() } else { format!("exchange:{host}") },
-                        name: if microsoft {
-                            "Microsoft 365".into()
-                        } else {
-                            format!("Exchange ({host})")
-                        },
-                        nylas: if microsoft {
-                            NylasProvider::Office365
-                        } else {
-                            NylasProvider::Exchange
-                        },
-                    },
-                    incoming,
-                    outgoing,
-                    exchange: Some(ExchangeEndpoints { ews_url, eas_host }),
-                    auth_hint: if microsoft { AuthHint::OAuth2 } else { AuthHint::Password },
-                    source: Source::Autodiscover,
-                    trust,
-                    evidence: format!("autodiscover settings from {endpoint}"),
-                    notes,
-                })
+                Some(from_settings(email, &settings, &endpoint, via_srv))
             }
             AutodiscoverOutcome::AuthRequired { endpoint } => {
                 let host = endpoint.host_str().unwrap_or_default().to_owned();
-                Some(Detection {
-                    provider: ProviderInfo {
-                        id: format!("exchange:{host}"),
-                        name: format!("Exchange ({host})"),
-                        nylas: NylasProvider::Exchange,
-                    },
-                    incoming: Vec::new(),
-                    outgoing: Vec::new(),
-                    exchange: Some(ExchangeEndpoints { ews_url: None, eas_host: Some(host) }),
-                    auth_hint: AuthHint::Password,
-                    source: Source::Autodiscover,
-                    trust: Trust::Verified,
-                    evidence: format!("{endpoint} answered 401: Exchange autodiscover that wants sign-in"),
-                    notes: vec![
-                        "the full settings (EWS URL) come from autodiscover with the user's password"
-                            .to_owned(),
-                    ],
-                })
+                let provider = ProviderInfo::new(
+                    format!("exchange:{host}"),
+                    format!("Exchange ({host})"),
+                    NylasProvider::Exchange,
+                );
+                let evidence =
+                    format!("{endpoint} answered 401: Exchange autodiscover that wants sign-in");
+                Some(
+                    Detection::new(provider, Source::Autodiscover, Trust::Verified, evidence)
+                        .with_exchange(ExchangeEndpoints { ews_url: None, eas_host: Some(host) })
+                        .with_note(
+                            "the full settings (EWS URL) come from autodiscover with the user's password",
+                        ),
+                )
             }
             _ => None,
         })
     }
+}
+
+/// The answer for autodiscover settings from `endpoint`.
+fn from_settings(
+    email: &EmailAddress,
+    settings: &AutodiscoverSettings,
+    endpoint: &nativeauth_core::Url,
+    via_srv: bool,
+) -> Detection {
+    let host = endpoint.host_str().unwrap_or_default().to_owned();
+    let eas_host = settings.eas_host();
+    let microsoft = eas_host.as_deref() == Some("outlook.office365.com");
+    let (incoming, outgoing) = settings.mail_servers();
+    let trust = if !via_srv && same_registrable_domain(&host, email.domain()) {
+        Trust::Verified
+    } else {
+        Trust::Unverified
+    };
+    let provider = if microsoft {
+        ProviderInfo::new("office365", "Microsoft 365", NylasProvider::Office365)
+    } else {
+        ProviderInfo::new(
+            format!("exchange:{host}"),
+            format!("Exchange ({host})"),
+            NylasProvider::Exchange,
+        )
+    };
+    let mut detection = Detection::new(
+        provider,
+        Source::Autodiscover,
+        trust,
+        format!("autodiscover settings from {endpoint}"),
+    )
+    .with_servers(incoming, outgoing)
+    .with_exchange(ExchangeEndpoints { ews_url: settings.ews_url().map(str::to_owned), eas_host })
+    .with_auth_hint(if microsoft { AuthHint::OAuth2 } else { AuthHint::Password });
+    if via_srv {
+        detection =
+            detection.with_note("autodiscover endpoint found through SRV (DNS without DNSSEC)");
+    }
+    detection
+}
+
+/// The result of an authenticated autodiscover, with the trace of every hop.
+#[derive(Debug)]
+pub struct AutodiscoverRun {
+    /// What the chain found, or why it failed.
+    pub result: Result<AutodiscoverOutcome, AutodiscoverError>,
+    /// Every hop.
+    pub trace: Vec<Step>,
+}
+
+/// Exchange autodiscover *with* the user's credentials (the login flow, after the user typed a
+/// password): HTTP Basic, sent only over https to the user's registrable domain, Microsoft's
+/// autodiscover hosts and `rules.allowed_hosts`. A chain that leads elsewhere stops before
+/// sending anything there and answers [`AutodiscoverOutcome::NeedsConfirmation`] with the
+/// target. Runs under the discovery's deadline, with its resolver and HTTP client; never
+/// cached.
+pub async fn autodiscover_with_credentials(
+    discovery: &Discovery,
+    email: &EmailAddress,
+    credentials: &AutodiscoverCredentials,
+    rules: &CredentialRules,
+) -> AutodiscoverRun {
+    let ctx = discovery.context();
+    let result = if ctx.is_offline() {
+        Ok(AutodiscoverOutcome::NotFound)
+    } else {
+        tokio::time::timeout(
+            discovery.config().deadline(),
+            run_autodiscover(&ctx, email, Some(credentials), rules),
+        )
+        .await
+        .unwrap_or(Ok(AutodiscoverOutcome::NotFound))
+    };
+    AutodiscoverRun { result, trace: ctx.into_trace() }
 }

@@ -18,25 +18,30 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod autoconfig;
+mod mx_domains;
+mod options;
+pub mod probe;
+mod srv;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
-use nativeauth_core::engine::{Alternative, first_by_priority};
-use nativeauth_core::model::{AuthMethod, Outcome, ProviderInfo};
-use nativeauth_core::reqwest::Url;
-use nativeauth_core::sources::autoconfig::{
-    FoundConfig, fetch_config, ispdb_url, subdomain_url, well_known_url,
+use nativeauth_core::plugin::{
+    Alternative, DiscoveryContext, ProviderPlugin, async_trait, first_by_priority, inventory,
+    registrable_domain, same_registrable_domain,
 };
-use nativeauth_core::sources::mx::{
-    MxDomains, mx_domains, registrable_domain, same_registrable_domain,
-};
-use nativeauth_core::sources::probe::ProbeTarget;
-use nativeauth_core::sources::srv::srv_servers;
 use nativeauth_core::{
-    AuthHint, AutoconfigOrigin, Detection, DiscoveryContext, EmailAddress, NylasProvider, Protocol,
-    Provider, ProviderPlugin, Security, Server, Source, SourceError, Trust, UsernameTemplate,
-    async_trait, inventory,
+    AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, NylasProvider, Outcome,
+    Protocol, Provider, ProviderInfo, Security, Server, Source, SourceError, Trust, Url,
+    UsernameTemplate,
 };
+
+use crate::autoconfig::{FoundConfig, fetch_config, ispdb_url, subdomain_url, well_known_url};
+pub use crate::mx_domains::{MxDomains, mx_domains};
+pub use crate::options::{DEFAULT_ISPDB_URL, ImapOptions, ProbePorts};
+use crate::probe::{ProbeTarget, Prober};
+pub use crate::srv::{SrvServers, srv_servers};
 
 /// The provider id.
 pub const ID: &str = "imap";
@@ -49,7 +54,7 @@ const PROBE_STAGGER: Duration = Duration::from_millis(100);
 pub struct ImapProvider;
 
 inventory::submit! {
-    ProviderPlugin { id: ID, rank: 100, make: || Box::new(ImapProvider) }
+    ProviderPlugin { rank: 100, make: || Box::new(ImapProvider) }
 }
 
 /// Collects failures so that the provider reports an error only when nothing answered — or
@@ -68,7 +73,7 @@ impl Attempts {
                 self.answered = true;
                 found
             }
-            Err(error @ SourceError::Refused { .. }) => {
+            Err(error) if error.is_refused() => {
                 self.refused.get_or_insert(error);
                 None
             }
@@ -94,6 +99,7 @@ impl Attempts {
 struct Run<'a> {
     email: &'a EmailAddress,
     ctx: &'a DiscoveryContext,
+    options: &'a ImapOptions,
     attempts: Mutex<Attempts>,
 }
 
@@ -140,7 +146,7 @@ impl Run<'_> {
 
     /// The ISPDB entry of the MX host's domains.
     async fn mx_ispdb(&self) -> Option<Detection> {
-        let base = self.ctx.config().ispdb_url()?.clone();
+        let base = self.options.ispdb_url.clone()?;
         let derived = self.mx_domains().await?;
         for domain in derived.candidates() {
             let url = ispdb_url(&base, domain);
@@ -178,28 +184,20 @@ impl Run<'_> {
             self.email,
             servers.incoming.iter().chain(&servers.outgoing).map(|s| s.host.as_str()),
         ));
-        Some(Detection {
-            provider: ProviderInfo {
-                id: domain.to_owned(),
-                name: domain.to_owned(),
-                nylas: NylasProvider::Imap,
-            },
-            incoming: servers.incoming,
-            outgoing: servers.outgoing,
-            exchange: None,
-            auth_hint: AuthHint::Password,
-            source: Source::Srv,
-            trust: Trust::Unverified,
-            evidence: format!("SRV records of {domain}"),
-            notes,
-        })
+        let provider = ProviderInfo::new(domain, domain, NylasProvider::Imap);
+        let evidence = format!("SRV records of {domain}");
+        Some(
+            Detection::new(provider, Source::Srv, Trust::Unverified, evidence)
+                .with_servers(servers.incoming, servers.outgoing)
+                .with_notes(notes),
+        )
     }
 
     /// The last resort: probe guessed servers, staggered, and keep the best that answers per
     /// direction.
     async fn guess(&self) -> Option<Detection> {
         let domain = self.email.domain();
-        let ports = self.ctx.config().probe_ports();
+        let ports = self.options.probe_ports;
         let hosts = |first: &str| {
             [format!("{first}.{domain}"), format!("mail.{domain}"), domain.to_owned()]
         };
@@ -225,21 +223,13 @@ impl Run<'_> {
             self.email,
             [imap.host.as_str(), smtp.host.as_str()].into_iter(),
         ));
-        Some(Detection {
-            provider: ProviderInfo {
-                id: domain.to_owned(),
-                name: domain.to_owned(),
-                nylas: NylasProvider::Imap,
-            },
-            evidence: format!("probed {} and {}", imap.address(), smtp.address()),
-            incoming: vec![imap],
-            outgoing: vec![smtp],
-            exchange: None,
-            auth_hint: AuthHint::Password,
-            source: Source::Guess,
-            trust: Trust::Unverified,
-            notes,
-        })
+        let provider = ProviderInfo::new(domain, domain, NylasProvider::Imap);
+        let evidence = format!("probed {} and {}", imap.address(), smtp.address());
+        Some(
+            Detection::new(provider, Source::Guess, Trust::Unverified, evidence)
+                .with_servers(vec![imap], vec![smtp])
+                .with_notes(notes),
+        )
     }
 
     async fn probe_all(
@@ -247,7 +237,8 @@ impl Run<'_> {
         candidates: Vec<(String, u16, Protocol, Security)>,
         offset: u32,
     ) -> Option<Server> {
-        let Ok(prober) = self.ctx.prober(self.email.domain()) else { return None };
+        let Ok(prober) = Prober::new(self.ctx, self.options.probe_timeout) else { return None };
+        let prober = &prober;
         let alternatives: Vec<Alternative<'_, Server>> = candidates
             .into_iter()
             .enumerate()
@@ -304,13 +295,10 @@ impl Provider for ImapProvider {
         email: &EmailAddress,
         ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
-        if ctx.is_offline() {
-            return Ok(None);
-        }
-        let run = Run { email, ctx, attempts: Mutex::new(Attempts::default()) };
+        let options = ctx.options::<ImapOptions>();
+        let run = Run { email, ctx, options: &options, attempts: Mutex::new(Attempts::default()) };
         let domain = email.domain();
-        let config = ctx.config();
-        let ports = config.url_ports();
+        let ports = ctx.config().url_ports();
         let https = Trust::Verified;
         let mut alternatives: Vec<Alternative<'_, Detection>> = vec![
             Box::pin(run.autoconfig(
@@ -327,7 +315,7 @@ impl Provider for ImapProvider {
             )),
             Box::pin(run.mx_autoconfig()),
         ];
-        if config.allows_http() {
+        if options.allow_http {
             alternatives.push(Box::pin(run.autoconfig(
                 "autoconfig",
                 subdomain_url(domain, email, false, ports),
@@ -341,7 +329,7 @@ impl Provider for ImapProvider {
                 Trust::Unverified,
             )));
         }
-        if let Some(base) = config.ispdb_url() {
+        if let Some(base) = &options.ispdb_url {
             alternatives.push(Box::pin(run.autoconfig(
                 "ispdb",
                 ispdb_url(base, domain),
@@ -354,7 +342,7 @@ impl Provider for ImapProvider {
         if let Some(found) = first_by_priority(alternatives).await {
             return Ok(Some(found));
         }
-        if config.guesses() {
+        if options.guess {
             if let Some(found) = run.guess().await {
                 return Ok(Some(found));
             }
@@ -387,27 +375,23 @@ fn detection(email: &EmailAddress, found: &FoundConfig, source: Source, trust: T
         incoming.iter().chain(&outgoing).map(|s| s.host.as_str()),
     ));
     let id = doc.provider_id.clone().unwrap_or_else(|| email.domain().to_owned());
+    let name = doc.name().map_or_else(|| id.clone(), str::to_owned);
     // The evidence is cached per domain: no query string (it carries the address).
-    let mut url = found.url.clone();
+    let mut url: Url = found.url.clone();
     url.set_query(None);
-    Detection {
-        provider: ProviderInfo {
-            name: doc.name().map_or_else(|| id.clone(), str::to_owned),
-            id,
-            nylas: NylasProvider::Imap,
-        },
-        incoming,
-        outgoing,
-        exchange: None,
-        auth_hint: if oauth_only { AuthHint::OAuth2 } else { AuthHint::Password },
+    Detection::new(
+        ProviderInfo::new(id, name, NylasProvider::Imap),
         source,
         trust,
-        evidence: format!("{source} at {url}"),
-        notes,
-    }
+        format!("{source} at {url}"),
+    )
+    .with_servers(incoming, outgoing)
+    .with_auth_hint(if oauth_only { AuthHint::OAuth2 } else { AuthHint::Password })
+    .with_notes(notes)
 }
 
-/// Security rule 8: say so when the servers are outside the user's registrable domain.
+/// Servers outside the user's registrable domain are worth a note: the user may not expect
+/// their password to go to another company's servers.
 fn foreign_hosts_note<'a>(
     email: &EmailAddress,
     hosts: impl Iterator<Item = &'a str>,

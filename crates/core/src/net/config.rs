@@ -1,0 +1,245 @@
+//! Discovery configuration.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use url::Url;
+
+use crate::net::dns::DEFAULT_DNS_TIMEOUT;
+use crate::net::guard::AddressPolicy;
+use crate::net::http::DEFAULT_HTTP_TIMEOUT;
+
+/// The default overall deadline of one discovery.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a found answer is cached per domain.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long "nothing found" is cached per domain.
+pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// The ports used in URLs that discovery builds itself (`https://autoconfig.<domain>/…`).
+/// Redirect targets keep their own ports. Only test setups and unusual LANs change these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlPorts {
+    /// Port for https URLs. Default: 443.
+    pub https: u16,
+    /// Port for http URLs. Default: 80.
+    pub http: u16,
+}
+
+impl Default for UrlPorts {
+    fn default() -> Self {
+        Self { https: 443, http: 80 }
+    }
+}
+
+impl UrlPorts {
+    /// `https://<host>[:port]<path>` (or `http`), the port written only when not the default.
+    pub fn url(self, host: &str, path: &str, https: bool) -> Option<Url> {
+        let (scheme, port, default) =
+            if https { ("https", self.https, 443) } else { ("http", self.http, 80) };
+        let authority = if port == default { host.to_owned() } else { format!("{host}:{port}") };
+        Url::parse(&format!("{scheme}://{authority}{path}")).ok()
+    }
+}
+
+/// Options of one provider crate, stored in the configuration by their type (for example
+/// the imap provider's `ImapOptions`), so that a provider with a new option never needs a change
+/// in core. A provider reads its options with [`DiscoveryConfig::provider_options`] and gets its
+/// own defaults when the application set none.
+#[derive(Clone, Default)]
+pub(crate) struct ProviderOptions {
+    by_type: HashMap<TypeId, (&'static str, Arc<dyn Any + Send + Sync>)>,
+}
+
+impl std::fmt::Debug for ProviderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.by_type.values().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        f.debug_set().entries(names).finish()
+    }
+}
+
+/// How a discovery runs. Build with [`DiscoveryConfig::builder`]; `Default` gives the defaults
+/// documented on each setter.
+#[derive(Debug, Clone)]
+pub struct DiscoveryConfig {
+    pub(crate) deadline: Duration,
+    pub(crate) offline: bool,
+    pub(crate) nameservers: Vec<SocketAddr>,
+    pub(crate) dns_timeout: Duration,
+    pub(crate) http_timeout: Duration,
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    pub(crate) address_policy: AddressPolicy,
+    pub(crate) url_ports: UrlPorts,
+    pub(crate) provider_options: ProviderOptions,
+    pub(crate) cache_ttl: Option<Duration>,
+    pub(crate) negative_cache_ttl: Option<Duration>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            deadline: DEFAULT_DEADLINE,
+            offline: false,
+            nameservers: Vec::new(),
+            dns_timeout: DEFAULT_DNS_TIMEOUT,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
+            extra_roots: Vec::new(),
+            address_policy: AddressPolicy::strict(),
+            url_ports: UrlPorts::default(),
+            provider_options: ProviderOptions::default(),
+            cache_ttl: Some(DEFAULT_CACHE_TTL),
+            negative_cache_ttl: Some(DEFAULT_NEGATIVE_CACHE_TTL),
+        }
+    }
+}
+
+impl DiscoveryConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> DiscoveryConfigBuilder {
+        DiscoveryConfigBuilder { config: Self::default() }
+    }
+
+    /// The overall deadline.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Whether discovery is limited to the catalogue (no DNS, no HTTP).
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// The ports of URLs discovery builds.
+    pub fn url_ports(&self) -> UrlPorts {
+        self.url_ports
+    }
+
+    /// The options of type `T` set with [`DiscoveryConfigBuilder::provider_options`], or
+    /// `T::default()` when none were set.
+    ///
+    /// ```
+    /// use nativeauth_core::DiscoveryConfig;
+    ///
+    /// #[derive(Debug, Clone, Default, PartialEq)]
+    /// struct MyOptions { endpoint: Option<String> }
+    ///
+    /// let mine = MyOptions { endpoint: Some("https://mail.example/api".into()) };
+    /// let config = DiscoveryConfig::builder().provider_options(mine.clone()).build();
+    /// assert_eq!(*config.provider_options::<MyOptions>(), mine);
+    /// assert_eq!(*DiscoveryConfig::default().provider_options::<MyOptions>(), MyOptions::default());
+    /// ```
+    pub fn provider_options<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
+        self.provider_options
+            .by_type
+            .get(&TypeId::of::<T>())
+            .and_then(|(_, options)| Arc::clone(options).downcast::<T>().ok())
+            .unwrap_or_default()
+    }
+
+    /// The address policy.
+    pub fn address_policy(&self) -> &AddressPolicy {
+        &self.address_policy
+    }
+
+    /// Extra trusted roots.
+    pub fn extra_roots(&self) -> &[CertificateDer<'static>] {
+        &self.extra_roots
+    }
+}
+
+/// Builds a [`DiscoveryConfig`].
+///
+/// ```
+/// use std::time::Duration;
+/// use nativeauth_core::DiscoveryConfig;
+///
+/// let config = DiscoveryConfig::builder().deadline(Duration::from_secs(3)).offline(true).build();
+/// assert!(config.is_offline());
+/// assert_eq!(config.deadline(), Duration::from_secs(3));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct DiscoveryConfigBuilder {
+    config: DiscoveryConfig,
+}
+
+impl DiscoveryConfigBuilder {
+    /// The overall deadline of one discovery; a zero deadline is raised to 1 ms.
+    /// Default: 10 seconds.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.config.deadline = deadline.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Answer from the catalogue only, without DNS or HTTP. Default: `false`.
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.config.offline = offline;
+        self
+    }
+
+    /// Ask these DNS servers instead of the system's. Default: the system's (`/etc/resolv.conf`).
+    pub fn nameservers(mut self, servers: impl IntoIterator<Item = SocketAddr>) -> Self {
+        self.config.nameservers = servers.into_iter().collect();
+        self
+    }
+
+    /// Timeout of one DNS query. Default: 3 seconds.
+    pub fn dns_timeout(mut self, timeout: Duration) -> Self {
+        self.config.dns_timeout = timeout;
+        self
+    }
+
+    /// Timeout of one HTTP request. Default: 5 seconds.
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_timeout = timeout;
+        self
+    }
+
+    /// Trust these root certificates in addition to the system's. Default: none.
+    pub fn extra_roots(mut self, roots: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
+        self.config.extra_roots.extend(roots);
+        self
+    }
+
+    /// Which special addresses (loopback, private, link-local, …) may be connected to.
+    /// Default: none ([`AddressPolicy::strict`]).
+    pub fn address_policy(mut self, policy: AddressPolicy) -> Self {
+        self.config.address_policy = policy;
+        self
+    }
+
+    /// The ports of URLs discovery builds itself. Default: 443 and 80.
+    pub fn url_ports(mut self, ports: UrlPorts) -> Self {
+        self.config.url_ports = ports;
+        self
+    }
+
+    /// How long answers are cached per domain, or `None` not to cache them; "nothing found" is
+    /// cached for `negative` (or not at all). Failures and timeouts are never cached.
+    /// Default: 10 minutes and 1 minute.
+    pub fn cache_ttl(mut self, found: Option<Duration>, negative: Option<Duration>) -> Self {
+        self.config.cache_ttl = found;
+        self.config.negative_cache_ttl = negative;
+        self
+    }
+
+    /// Options of one provider crate (its own type, e.g. `ImapOptions`); a second call with
+    /// the same type replaces the first. Providers without options set use their defaults.
+    pub fn provider_options<T: Any + Send + Sync>(mut self, options: T) -> Self {
+        self.config
+            .provider_options
+            .by_type
+            .insert(TypeId::of::<T>(), (std::any::type_name::<T>(), Arc::new(options)));
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> DiscoveryConfig {
+        self.config
+    }
+}

@@ -1,0 +1,43 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the corpus regression test: each
+//! feeds arbitrary bytes to one parser and checks invariants that must hold for any input.
+//! Not part of the supported API.
+
+pub use nativeauth_core::fuzzing::{catalogue, email};
+
+#[cfg(feature = "imap")]
+fn sample_email() -> Option<nativeauth_core::EmailAddress> {
+    nativeauth_core::EmailAddress::parse("fuzz.user@example.com").ok()
+}
+
+/// The autoconfig parser: never panics; servers render for an address.
+#[cfg(feature = "imap")]
+pub fn autoconfig(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(doc) = nativeauth_imap::autoconfig::parse_autoconfig(&text) {
+        if let Some(email) = sample_email() {
+            for spec in doc.incoming.iter().chain(&doc.outgoing) {
+                let server = spec.to_server(&email);
+                assert!(server.port > 0);
+                let _ = server.username.render(&email);
+            }
+        }
+    }
+}
+
+/// The autodiscover parsers (POX XML and Microsoft 365's v2 JSON): never panic.
+pub fn autodiscover(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    #[cfg(feature = "exchange")]
+    if let Ok(nativeauth_exchange::PoxResponse::Settings(settings)) =
+        nativeauth_exchange::parse_pox(&text)
+    {
+        let _ = settings.ews_url();
+        let _ = settings.eas_host();
+        let _ = settings.mail_servers();
+    }
+    #[cfg(feature = "microsoft")]
+    if let Ok(endpoint) = nativeauth_microsoft::parse_v2_json(&text) {
+        assert!(endpoint.url.starts_with("https://"));
+    }
+    let _ = text;
+}
