@@ -1,8 +1,20 @@
-//! One test per rule of `shared/design/security.md`, named after the rule, each asserting on
-//! what the test servers *received* — connections, request URLs, `Authorization` headers —
-//! not only on what discovery returned. (Rule 2's proxy variables are tested in
-//! `crates/cli/tests/cli_network.rs`, which can set a child process's environment; the whole
-//! connect flow's secrets at TRACE level in `tests/connect_flow.rs`.)
+//! Our security rules, one test each, each asserting on what the test servers *received* —
+//! connections, request URLs, `Authorization` headers — not only on what discovery returned:
+//!
+//! 1. user-derived hosts resolving to special-purpose addresses are never contacted, also
+//!    after DNS rebinding or a redirect;
+//! 2. only the special ranges the application names are allowed;
+//! 3. credentials never go over plain http;
+//! 4. never a parent domain, nor autodiscover of a public suffix;
+//! 5. credentials stop before a host outside the user's domain and the allowlist;
+//! 6. TLS is verified, with no fallback;
+//! 7. answers resting on servers outside the user's domain are trusted less;
+//! 8. plaintext servers are listed last;
+//! 9. secrets never reach logs, errors or `Debug` (in `tests/connect_flow.rs`);
+//! 10. every step is bounded in time and size.
+//!
+//! Rule 2's proxy variables are tested in `crates/cli/tests/cli_network.rs`, which can set a
+//! child process's environment.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::net::{Ipv4Addr, TcpListener};

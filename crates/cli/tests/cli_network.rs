@@ -82,7 +82,7 @@ fn https_autoconfig_is_found_and_private_targets_are_refused_unless_allowed() {
     assert!(report["error"]["message"].as_str().unwrap().contains("refused"), "{report:#}");
     assert_eq!(front.connections(), 0, "refused before any connection");
 
-    // security.md rule 2: proxy variables must not bypass the guard (nor carry the fetch).
+    // Proxy variables must not bypass the address guard (nor carry the fetch).
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
     proxy.set_nonblocking(true).unwrap();

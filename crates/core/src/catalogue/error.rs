@@ -92,7 +92,8 @@ pub enum ProblemKind {
     #[error("unknown placeholder {0} (known: %EMAILADDRESS%, %EMAILLOCALPART%, %EMAILDOMAIN%)")]
     UnknownPlaceholder(String),
     /// A plaintext server listed before an encrypted one of the same direction: plaintext is
-    /// never the preferred answer (security rule 8), so it must come last.
+    /// never the preferred answer (it exposes the password on the network), so it must come
+    /// last.
     #[error("plaintext server {host:?} is listed before an encrypted one; list it last")]
     PlaintextFirst {
         /// The plaintext server's host.

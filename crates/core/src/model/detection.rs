@@ -111,8 +111,8 @@ impl fmt::Display for AuthHint {
     }
 }
 
-/// Where a detection came from. The order of the variants is the ranking: earlier beats later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Where a detection came from. [`Source::rank`] is the one ranking of sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     /// The built-in or user-supplied `providers.toml`, matched on the domain.
     Catalogue,
@@ -130,8 +130,8 @@ pub enum Source {
     Guess,
 }
 
-/// Which autoconfig URL answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Which autoconfig URL answered (all three rank alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AutoconfigOrigin {
     /// `autoconfig.<domain>/mail/config-v1.1.xml`.
     Subdomain,

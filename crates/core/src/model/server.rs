@@ -49,7 +49,8 @@ pub enum Security {
     /// A plaintext connection upgraded with STARTTLS.
     #[serde(rename = "starttls")]
     StartTls,
-    /// No encryption at all. Never the preferred answer (security.md §8).
+    /// No encryption at all. Never the preferred answer: plaintext is listed after every
+    /// encrypted server, since it exposes the password on the network.
     Plain,
 }
 

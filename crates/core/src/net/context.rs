@@ -138,7 +138,7 @@ impl DiscoveryContext {
                             .collect();
                         timer.finish(Outcome::Found, &hosts.join(", "));
                     }
-                    Err(error) => timer.finish(dns_outcome(error), &error.to_string()),
+                    Err(error) => timer.fail(&SourceError::from(error.clone())),
                 }
                 result
             })
@@ -183,7 +183,7 @@ impl DiscoveryContext {
                             .collect();
                         timer.finish(Outcome::Found, &targets.join(", "));
                     }
-                    Err(error) => timer.finish(dns_outcome(error), &error.to_string()),
+                    Err(error) => timer.fail(&SourceError::from(error.clone())),
                 }
                 result
             })
@@ -205,7 +205,7 @@ impl DiscoveryContext {
                 match &result {
                     Ok(Some(target)) => timer.finish(Outcome::Found, target),
                     Ok(None) => timer.finish(Outcome::Nothing, "no CNAME"),
-                    Err(error) => timer.finish(dns_outcome(error), &error.to_string()),
+                    Err(error) => timer.fail(&SourceError::from(error.clone())),
                 }
                 result
             })
@@ -301,10 +301,6 @@ impl DiscoveryContext {
         trace.sort_by_key(|step| step.start);
         trace
     }
-}
-
-fn dns_outcome(error: &DnsError) -> Outcome {
-    if error.is_timeout() { Outcome::Timeout } else { Outcome::Error }
 }
 
 /// A step being timed. Dropping it without [`finish`](StepTimer::finish) records nothing.

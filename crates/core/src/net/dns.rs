@@ -91,7 +91,7 @@ impl DnsError {
 
 /// The resolver every DNS lookup goes through.
 #[derive(Clone)]
-pub struct Dns {
+pub(crate) struct Dns {
     resolver: TokioResolver,
 }
 
@@ -106,7 +106,7 @@ impl Dns {
     ///
     /// # Errors
     /// [`DnsError::Setup`] when the system configuration cannot be read or names no server.
-    pub fn system(timeout: Duration) -> Result<Self, DnsError> {
+    pub(crate) fn system(timeout: Duration) -> Result<Self, DnsError> {
         let mut builder =
             TokioResolver::builder_tokio().map_err(|e| DnsError::Setup(e.to_string()))?;
         let options = builder.options_mut();
@@ -121,7 +121,10 @@ impl Dns {
     ///
     /// # Errors
     /// [`DnsError::Setup`] when the list is empty or the resolver cannot be built.
-    pub fn with_nameservers(servers: &[SocketAddr], timeout: Duration) -> Result<Self, DnsError> {
+    pub(crate) fn with_nameservers(
+        servers: &[SocketAddr],
+        timeout: Duration,
+    ) -> Result<Self, DnsError> {
         if servers.is_empty() {
             return Err(DnsError::Setup("no name server given".into()));
         }
@@ -154,7 +157,7 @@ impl Dns {
     ///
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
-    pub async fn mx(&self, domain: &str) -> Result<Vec<MxRecord>, DnsError> {
+    pub(crate) async fn mx(&self, domain: &str) -> Result<Vec<MxRecord>, DnsError> {
         let Some(lookup) =
             nothing_is_empty(self.resolver.mx_lookup(fqdn(domain)?).await, domain, "MX")?
         else {
@@ -180,7 +183,7 @@ impl Dns {
     ///
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
-    pub async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, DnsError> {
+    pub(crate) async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, DnsError> {
         let Some(lookup) =
             nothing_is_empty(self.resolver.srv_lookup(fqdn(name)?).await, name, "SRV")?
         else {
@@ -209,7 +212,7 @@ impl Dns {
     ///
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
-    pub async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
+    pub(crate) async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
         let result = self.resolver.lookup(fqdn(name)?, RecordType::CNAME).await;
         let Some(lookup) = nothing_is_empty(result, name, "CNAME")? else {
             return Ok(None);
@@ -224,7 +227,7 @@ impl Dns {
     ///
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
-    pub async fn ips(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
+    pub(crate) async fn ips(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
         let lookup = nothing_is_empty(self.resolver.lookup_ip(fqdn(host)?).await, host, "A/AAAA")?;
         Ok(lookup.map(|ips| ips.iter().collect()).unwrap_or_default())
     }

@@ -74,7 +74,9 @@ pub struct AddressPolicy {
 
 /// A refused address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{host} resolves to {ip}, a {kind} address; refused (security rule 1)")]
+#[error(
+    "{host} resolves to {ip}, a {kind} address; refused: special-purpose addresses are never contacted unless allowed"
+)]
 pub struct GuardError {
     /// The host that was asked for.
     pub host: String,
@@ -286,7 +288,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "evil.example resolves to 169.254.169.254, a link-local (including cloud metadata) address; refused (security rule 1)"
+            "evil.example resolves to 169.254.169.254, a link-local (including cloud metadata) address; refused: special-purpose addresses are never contacted unless allowed"
         );
     }
 }

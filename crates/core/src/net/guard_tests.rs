@@ -43,13 +43,9 @@ impl Watch {
 
 fn client(dns: &DnsServer, policy: AddressPolicy, ca: Option<&TestCa>) -> GuardedHttp {
     let dns = Dns::with_nameservers(&[dns.addr()], Duration::from_secs(1)).unwrap();
-    let options = FetchOptions {
-        policy,
-        timeout: Duration::from_secs(2),
-        extra_roots: ca.map(|ca| vec![ca.root()]).unwrap_or_default(),
-        ..FetchOptions::default()
-    };
-    GuardedHttp::new(dns, options).unwrap()
+    let options =
+        FetchOptions { policy, timeout: Duration::from_secs(2), ..FetchOptions::default() };
+    GuardedHttp::new(dns, options, ca.map(|ca| vec![ca.root()]).unwrap_or_default()).unwrap()
 }
 
 fn get(url: &str) -> FetchRequest {

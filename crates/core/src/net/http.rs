@@ -18,6 +18,7 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderValue, LOCATION};
 use reqwest::{StatusCode, Url};
+#[cfg(test)]
 use rustls::pki_types::CertificateDer;
 
 use super::dns::Dns;
@@ -118,15 +119,13 @@ pub struct Fetched {
 
 /// Settings of the guarded client.
 #[derive(Debug, Clone)]
-pub struct FetchOptions {
+pub(crate) struct FetchOptions {
     /// Timeout of one request. Default: 5 s.
     pub timeout: Duration,
     /// Body cap. Default: 1 MiB.
     pub body_limit: usize,
     /// Redirects followed. Default: 5.
     pub max_redirects: usize,
-    /// Extra trusted roots (the system store is always used).
-    pub extra_roots: Vec<CertificateDer<'static>>,
     /// Which special addresses may be reached. Default: none.
     pub policy: AddressPolicy,
 }
@@ -137,7 +136,6 @@ impl Default for FetchOptions {
             timeout: DEFAULT_HTTP_TIMEOUT,
             body_limit: tls::DEFAULT_BODY_LIMIT,
             max_redirects: DEFAULT_MAX_REDIRECTS,
-            extra_roots: Vec::new(),
             policy: AddressPolicy::strict(),
         }
     }
@@ -248,13 +246,14 @@ impl FetchRequest {
 }
 
 impl GuardedHttp {
-    /// Builds the client.
-    ///
-    /// # Errors
-    /// [`HttpError`] when TLS or the client cannot be set up.
-    pub fn new(dns: Dns, options: FetchOptions) -> Result<Self, HttpError> {
-        let tls = tls::tls_config(options.extra_roots.clone())?;
-        Self::with_tls(dns, options, tls)
+    /// Builds the client, trusting `extra_roots` besides the system's.
+    #[cfg(test)]
+    pub(crate) fn new(
+        dns: Dns,
+        options: FetchOptions,
+        extra_roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Self, HttpError> {
+        Self::with_tls(dns, options, tls::tls_config(extra_roots)?)
     }
 
     /// Builds the client with a TLS configuration made elsewhere (so that the system's roots
@@ -262,7 +261,7 @@ impl GuardedHttp {
     ///
     /// # Errors
     /// [`HttpError`] when the client cannot be set up.
-    pub fn with_tls(
+    pub(crate) fn with_tls(
         dns: Dns,
         options: FetchOptions,
         mut tls: rustls::ClientConfig,
@@ -280,11 +279,6 @@ impl GuardedHttp {
             .build()
             .map_err(HttpError::Client)?;
         Ok(Self { client, options: Arc::new(options) })
-    }
-
-    /// The options in force.
-    pub fn options(&self) -> &FetchOptions {
-        &self.options
     }
 
     /// Fetches a URL, following redirects by the rules above. Statuses other than redirects

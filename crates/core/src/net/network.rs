@@ -55,7 +55,6 @@ impl Network {
         };
         let http_options = FetchOptions {
             timeout: config.http_timeout,
-            extra_roots: config.extra_roots.clone(),
             policy: config.address_policy.clone(),
             ..FetchOptions::default()
         };
