@@ -59,8 +59,8 @@ impl Provider for CorpDomains {
         &self,
         _: &EmailAddress,
         _: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError> {
-        Ok(None) // everything this provider knows is offline
+    ) -> Result<Vec<Detection>, SourceError> {
+        Ok(Vec::new()) // everything this provider knows is offline
     }
 }
 

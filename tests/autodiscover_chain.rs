@@ -89,10 +89,23 @@ impl Lab {
             .build()
     }
 
-    /// A POST to `host`'s autodiscover path, answered with `status` and `body`; `auth` says
-    /// which Authorization header it must carry (`None`: none at all).
+    /// A POST to `host`'s autodiscover path about any address, answered with `status` and
+    /// `body`; `auth` says which Authorization header it must carry (`None`: none at all).
     async fn autodiscover(
         &mut self,
+        host: &str,
+        path: &str,
+        auth: Option<&str>,
+        status: usize,
+        body: &str,
+    ) -> Mock {
+        self.autodiscover_about("[^<]+", host, path, auth, status, body).await
+    }
+
+    /// The same, only for the address matching the regex `address`.
+    async fn autodiscover_about(
+        &mut self,
+        address: &str,
         host: &str,
         path: &str,
         auth: Option<&str>,
@@ -103,16 +116,23 @@ impl Lab {
             Some(value) => Matcher::Exact(value.to_owned()),
             None => Matcher::Missing,
         };
-        self.http
+        let mock = self
+            .http
             .mock("POST", path)
             .match_header("host", Matcher::Regex(format!("^{}(:\\d+)?$", host.replace('.', "\\."))))
             .match_header("authorization", header)
             .match_header("content-type", "text/xml; charset=utf-8")
-            .match_body(Matcher::Regex("<EMailAddress>[^<]+</EMailAddress>".into()))
+            .match_body(Matcher::Regex(format!("<EMailAddress>{address}</EMailAddress>")))
             .with_status(status)
-            .with_body(body)
-            .create_async()
-            .await
+            .with_body(body);
+        // A 401 carries the challenge Exchange (IIS) sends.
+        let mock = if status == 401 {
+            mock.with_header("www-authenticate", "Negotiate")
+                .with_header("www-authenticate", "NTLM")
+        } else {
+            mock
+        };
+        mock.create_async().await
     }
 
     /// Mocks that fail the test (on `assert`) if any GET or POST reaches `host`.
@@ -193,7 +213,10 @@ async fn discover_finds_on_premises_exchange_behind_autodiscover_subdomain_witho
     unauthenticated.assert_async().await;
     with_auth.assert_async().await;
     let best = report.best.as_ref().unwrap();
-    assert_eq!((best.provider.nylas, best.source), (NylasProvider::Exchange, Source::Autodiscover));
+    assert_eq!(
+        (best.provider.nylas, best.source, best.trust),
+        (NylasProvider::Exchange, Source::Autodiscover, Trust::Verified)
+    );
     assert_eq!(best.exchange.as_ref().unwrap().eas_host.as_deref(), Some("autodiscover.corp.test"));
     let steps: Vec<_> = report
         .trace
@@ -230,14 +253,19 @@ async fn discover_reports_exchange_settings_with_ews_url_and_eas_host() {
 #[tokio::test]
 async fn a_redirect_chain_with_credentials_succeeds_and_sends_them_only_over_https_to_the_domain() {
     let mut lab = lab(|z| z).await;
+    // Asked again about the new address after the redirectAddr, the domain has nothing.
     let step1 = lab
-        .autodiscover(
+        .autodiscover_about(
+            "jane@corp\\.test",
             "corp.test",
             PATH,
             Some(BASIC),
             200,
             &redirect_url(&lab.url("mail.corp.test", "/ad/next.xml")),
         )
+        .await;
+    let step1_again = lab
+        .autodiscover_about("jane\\.doe@corp\\.test", "corp.test", PATH, Some(BASIC), 404, "")
         .await;
     let step2 = lab
         .autodiscover(
@@ -267,7 +295,7 @@ async fn a_redirect_chain_with_credentials_succeeds_and_sends_them_only_over_htt
         }
         other => panic!("{other:?}"),
     }
-    for mock in [step1, step2, step3, plain_get] {
+    for mock in [step1, step1_again, step2, step3, plain_get] {
         mock.assert_async().await;
     }
 }
@@ -431,12 +459,12 @@ async fn wrong_credentials_are_a_typed_error() {
 }
 
 #[tokio::test]
-async fn the_srv_candidate_is_used_last_and_is_unverified() {
+async fn the_srv_candidate_is_used_last_and_inside_the_domain_is_verified() {
     let mut lab = lab(|z| z.srv("_autodiscover._tcp.srv.test", 0, 0, 443, "exch.srv.test")).await;
     lab.autodiscover("exch.srv.test", PATH, None, 200, &settings("exch.srv.test")).await;
     let report = discover(&lab, "x@srv.test").await;
     let best = report.best.as_ref().unwrap();
-    assert_eq!((best.source, best.trust), (Source::Autodiscover, Trust::Unverified));
+    assert_eq!((best.source, best.trust), (Source::Autodiscover, Trust::Verified));
     assert!(lab.dns.count("_autodiscover._tcp.srv.test", RecordType::SRV) >= 1);
 }
 

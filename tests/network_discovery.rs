@@ -137,11 +137,12 @@ async fn a_workspace_custom_domain_is_gmail_via_mx() {
     let best = report.best.as_ref().unwrap();
     assert_eq!(
         (best.provider.nylas, best.source, best.trust),
-        (NylasProvider::Gmail, Source::Mx, Trust::Unverified)
+        (NylasProvider::Gmail, Source::Mx, Trust::Verified),
+        "a known provider's own servers: a forged MX can only lead to the real Google"
     );
     assert_eq!(best.incoming[0].host, "imap.gmail.com");
     assert!(best.evidence.contains("aspmx.l.google.com"), "{}", best.evidence);
-    // The catalogue and the google plugin both asked for the MX records: one query.
+    // Every provider that needs the MX records shares one query.
     assert_eq!(dns.count("corp.test", RecordType::MX), 1);
     assert!(report.trace.iter().any(|s| s.target == "MX corp.test" && s.outcome == Outcome::Found));
 }
@@ -223,7 +224,7 @@ async fn a_domain_hosted_elsewhere_is_found_in_the_ispdb_by_its_mx_host() {
     let report = discover(config(&dns, &web).build(), "amy@hosted.test").await;
     ispdb.assert_async().await;
     let best = report.best.as_ref().unwrap();
-    assert_eq!((best.source, best.trust), (Source::Ispdb, Trust::Unverified));
+    assert_eq!((best.source, best.trust), (Source::MxIspdb, Trust::Unverified));
     assert_eq!(best.incoming[0].host, "imap.hoster.test");
     assert!(
         best.notes.iter().any(|n| n.contains("servers outside hosted.test")),

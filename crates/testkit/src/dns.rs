@@ -35,8 +35,14 @@ fn key(name: &str) -> String {
     lower.strip_suffix('.').unwrap_or(&lower).to_owned()
 }
 
+/// A DNS name; labels that are not host-name text (`/evil`) are taken as raw bytes, as a
+/// hostile zone may publish them.
 fn name(text: &str) -> Name {
-    Name::from_ascii(format!("{}.", key(text))).unwrap()
+    Name::from_ascii(format!("{}.", key(text))).unwrap_or_else(|_| {
+        let mut name = Name::from_labels(key(text).split('.').map(str::as_bytes)).unwrap();
+        name.set_fqdn(true);
+        name
+    })
 }
 
 impl Zone {

@@ -1,5 +1,11 @@
 //! The per-domain cache of discovery results: public data only (never credentials), with
 //! in-flight de-duplication so that concurrent discoveries of one domain share one run.
+//!
+//! A run whose answers came from a source that received the user's address (autoconfig's
+//! `?emailaddress=`, autodiscover) may be that user's alone — a literal login name, a
+//! per-mailbox server — so it is kept under the full address, never shared with other users
+//! of the domain: Bob must not receive Alice's login name, and a chosen local part must not
+//! seed the answer for everyone else.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +26,14 @@ pub(super) struct CachedRun {
     pub(super) detections: Vec<Detection>,
     pub(super) failure: Option<Failure>,
     pub(super) at: Instant,
+    /// The address this run's answers belong to, when they may depend on it.
+    pub(super) owner: Option<String>,
+}
+
+impl CachedRun {
+    fn serves(&self, address: &str) -> bool {
+        self.owner.as_deref().is_none_or(|owner| owner == address)
+    }
 }
 
 #[derive(Default)]
@@ -52,8 +66,14 @@ impl Cache {
         self.lifetime(run).is_some_and(|ttl| run.at.elapsed() < ttl)
     }
 
-    /// The cached run for `domain` (or the one another caller has started), or a new one.
-    pub(super) async fn get_or_run<F, Fut>(&self, domain: &str, run: F) -> Arc<CachedRun>
+    /// The cached run for `address` at `domain` (a shared one for the domain, the address's
+    /// own, or the one another caller has started), or a new one.
+    pub(super) async fn get_or_run<F, Fut>(
+        &self,
+        domain: &str,
+        address: &str,
+        run: F,
+    ) -> Arc<CachedRun>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = CachedRun>,
@@ -61,13 +81,18 @@ impl Cache {
         if self.ttl.is_none() && self.negative_ttl.is_none() {
             return Arc::new(run().await);
         }
+        let run = Mutex::new(Some(run));
+        let take_run = || run.lock().unwrap_or_else(PoisonError::into_inner).take();
         let entry = {
             let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             if entries.len() > PURGE_ABOVE {
                 entries.retain(|_, e| e.cell.get().is_none_or(|r| self.is_fresh(r)));
             }
+            let usable = |e: &&Arc<Entry>| {
+                e.cell.get().is_none_or(|r| self.is_fresh(r) && r.serves(address))
+            };
             let current =
-                entries.get(domain).filter(|e| e.cell.get().is_none_or(|r| self.is_fresh(r)));
+                entries.get(address).filter(usable).or_else(|| entries.get(domain).filter(usable));
             match current {
                 Some(entry) => entry.clone(),
                 None => {
@@ -82,16 +107,42 @@ impl Cache {
             .cell
             .get_or_init(|| async {
                 ran.store(true, Ordering::Relaxed);
-                Arc::new(run().await)
+                match take_run() {
+                    Some(run) => Arc::new(run().await),
+                    // Unreachable: only the caller that initialises the cell runs, once.
+                    None => Arc::new(CachedRun {
+                        detections: Vec::new(),
+                        failure: None,
+                        at: Instant::now(),
+                        owner: None,
+                    }),
+                }
             })
             .await
             .clone();
-        let ran = ran.load(Ordering::Relaxed);
-        if ran && self.lifetime(&result).is_none() {
-            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            if entries.get(domain).is_some_and(|e| Arc::ptr_eq(e, &entry)) {
-                entries.remove(domain);
+        if !ran.load(Ordering::Relaxed) {
+            if result.serves(address) {
+                return result;
             }
+            // Another user's run, whose answers are theirs alone: ask for this user.
+            let Some(run) = take_run() else { return result };
+            let own = Arc::new(run().await);
+            if self.lifetime(&own).is_some() && own.owner.is_some() {
+                let entry = Arc::new(Entry::default());
+                let _ = entry.cell.set(own.clone());
+                let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+                entries.insert(address.to_owned(), entry);
+            }
+            return own;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.get(domain).is_some_and(|e| Arc::ptr_eq(e, &entry))
+            && (self.lifetime(&result).is_none() || result.owner.is_some())
+        {
+            entries.remove(domain);
+        }
+        if self.lifetime(&result).is_some() && result.owner.is_some() {
+            entries.insert(address.to_owned(), entry);
         }
         result
     }

@@ -106,7 +106,7 @@ impl Discovery {
         let own_trace = std::sync::Mutex::new(None);
         let run = self
             .cache
-            .get_or_run(email.domain(), || async {
+            .get_or_run(email.domain(), email.as_str(), || async {
                 let (run, trace) = self.run(email).await;
                 *own_trace.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(trace);
                 run
@@ -221,7 +221,11 @@ impl Discovery {
         let mut seen = HashSet::new();
         detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
         let failure = if detections.is_empty() { Some(failure(&timed_out, &errors)) } else { None };
-        (CachedRun { detections, failure, at: Instant::now() }, ctx.into_trace())
+        let owner = detections
+            .iter()
+            .any(|d| d.source.receives_address())
+            .then(|| email.as_str().to_owned());
+        (CachedRun { detections, failure, at: Instant::now(), owner }, ctx.into_trace())
     }
 }
 

@@ -41,12 +41,12 @@ impl Provider for Fixed {
         &self,
         _: &EmailAddress,
         ctx: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError> {
+    ) -> Result<Vec<Detection>, SourceError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
         ctx.timer(self.id, "x").finish(Outcome::Nothing, "looked");
         let source = self.answer.clone()?;
-        Ok(source.map(|source| detection(self.id, source)))
+        Ok(source.map(|source| detection(self.id, source)).into_iter().collect())
     }
 }
 

@@ -120,8 +120,11 @@ pub enum Source {
     Mx,
     /// A Mozilla autoconfig file published by the domain (or its MX host's domain).
     Autoconfig(AutoconfigOrigin),
-    /// The Thunderbird ISPDB.
+    /// The Thunderbird ISPDB entry of the email's own domain.
     Ispdb,
+    /// The Thunderbird ISPDB entry of the domain that hosts the MX (MX-derived: the link rests
+    /// on DNS without DNSSEC).
+    MxIspdb,
     /// Exchange autodiscover (POX or the Microsoft 365 JSON endpoint).
     Autodiscover,
     /// DNS SRV records (RFC 6186).
@@ -148,24 +151,34 @@ impl Source {
             Self::Catalogue => "catalogue",
             Self::Mx => "mx",
             Self::Autoconfig(_) => "autoconfig",
-            Self::Ispdb => "ispdb",
+            Self::Ispdb | Self::MxIspdb => "ispdb",
             Self::Autodiscover => "autodiscover",
             Self::Srv => "srv",
             Self::Guess => "guess",
         }
     }
 
-    /// Rank of the source: lower is better (catalogue 0 … guess 6).
+    /// The rank class of the source, the one ranking of answers: lower is better. The
+    /// domain's own sources (its https autoconfig and its ISPDB entry) always outrank those
+    /// derived from its MX host, whose link to the domain rests on DNS alone.
     pub const fn rank(self) -> u8 {
         match self {
             Self::Catalogue => 0,
             Self::Mx => 1,
-            Self::Autoconfig(_) => 2,
+            Self::Autoconfig(AutoconfigOrigin::Subdomain | AutoconfigOrigin::WellKnown) => 2,
             Self::Ispdb => 3,
-            Self::Autodiscover => 4,
-            Self::Srv => 5,
-            Self::Guess => 6,
+            Self::Autoconfig(AutoconfigOrigin::MxDomain) | Self::MxIspdb => 4,
+            Self::Autodiscover => 5,
+            Self::Srv => 6,
+            Self::Guess => 7,
         }
+    }
+
+    /// Whether the source received the user's address (autoconfig's `?emailaddress=`,
+    /// autodiscover's request), so that its answer may be that user's alone and must not be
+    /// shared with other users of the domain.
+    pub const fn receives_address(self) -> bool {
+        matches!(self, Self::Autoconfig(_) | Self::Autodiscover)
     }
 }
 

@@ -38,7 +38,12 @@ impl Default for UrlPorts {
 
 impl UrlPorts {
     /// `https://<host>[:port]<path>` (or `http`), the port written only when not the default.
+    /// `None` when `host` is not a valid host name (see
+    /// `plugin::is_host_name`): no URL is ever built from anything else.
     pub fn url(self, host: &str, path: &str, https: bool) -> Option<Url> {
+        if !super::domain::is_host_name(host) {
+            return None;
+        }
         let (scheme, port, default) =
             if https { ("https", self.https, 443) } else { ("http", self.http, 80) };
         let authority = if port == default { host.to_owned() } else { format!("{host}:{port}") };

@@ -126,7 +126,9 @@ impl DiscoveryContext {
             .mx
             .get_or_run(domain, || async {
                 let timer = self.timer("dns", &format!("MX {domain}"));
-                let result = network.dns.mx(domain).await;
+                let result = network.dns.mx(domain).await.map(|records| {
+                    self.valid_hosts(&format!("MX {domain}"), records, |r| &r.exchange)
+                });
                 match &result {
                     Ok(records) if records.is_empty() => {
                         timer.finish(Outcome::Nothing, "no MX records")
@@ -144,6 +146,28 @@ impl DiscoveryContext {
             })
             .await;
         result.map_err(SourceError::from)
+    }
+
+    /// Keeps the records whose host is a valid host name (or empty: "no service"), dropping the
+    /// rest with a trace step: DNS carries any octet in a label, and a name such as
+    /// `mx.\/evil.example` must never become part of a URL or a connection.
+    fn valid_hosts<R>(
+        &self,
+        question: &str,
+        records: impl IntoIterator<Item = R>,
+        host: impl Fn(&R) -> &String,
+    ) -> Vec<R> {
+        let (valid, invalid): (Vec<R>, Vec<R>) = records
+            .into_iter()
+            .partition(|r| host(r).is_empty() || super::domain::is_host_name(host(r)));
+        if !invalid.is_empty() {
+            let names: Vec<String> = invalid.iter().map(|r| format!("{:?}", host(r))).collect();
+            self.timer("dns", question).finish(
+                Outcome::Error,
+                &format!("dropped, not a valid host name: {}", names.join(", ")),
+            );
+        }
+        valid
     }
 
     /// The most preferred MX host of `domain` (a null MX — `.` — does not count); `None` when
@@ -165,7 +189,9 @@ impl DiscoveryContext {
             .srv
             .get_or_run(name, || async {
                 let timer = self.timer("dns", &format!("SRV {name}"));
-                let result = network.dns.srv(name).await;
+                let result = network.dns.srv(name).await.map(|records| {
+                    self.valid_hosts(&format!("SRV {name}"), records, |r| &r.target)
+                });
                 match &result {
                     Ok(records) if records.is_empty() => {
                         timer.finish(Outcome::Nothing, "no SRV records")
@@ -201,7 +227,10 @@ impl DiscoveryContext {
             .cnames
             .get_or_run(name, || async {
                 let timer = self.timer("dns", &format!("CNAME {name}"));
-                let result = network.dns.cname(name).await;
+                let result = network.dns.cname(name).await.map(|target| {
+                    let valid = self.valid_hosts(&format!("CNAME {name}"), target, |t| t);
+                    valid.into_iter().next()
+                });
                 match &result {
                     Ok(Some(target)) => timer.finish(Outcome::Found, target),
                     Ok(None) => timer.finish(Outcome::Nothing, "no CNAME"),

@@ -1,6 +1,8 @@
-//! The address guard (security rules 1–2): no connection to a host derived from user input
-//! may reach loopback, private, link-local, CGNAT, reserved or otherwise special addresses,
-//! unless the embedding app allows named ranges.
+//! The address guard: no connection to a host derived from user input may reach an address that
+//! IANA's special-purpose registries call not globally reachable (loopback, private,
+//! link-local, CGNAT, documentation, reserved, …), nor multicast, unless the embedding app
+//! allows named ranges. Otherwise a user who controls DNS for their domain could make the
+//! service probe its own network or a cloud metadata endpoint.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -156,44 +158,148 @@ pub(crate) fn special_kind(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// One entry of IANA's special-purpose address registries: a range, what it is, and whether
+/// the registry calls it globally reachable. The most specific entry decides, so a reachable
+/// anycast address inside a non-reachable block (192.0.0.9 in 192.0.0.0/24) is allowed.
+struct Special<T> {
+    network: T,
+    prefix: u32,
+    kind: &'static str,
+    globally_reachable: bool,
+}
+
+const fn v4(
+    a: u8,
+    b: u8,
+    c: u8,
+    d: u8,
+    prefix: u32,
+    kind: &'static str,
+    reachable: bool,
+) -> Special<u32> {
+    Special {
+        network: u32::from_be_bytes([a, b, c, d]),
+        prefix,
+        kind,
+        globally_reachable: reachable,
+    }
+}
+
+const fn v6(network: u128, prefix: u32, kind: &'static str, reachable: bool) -> Special<u128> {
+    Special { network, prefix, kind, globally_reachable: reachable }
+}
+
+/// The IPv4 Special-Purpose Address Registry (RFC 6890 and its updates).
+const IPV4_SPECIAL: &[Special<u32>] = &[
+    v4(0, 0, 0, 0, 8, "\"this network\" (0.0.0.0/8)", false),
+    v4(0, 0, 0, 0, 32, "\"this host on this network\" (0.0.0.0/32)", false),
+    v4(10, 0, 0, 0, 8, "private (RFC 1918)", false),
+    v4(100, 64, 0, 0, 10, "carrier-grade NAT (100.64.0.0/10)", false),
+    v4(127, 0, 0, 0, 8, "loopback", false),
+    v4(169, 254, 0, 0, 16, "link-local (including cloud metadata)", false),
+    v4(172, 16, 0, 0, 12, "private (RFC 1918)", false),
+    v4(192, 0, 0, 0, 24, "IETF protocol assignment (192.0.0.0/24)", false),
+    v4(192, 0, 0, 0, 29, "IPv4 service continuity prefix (192.0.0.0/29)", false),
+    v4(192, 0, 0, 8, 32, "IPv4 dummy address (192.0.0.8)", false),
+    v4(192, 0, 0, 9, 32, "Port Control Protocol anycast", true),
+    v4(192, 0, 0, 10, 32, "TURN anycast", true),
+    v4(192, 0, 0, 170, 31, "NAT64/DNS64 discovery (192.0.0.170/31)", false),
+    v4(192, 0, 2, 0, 24, "documentation (192.0.2.0/24)", false),
+    v4(192, 31, 196, 0, 24, "AS112-v4", true),
+    v4(192, 52, 193, 0, 24, "AMT", true),
+    v4(192, 168, 0, 0, 16, "private (RFC 1918)", false),
+    v4(192, 175, 48, 0, 24, "AS112 direct delegation", true),
+    v4(198, 18, 0, 0, 15, "benchmarking (198.18.0.0/15)", false),
+    v4(198, 51, 100, 0, 24, "documentation (198.51.100.0/24)", false),
+    v4(203, 0, 113, 0, 24, "documentation (203.0.113.0/24)", false),
+    v4(240, 0, 0, 0, 4, "reserved (240.0.0.0/4)", false),
+    v4(255, 255, 255, 255, 32, "limited broadcast", false),
+];
+
+/// The IPv6 Special-Purpose Address Registry. IPv4-mapped (`::ffff:0:0/96`) and the NAT64
+/// well-known prefix (`64:ff9b::/96`) are judged by the IPv4 address they carry, before this
+/// table is consulted; 6to4 (`2002::/16`) likewise, below.
+const IPV6_SPECIAL: &[Special<u128>] = &[
+    v6(0, 128, "unspecified", false),
+    v6(1, 128, "loopback", false),
+    v6(0x0064_ff9b_0001 << 80, 48, "local-use IPv4/IPv6 translation (64:ff9b:1::/48)", false),
+    v6(0x0100 << 112, 64, "discard-only (100::/64)", false),
+    v6((0x0100 << 112) | (1 << 64), 64, "dummy prefix (100:0:0:1::/64)", false),
+    v6(0x2001 << 112, 23, "IETF protocol assignment (2001::/23)", false),
+    // Teredo's registry entry says "N/A": it hides an IPv4 address we cannot vet, so refuse.
+    v6(0x2001 << 112, 32, "Teredo tunnel (2001::/32)", false),
+    v6((0x2001_0001 << 96) | 1, 128, "Port Control Protocol anycast", true),
+    v6((0x2001_0001 << 96) | 2, 128, "TURN anycast", true),
+    v6((0x2001_0001 << 96) | 3, 128, "DNS-SD service registration anycast", true),
+    v6(0x2001_0002 << 96, 48, "benchmarking (2001:2::/48)", false),
+    v6(0x2001_0003 << 96, 32, "AMT", true),
+    v6(0x2001_0004_0112 << 80, 48, "AS112-v6", true),
+    v6(0x2001_0010 << 96, 28, "deprecated ORCHID (2001:10::/28)", false),
+    v6(0x2001_0020 << 96, 28, "ORCHIDv2", true),
+    v6(0x2001_0030 << 96, 28, "drone remote ID tags", true),
+    v6(0x2001_0db8 << 96, 32, "documentation (2001:db8::/32)", false),
+    v6(0x2620_004f_8000 << 80, 48, "AS112 direct delegation", true),
+    v6(0x3fff << 112, 20, "documentation (3fff::/20)", false),
+    v6(0x5f00 << 112, 16, "segment routing SIDs (5f00::/16)", false),
+    v6(0xfc00 << 112, 7, "unique local (fc00::/7)", false),
+    v6(0xfe80 << 112, 10, "link-local (fe80::/10)", false),
+];
+
+/// The most specific registry entry containing `ip`: its kind when not globally reachable.
+fn registry_kind<T>(table: &[Special<T>], ip: T, bits: u32) -> Option<Option<&'static str>>
+where
+    T: Copy + std::ops::BitAnd<Output = T> + std::ops::Shl<u32, Output = T> + PartialEq + Max,
+{
+    table
+        .iter()
+        .filter(|entry| {
+            let mask = if entry.prefix == 0 { T::ZERO } else { T::MAX << (bits - entry.prefix) };
+            ip & mask == entry.network & mask
+        })
+        .max_by_key(|entry| entry.prefix)
+        .map(|entry| (!entry.globally_reachable).then_some(entry.kind))
+}
+
+/// The all-ones and zero values of an address width.
+trait Max {
+    const MAX: Self;
+    const ZERO: Self;
+}
+
+impl Max for u32 {
+    const MAX: Self = u32::MAX;
+    const ZERO: Self = 0;
+}
+
+impl Max for u128 {
+    const MAX: Self = u128::MAX;
+    const ZERO: Self = 0;
+}
+
 fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    Some(match (a, b, c) {
-        (0, _, _) => "\"this network\" (0.0.0.0/8)",
-        (10, _, _) | (172, 16..=31, _) | (192, 168, _) => "private (RFC 1918)",
-        (127, _, _) => "loopback",
-        (169, 254, _) => "link-local (including cloud metadata)",
-        (100, 64..=127, _) => "carrier-grade NAT (100.64.0.0/10)",
-        (192, 0, 0) => "IETF protocol assignment (192.0.0.0/24)",
-        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "documentation",
-        (198, 18..=19, _) => "benchmarking (198.18.0.0/15)",
-        (192, 88, 99) => "6to4 relay anycast",
-        (224..=239, _, _) => "multicast",
-        (240..=255, _, _) => "reserved or broadcast",
-        _ => return None,
-    })
+    if let Some(verdict) = registry_kind(IPV4_SPECIAL, u32::from(ip), 32) {
+        return verdict;
+    }
+    // Not in the registry, but never a mail or web server: no unicast connection reaches it.
+    ip.is_multicast().then_some("multicast")
 }
 
 fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let s = ip.segments();
-    Some(match s {
-        [0, 0, 0, 0, 0, 0, 0, 0] => "unspecified",
-        [0, 0, 0, 0, 0, 0, 0, 1] => "loopback",
-        [first, ..] if first & 0xfe00 == 0xfc00 => "unique local (fc00::/7)",
-        [first, ..] if first & 0xffc0 == 0xfe80 => "link-local (fe80::/10)",
-        [first, ..] if first & 0xffc0 == 0xfec0 => "site-local (deprecated)",
-        [first, ..] if first & 0xff00 == 0xff00 => "multicast",
-        [0x2001, 0x0db8, ..] => "documentation (2001:db8::/32)",
-        [0x2001, 0, ..] => "Teredo tunnel",
-        [0x2001, second, ..] if second & 0xfff0 == 0x0010 || second & 0xfff0 == 0x0020 => "ORCHID",
-        [0x2002, hi, lo, ..] => {
-            // 6to4 embeds an IPv4 address: refuse when that one is special.
-            let v4 = Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
-            return special_v4(v4).map(|_| "6to4 address of a special IPv4 address");
-        }
-        [0x0100, 0, 0, 0, ..] => "discard-only (100::/64)",
-        _ => return None,
-    })
+    if let [0x2002, hi, lo, ..] = s {
+        // 6to4 embeds an IPv4 address: refuse when that one is special.
+        let v4 = Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+        return special_v4(v4).map(|_| "6to4 address of a special IPv4 address");
+    }
+    if let Some(verdict) = registry_kind(IPV6_SPECIAL, u128::from(ip), 128) {
+        return verdict;
+    }
+    match s[0] {
+        // Deprecated site-local (no longer in the registry, still private in practice).
+        first if first & 0xffc0 == 0xfec0 => Some("site-local (deprecated, fec0::/10)"),
+        first if first & 0xff00 == 0xff00 => Some("multicast"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +345,12 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::1",
             "2001::1",
+            "64:ff9b:1::a00:1",
+            "3fff::1",
+            "5f00::1",
+            "100:0:0:1::1",
+            "192.0.0.8",
+            "192.0.0.171",
         ] {
             assert!(refused(ip), "{ip} must be refused");
         }
@@ -254,8 +366,55 @@ mod tests {
             "2a00:1450:4001::1",
             "::ffff:8.8.8.8",
             "2002:0808:0808::1",
+            "192.0.0.9",
+            "192.88.99.1",
+            "2001:20::1",
+            "2001:4:112::1",
+            "2620:4f:8000::1",
         ] {
             assert!(!refused(ip), "{ip} is public");
+        }
+    }
+
+    /// Every entry of both registries, at its first and last address, and every IPv4 entry
+    /// also in the IPv6 forms that embed it (mapped, NAT64 well-known prefix, 6to4).
+    #[test]
+    fn every_registry_entry_is_judged_by_its_global_reachability() {
+        fn judged(ip: IpAddr, entry_kind: &str, reachable: bool) {
+            assert_eq!(refused(&ip.to_string()), !reachable, "{ip} ({entry_kind})");
+        }
+        for entry in IPV4_SPECIAL {
+            let mask = u32::MAX.checked_shl(32 - entry.prefix).unwrap_or(0);
+            for raw in [entry.network, entry.network | !mask] {
+                // The most specific entry decides: skip addresses a narrower entry overrides.
+                if registry_kind(IPV4_SPECIAL, raw, 32)
+                    != Some((!entry.globally_reachable).then_some(entry.kind))
+                {
+                    continue;
+                }
+                let ip = Ipv4Addr::from(raw);
+                judged(IpAddr::V4(ip), entry.kind, entry.globally_reachable);
+                let [a, b, c, d] = ip.octets();
+                let embedded = [
+                    format!("::ffff:{ip}"),
+                    format!("64:ff9b::{ip}"),
+                    format!("2002:{:02x}{:02x}:{:02x}{:02x}::1", a, b, c, d),
+                ];
+                for form in embedded {
+                    judged(form.parse().unwrap(), entry.kind, entry.globally_reachable);
+                }
+            }
+        }
+        for entry in IPV6_SPECIAL {
+            let mask = u128::MAX.checked_shl(128 - entry.prefix).unwrap_or(0);
+            for raw in [entry.network, entry.network | !mask] {
+                if registry_kind(IPV6_SPECIAL, raw, 128)
+                    != Some((!entry.globally_reachable).then_some(entry.kind))
+                {
+                    continue;
+                }
+                judged(IpAddr::V6(Ipv6Addr::from(raw)), entry.kind, entry.globally_reachable);
+            }
         }
     }
 

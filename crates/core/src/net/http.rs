@@ -115,6 +115,8 @@ pub struct Fetched {
     pub redirects: usize,
     /// For a redirect that was not followed: where it points (resolved against the URL).
     pub location: Option<Url>,
+    /// Every `WWW-Authenticate` challenge of the answer (a 401 says how to sign in).
+    pub www_authenticate: Vec<String>,
 }
 
 /// Settings of the guarded client.
@@ -312,6 +314,14 @@ impl GuardedHttp {
             tracing::debug!(%url, "fetch");
             let response = builder.send().await.map_err(|e| send_error(&url, &e))?;
             let status = response.status();
+            let www_authenticate: Vec<String> = response
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .map(|value| value.chars().take(1024).collect())
+                .take(16)
+                .collect();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let next = response
                     .headers()
@@ -327,6 +337,7 @@ impl GuardedHttp {
                         https_end_to_end,
                         redirects,
                         location: Some(next),
+                        www_authenticate,
                     });
                 }
                 tracing::debug!(from = %url, to = %next, "redirect");
@@ -342,7 +353,15 @@ impl GuardedHttp {
                     other => FetchError::Failed { url: url.to_string(), reason: other.to_string() },
                 },
             )?;
-            return Ok(Fetched { url, status, body, https_end_to_end, redirects, location: None });
+            return Ok(Fetched {
+                url,
+                status,
+                body,
+                https_end_to_end,
+                redirects,
+                location: None,
+                www_authenticate,
+            });
         }
         Err(FetchError::TooManyRedirects {
             url: url.to_string(),

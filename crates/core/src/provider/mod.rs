@@ -19,8 +19,8 @@
 //!     fn best_possible_source(&self) -> Source {
 //!         Source::Guess
 //!     }
-//!     async fn detect(&self, _: &EmailAddress, _: &DiscoveryContext) -> Result<Option<Detection>, SourceError> {
-//!         Ok(None)
+//!     async fn detect(&self, _: &EmailAddress, _: &DiscoveryContext) -> Result<Vec<Detection>, SourceError> {
+//!         Ok(Vec::new())
 //!     }
 //! }
 //!
@@ -49,15 +49,17 @@ pub trait Provider: Send + Sync {
 
     /// Looks for this provider's answer for `email`.
     ///
-    /// Returns `Ok(None)` when this provider has nothing to say about the address, and an
-    /// error only when it could not find out (network failure, timeout). Network lookups go
-    /// through `ctx`, which shares and memoises them between providers and records the trace.
-    /// The engine calls this only when the run may use the network.
+    /// Returns every answer this provider has in hand (its preferred one first; the engine
+    /// ranks them with everyone else's and keeps the runners-up as alternatives), nothing when
+    /// it has nothing to say about the address, and an error only when it could not find out
+    /// (network failure, timeout). Network lookups go through `ctx`, which shares and
+    /// memoises them between providers and records the trace. The engine calls this only when
+    /// the run may use the network.
     async fn detect(
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError>;
+    ) -> Result<Vec<Detection>, SourceError>;
 
     /// An answer that needs no network at all (a catalogue, a built-in domain list). The
     /// engine asks every provider this first; an unbeatable answer here means no DNS or HTTP

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use nativeauth_core::catalogue::{Catalogue, DomainMatch, MxMatch};
 use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
-use nativeauth_core::{Detection, EmailAddress, Outcome, Provider, Source, SourceError, Trust};
+use nativeauth_core::{Detection, EmailAddress, Outcome, Provider, Source, SourceError};
 
 /// Which catalogue the `catalogue` provider answers from: this provider's options.
 #[derive(Debug, Clone, Default)]
@@ -117,14 +117,16 @@ impl Provider for CatalogueProvider {
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError> {
-        self.detect_by_mx(email, ctx).await
+    ) -> Result<Vec<Detection>, SourceError> {
+        Ok(self.detect_by_mx(email, ctx).await?.into_iter().collect())
     }
 }
 
 impl CatalogueProvider {
     /// A custom domain hosted at a known provider: its most preferred MX host matches the
-    /// provider's MX patterns. The link comes from DNS, so the answer is unverified.
+    /// provider's MX patterns. The link comes from DNS, but the servers are the known
+    /// provider's own: a forged MX record can only send the user to that real provider, never
+    /// to the forger, so the answer is verified.
     async fn detect_by_mx(
         &self,
         email: &EmailAddress,
@@ -146,10 +148,8 @@ impl CatalogueProvider {
             found.entry.id
         );
         timer.finish(Outcome::Found, &evidence);
-        let mut detection = found.entry.detection(email, Source::Mx, evidence);
-        detection.trust = Trust::Unverified;
-        detection.notes.push(format!(
-            "{} is hosted at {} (recognised by its MX host, DNS without DNSSEC)",
+        let detection = found.entry.detection(email, Source::Mx, evidence).with_note(format!(
+            "{} is hosted at {} (recognised by its MX host)",
             email.domain(),
             found.entry.name
         ));

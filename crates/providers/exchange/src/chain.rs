@@ -19,7 +19,8 @@ use std::collections::HashSet;
 
 use base64::Engine as _;
 use nativeauth_core::plugin::{
-    DiscoveryContext, FetchError, FetchRequest, has_registrable_domain, registrable_domain,
+    DiscoveryContext, FetchError, FetchRequest, has_registrable_domain, is_host_name,
+    registrable_domain, same_registrable_domain,
 };
 use nativeauth_core::secrecy::{ExposeSecret, SecretString};
 use nativeauth_core::{EmailAddress, Outcome, SourceError, Url};
@@ -71,12 +72,23 @@ pub enum AutodiscoverOutcome {
         via_srv: bool,
         /// Redirects followed.
         redirects: usize,
+        /// Whether the answer can be used without asking the user: it came over https on
+        /// every hop from `autodiscover.<domain>` or an SRV target inside the domain, and the
+        /// endpoint is inside the domain or one of Microsoft's autodiscover hosts. Anything
+        /// from the bare domain (usually the company website), through plain http, or from
+        /// outside the domain is not.
+        verified: bool,
     },
-    /// Without credentials: an endpoint of the user's domain answered 401 — Exchange lives
-    /// there and wants the user to sign in.
+    /// Without credentials: an endpoint of the user's domain answered 401 with a challenge
+    /// Exchange uses (Basic, NTLM, Negotiate, or Bearer with an `authorization_uri`) —
+    /// Exchange lives there and wants the user to sign in.
     AuthRequired {
         /// The endpoint.
         endpoint: Url,
+        /// The authentication schemes it offered.
+        schemes: Vec<String>,
+        /// Whether the evidence can be trusted, by the same rule as for settings.
+        verified: bool,
     },
     /// With credentials: the chain leads to a host the rules do not allow credentials to go to;
     /// nothing was sent there. Ask the user before continuing.
@@ -137,6 +149,9 @@ pub enum AutodiscoverError {
         /// The endpoint.
         endpoint: String,
     },
+    /// The deadline passed before the chain finished.
+    #[error("autodiscover: the deadline passed")]
+    Timeout,
 }
 
 impl From<AutodiscoverError> for SourceError {
@@ -177,6 +192,9 @@ struct Candidate {
     /// Step 3: the unauthenticated GET whose only use is a redirect to https.
     redirect_only: bool,
     via_srv: bool,
+    /// Whether answers that start here may be trusted (before the hops are known):
+    /// `https://autodiscover.<domain>`, or an SRV target inside the domain over https.
+    trusted_start: bool,
 }
 
 /// The request body, with the address escaped.
@@ -209,23 +227,58 @@ async fn candidates(ctx: &DiscoveryContext, domain: &str) -> Vec<Candidate> {
     let ports = ctx.config().url_ports();
     let mut list = Vec::new();
     let autodiscover_host = format!("autodiscover.{domain}");
-    for (host, https, redirect_only) in [
-        (domain, true, false),
-        (autodiscover_host.as_str(), true, false),
-        (autodiscover_host.as_str(), false, true),
+    for (host, https, redirect_only, trusted_start) in [
+        (domain, true, false, false),
+        (autodiscover_host.as_str(), true, false, true),
+        (autodiscover_host.as_str(), false, true, false),
     ] {
         if let Some(url) = ports.url(host, ENDPOINT_PATH, https) {
-            list.push(Candidate { url, redirect_only, via_srv: false });
+            list.push(Candidate { url, redirect_only, via_srv: false, trusted_start });
         }
     }
     if let Ok(records) = ctx.srv(&format!("_autodiscover._tcp.{domain}")).await {
         for record in records.into_iter().filter(|r| r.port == 443 && !r.target.is_empty()) {
+            let inside = same_registrable_domain(&record.target, domain);
             if let Some(url) = ports.url(&record.target, ENDPOINT_PATH, true) {
-                list.push(Candidate { url, redirect_only: false, via_srv: true });
+                list.push(Candidate {
+                    url,
+                    redirect_only: false,
+                    via_srv: true,
+                    trusted_start: inside,
+                });
             }
         }
     }
     list
+}
+
+/// The authentication schemes of a `WWW-Authenticate` answer that Exchange uses: Basic, NTLM,
+/// Negotiate, and Bearer when it names an `authorization_uri` (Microsoft 365's hybrid
+/// modern authentication). A website's login wall (cookies, forms, custom schemes) offers
+/// none of these on its autodiscover path.
+pub(crate) fn exchange_schemes(challenges: &[String]) -> Vec<String> {
+    let mut schemes = Vec::new();
+    for value in challenges {
+        for piece in value.split(',') {
+            let piece = piece.trim();
+            let token = piece.split([' ', '=']).next().unwrap_or_default();
+            // A parameter (`realm="x"`) is not a scheme: schemes stand alone or before a space.
+            if piece.as_bytes().get(token.len()) == Some(&b'=') {
+                continue;
+            }
+            let scheme = match token.to_ascii_lowercase().as_str() {
+                "basic" => "Basic",
+                "ntlm" => "NTLM",
+                "negotiate" => "Negotiate",
+                "bearer" if value.to_ascii_lowercase().contains("authorization_uri") => "Bearer",
+                _ => continue,
+            };
+            if !schemes.iter().any(|s| s == scheme) {
+                schemes.push(scheme.to_owned());
+            }
+        }
+    }
+    schemes
 }
 
 /// The chain's state.
@@ -235,25 +288,47 @@ struct Chain<'a> {
     rules: &'a CredentialRules,
     user_base: String,
     redirects: usize,
-    seen_urls: HashSet<Url>,
+    /// Endpoints already asked, with the address they were asked about.
+    seen: HashSet<(Url, String)>,
     seen_addresses: HashSet<String>,
-    auth_required: Option<Url>,
+    /// The best answer that did not end the chain (unverified settings, evidence, a refusal),
+    /// and the first error of a candidate that failed.
+    held: Option<(u8, AutodiscoverOutcome)>,
+    unauthorized: Option<AutodiscoverError>,
+    first_error: Option<AutodiscoverError>,
 }
 
 /// What one endpoint said.
 enum Hop {
-    Done(AutodiscoverOutcome),
+    /// An answer; `final_answer` when nothing later can beat it.
+    Answer(AutodiscoverOutcome),
     Next(Url),
     Restart(String),
-    Skip,
+    /// This candidate ends here (nothing, or a failure already recorded in the trace).
+    End,
+}
+
+/// How a hop is reached: the candidate's trust so far, and whether every hop was https.
+#[derive(Clone, Copy)]
+struct Path {
+    trusted_start: bool,
+    https_so_far: bool,
+    via_srv: bool,
 }
 
 /// Runs the chain for `email`. Without credentials (what `discover` does) nothing secret is
-/// sent and a 401 is reported as evidence; with credentials they go only where the rules allow.
+/// sent and a 401 challenge is reported as evidence; with credentials they go only where the
+/// rules allow.
+///
+/// Candidates follow Microsoft's documented order (the domain, `autodiscover.<domain>`, the
+/// http redirect, then SRV). A candidate's failure — a loop, a refused redirect, an `<Error>`,
+/// a refusal — ends that candidate, not the chain; evidence already found is kept. Verified
+/// settings end the chain at once; anything less is held while the remaining candidates are
+/// asked, so that the website at the bare domain never outranks `autodiscover.<domain>`.
 ///
 /// # Errors
-/// [`AutodiscoverError`] for loops, too many redirects, insecure or forbidden targets, server
-/// errors and refused credentials.
+/// When no candidate answered: the first candidate's failure (loop, too many redirects,
+/// insecure or forbidden target, server error), or refused credentials.
 pub async fn run_autodiscover(
     ctx: &DiscoveryContext,
     email: &EmailAddress,
@@ -266,62 +341,139 @@ pub async fn run_autodiscover(
         rules,
         user_base: registrable_domain(email.domain()).to_owned(),
         redirects: 0,
-        seen_urls: HashSet::new(),
+        seen: HashSet::new(),
         seen_addresses: HashSet::from([email.as_str().to_ascii_lowercase()]),
-        auth_required: None,
+        held: None,
+        unauthorized: None,
+        first_error: None,
     };
     let mut address = email.clone();
+    // Whether the endpoint that sent us to the current address could be trusted.
+    let mut inherited_trust = true;
     'restart: loop {
         let domain = address.domain().to_owned();
         if let Some(reason) = forbidden_host(&domain) {
-            return Err(AutodiscoverError::Forbidden { target: domain, reason });
+            chain.fail(AutodiscoverError::Forbidden { target: domain, reason });
+            break;
         }
         for candidate in candidates(ctx, &domain).await {
             let mut url = candidate.url;
             let mut redirect_only = candidate.redirect_only;
+            let mut path = Path {
+                trusted_start: candidate.trusted_start && inherited_trust,
+                https_so_far: !candidate.redirect_only,
+                via_srv: candidate.via_srv,
+            };
             loop {
-                match chain.hop(&url, &address, redirect_only, candidate.via_srv).await? {
-                    Hop::Done(outcome) => return Ok(outcome),
-                    Hop::Skip => break,
+                match chain.hop(&url, &address, redirect_only, path).await {
+                    Hop::Answer(outcome) => {
+                        if chain.offer(outcome) {
+                            return Ok(chain
+                                .held
+                                .take()
+                                .map_or(AutodiscoverOutcome::NotFound, |(_, o)| o));
+                        }
+                        break;
+                    }
+                    Hop::End => break,
                     Hop::Next(next) => {
-                        chain.count_redirect(&next)?;
+                        if let Err(error) = chain.count_redirect(&next, &address) {
+                            chain.fail(error);
+                            break;
+                        }
+                        path.https_so_far &= next.scheme() == "https";
                         url = next;
                         redirect_only = false;
                     }
                     Hop::Restart(new_address) => {
-                        let parsed = EmailAddress::parse(&new_address).map_err(|_| {
-                            AutodiscoverError::BadRedirectAddress(new_address.clone())
-                        })?;
+                        let Ok(parsed) = EmailAddress::parse(&new_address) else {
+                            chain.fail(AutodiscoverError::BadRedirectAddress(new_address));
+                            break;
+                        };
                         if !chain.seen_addresses.insert(parsed.as_str().to_ascii_lowercase()) {
-                            return Err(AutodiscoverError::Loop { target: new_address });
+                            chain.fail(AutodiscoverError::Loop { target: new_address });
+                            break;
                         }
                         chain.redirects += 1;
                         if chain.redirects > MAX_REDIRECTS {
-                            return Err(AutodiscoverError::TooManyRedirects { last: new_address });
+                            chain.fail(AutodiscoverError::TooManyRedirects { last: new_address });
+                            break;
                         }
+                        inherited_trust = path.trusted_start && path.https_so_far;
                         address = parsed;
                         continue 'restart;
                     }
                 }
             }
         }
-        return Ok(match chain.auth_required {
-            Some(endpoint) => AutodiscoverOutcome::AuthRequired { endpoint },
-            None => AutodiscoverOutcome::NotFound,
-        });
+        break;
     }
+    chain.finish()
 }
 
 impl Chain<'_> {
-    fn count_redirect(&mut self, next: &Url) -> Result<(), AutodiscoverError> {
+    fn count_redirect(
+        &mut self,
+        next: &Url,
+        address: &EmailAddress,
+    ) -> Result<(), AutodiscoverError> {
         self.redirects += 1;
         if self.redirects > MAX_REDIRECTS {
             return Err(AutodiscoverError::TooManyRedirects { last: next.to_string() });
         }
-        if self.seen_urls.contains(next) {
+        if self.seen.contains(&(next.clone(), address.as_str().to_owned())) {
             return Err(AutodiscoverError::Loop { target: next.to_string() });
         }
         Ok(())
+    }
+
+    /// Remembers a candidate's failure; the chain goes on with the next candidate.
+    fn fail(&mut self, error: AutodiscoverError) {
+        tracing::debug!(%error, "autodiscover candidate failed");
+        if matches!(error, AutodiscoverError::Unauthorized { .. }) {
+            self.unauthorized.get_or_insert(error);
+        } else {
+            self.first_error.get_or_insert(error);
+        }
+    }
+
+    /// Holds `outcome` if it beats what is held; `true` when it cannot be beaten (verified
+    /// settings), so the chain can stop.
+    fn offer(&mut self, outcome: AutodiscoverOutcome) -> bool {
+        // Lower is better: verified settings, a confirmation to ask for, verified evidence,
+        // unverified settings, unverified evidence.
+        let rank = match &outcome {
+            AutodiscoverOutcome::Settings { verified: true, .. } => 0,
+            AutodiscoverOutcome::NeedsConfirmation { .. } => 1,
+            AutodiscoverOutcome::AuthRequired { verified: true, .. } => 2,
+            AutodiscoverOutcome::Settings { .. } => 3,
+            AutodiscoverOutcome::AuthRequired { .. } => 4,
+            AutodiscoverOutcome::NotFound => return false,
+        };
+        if self.held.as_ref().is_none_or(|(held, _)| rank < *held) {
+            self.held = Some((rank, outcome));
+        }
+        rank == 0
+    }
+
+    fn finish(self) -> Result<AutodiscoverOutcome, AutodiscoverError> {
+        if let Some((_, outcome)) = self.held {
+            return Ok(outcome);
+        }
+        match self.unauthorized.or(self.first_error) {
+            Some(error) => Err(error),
+            None => Ok(AutodiscoverOutcome::NotFound),
+        }
+    }
+
+    /// Whether an answer from `url` reached by `path` may be trusted.
+    fn verified(&self, url: &Url, path: Path) -> bool {
+        let host = url.host_str().unwrap_or_default();
+        path.trusted_start
+            && path.https_so_far
+            && url.scheme() == "https"
+            && (registrable_domain(host) == self.user_base
+                || MICROSOFT_AUTODISCOVER_HOSTS.contains(&host))
     }
 
     async fn hop(
@@ -329,18 +481,28 @@ impl Chain<'_> {
         url: &Url,
         address: &EmailAddress,
         redirect_only: bool,
-        via_srv: bool,
-    ) -> Result<Hop, AutodiscoverError> {
+        path: Path,
+    ) -> Hop {
         let host = url.host_str().unwrap_or_default().to_owned();
+        let timer = self.ctx.timer("autodiscover", url.as_str());
+        if url.domain().is_some_and(|domain| !is_host_name(domain)) {
+            timer.finish(Outcome::Error, "not a valid host name: skipped");
+            return Hop::End;
+        }
         if let Some(reason) = forbidden_host(&host) {
-            return Err(AutodiscoverError::Forbidden { target: url.to_string(), reason });
+            timer.finish(Outcome::Error, &format!("refused: {reason}"));
+            self.fail(AutodiscoverError::Forbidden { target: url.to_string(), reason });
+            return Hop::End;
         }
         if url.scheme() != "https" && !redirect_only {
-            return Err(AutodiscoverError::Insecure { url: url.to_string() });
+            timer.finish(Outcome::Error, "refused: not https");
+            self.fail(AutodiscoverError::Insecure { url: url.to_string() });
+            return Hop::End;
         }
-        if !self.seen_urls.insert(url.clone()) {
-            // A candidate already reached through a redirect: nothing new to learn.
-            return Ok(Hop::Skip);
+        if !self.seen.insert((url.clone(), address.as_str().to_owned())) {
+            // Asked already about this address (a candidate also reached by a redirect).
+            drop(timer);
+            return Hop::End;
         }
         // Credentials go only to allowed hosts (and never in the http GET).
         let authorization = match self.credentials {
@@ -348,13 +510,11 @@ impl Chain<'_> {
                 if !self.rules.allows(&host, &self.user_base) {
                     let reason =
                         format!("{host} is outside {} and not on the allowlist", self.user_base);
-                    self.ctx
-                        .timer("autodiscover", url.as_str())
-                        .finish(Outcome::Skipped, &format!("not sending credentials: {reason}"));
-                    return Ok(Hop::Done(AutodiscoverOutcome::NeedsConfirmation {
+                    timer.finish(Outcome::Skipped, &format!("not sending credentials: {reason}"));
+                    return Hop::Answer(AutodiscoverOutcome::NeedsConfirmation {
                         target: url.clone(),
                         reason,
-                    }));
+                    });
                 }
                 Some(basic(creds))
             }
@@ -369,66 +529,87 @@ impl Chain<'_> {
             Some(value) => request.authorization(value),
             None => request,
         };
-        let timer = self.ctx.timer("autodiscover", url.as_str());
         let http = match self.ctx.http(url.as_str()) {
             Ok(http) => http,
-            Err(_) => return Ok(Hop::Skip),
+            Err(error) => {
+                timer.fail(&error);
+                return Hop::End;
+            }
         };
         let fetched = match http.fetch(&request).await {
             Ok(fetched) => fetched,
             Err(FetchError::NoAddress { .. }) => {
                 timer.finish(Outcome::Nothing, "the host name does not resolve");
-                return Ok(Hop::Skip);
+                return Hop::End;
             }
             Err(error) => {
                 timer.fail(&error.into());
-                return Ok(Hop::Skip);
+                return Hop::End;
             }
         };
+        let status = fetched.status.as_u16();
         if let Some(location) = fetched.location {
             if location.scheme() != "https" {
                 timer.finish(
                     Outcome::Error,
-                    &format!("refusing the redirect to {location}: not https"),
+                    &format!("HTTP {status}: refusing the redirect to {location}: not https"),
                 );
-                if redirect_only {
-                    return Ok(Hop::Skip);
+                if !redirect_only {
+                    self.fail(AutodiscoverError::Insecure { url: location.to_string() });
                 }
-                return Err(AutodiscoverError::Insecure { url: location.to_string() });
+                return Hop::End;
             }
-            timer.finish(
-                Outcome::Nothing,
-                &format!("HTTP {} to {location}", fetched.status.as_u16()),
-            );
-            return Ok(Hop::Next(location));
+            timer.finish(Outcome::Nothing, &format!("HTTP {status} to {location}"));
+            return Hop::Next(location);
         }
         if redirect_only {
             timer.finish(
                 Outcome::Nothing,
-                &format!("HTTP {} (only a redirect to https is used)", fetched.status.as_u16()),
+                &format!("HTTP {status} (only a redirect to https is used)"),
             );
-            return Ok(Hop::Skip);
+            return Hop::End;
         }
         match fetched.status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                if self.credentials.is_some() {
-                    timer.finish(Outcome::Error, "credentials refused");
-                    return Err(AutodiscoverError::Unauthorized { endpoint: url.to_string() });
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN if self.credentials.is_some() => {
+                timer.finish(Outcome::Error, &format!("HTTP {status}: credentials refused"));
+                self.fail(AutodiscoverError::Unauthorized { endpoint: url.to_string() });
+                return Hop::End;
+            }
+            StatusCode::UNAUTHORIZED => {
+                let schemes = exchange_schemes(&fetched.www_authenticate);
+                if schemes.is_empty() {
+                    timer.finish(
+                        Outcome::Nothing,
+                        "HTTP 401 without an Exchange challenge: not Exchange",
+                    );
+                    return Hop::End;
                 }
+                // Evidence of Exchange only when the endpoint is the user's own.
+                if registrable_domain(&host) != self.user_base {
+                    timer.finish(
+                        Outcome::Nothing,
+                        &format!("HTTP 401 ({}) outside the user's domain", schemes.join(", ")),
+                    );
+                    return Hop::End;
+                }
+                let verified = self.verified(url, path);
                 timer.finish(
                     Outcome::Found,
-                    "HTTP 401: an autodiscover endpoint that wants sign-in",
+                    &format!(
+                        "HTTP 401 ({}): an autodiscover endpoint that wants sign-in",
+                        schemes.join(", ")
+                    ),
                 );
-                // Evidence of Exchange only when the endpoint is the user's own.
-                if registrable_domain(&host) == self.user_base && self.auth_required.is_none() {
-                    self.auth_required = Some(url.clone());
-                }
-                return Ok(Hop::Skip);
+                return Hop::Answer(AutodiscoverOutcome::AuthRequired {
+                    endpoint: url.clone(),
+                    schemes,
+                    verified,
+                });
             }
             StatusCode::OK => {}
-            other => {
-                timer.finish(Outcome::Nothing, &format!("HTTP {}", other.as_u16()));
-                return Ok(Hop::Skip);
+            _ => {
+                timer.finish(Outcome::Nothing, &format!("HTTP {status}"));
+                return Hop::End;
             }
         }
         match parse_pox(&String::from_utf8_lossy(&fetched.body)) {
@@ -437,36 +618,41 @@ impl Chain<'_> {
                     Outcome::Found,
                     &format!("settings; EWS {}", settings.ews_url().unwrap_or("none")),
                 );
-                Ok(Hop::Done(AutodiscoverOutcome::Settings {
+                Hop::Answer(AutodiscoverOutcome::Settings {
                     settings,
                     endpoint: url.clone(),
                     address: address.as_str().to_owned(),
-                    via_srv,
+                    via_srv: path.via_srv,
                     redirects: self.redirects,
-                }))
+                    verified: self.verified(url, path),
+                })
             }
-            Ok(PoxResponse::RedirectUrl(next)) => {
-                let next = Url::parse(&next)
-                    .map_err(|_| AutodiscoverError::Insecure { url: next.clone() })?;
-                timer.finish(Outcome::Nothing, &format!("redirectUrl {next}"));
-                if next.scheme() != "https" {
-                    return Err(AutodiscoverError::Insecure { url: next.to_string() });
+            Ok(PoxResponse::RedirectUrl(next)) => match Url::parse(&next) {
+                Ok(next) if next.scheme() == "https" => {
+                    timer.finish(Outcome::Nothing, &format!("redirectUrl {next}"));
+                    Hop::Next(next)
                 }
-                Ok(Hop::Next(next))
-            }
+                _ => {
+                    timer
+                        .finish(Outcome::Error, &format!("refusing redirectUrl {next}: not https"));
+                    self.fail(AutodiscoverError::Insecure { url: next });
+                    Hop::End
+                }
+            },
             Ok(PoxResponse::RedirectAddr(next)) => {
                 timer.finish(Outcome::Nothing, &format!("redirectAddr {next}"));
-                Ok(Hop::Restart(next))
+                Hop::Restart(next)
             }
             Ok(PoxResponse::Error { code, message }) => {
                 let code = code.unwrap_or_default();
                 let message = message.unwrap_or_default();
                 timer.finish(Outcome::Error, &format!("error {code}: {message}"));
-                Err(AutodiscoverError::Server { code, message })
+                self.fail(AutodiscoverError::Server { code, message });
+                Hop::End
             }
             Err(error) => {
                 timer.finish(Outcome::Nothing, &format!("not an autodiscover response: {error}"));
-                Ok(Hop::Skip)
+                Hop::End
             }
         }
     }

@@ -14,9 +14,7 @@
 mod chain;
 mod pox;
 
-use nativeauth_core::plugin::{
-    DiscoveryContext, ProviderPlugin, async_trait, inventory, same_registrable_domain,
-};
+use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
 use nativeauth_core::{
     AuthHint, Detection, Discovery, EmailAddress, ExchangeEndpoints, NylasProvider, Provider,
     ProviderInfo, Source, SourceError, Step, Trust,
@@ -55,23 +53,30 @@ impl Provider for ExchangeProvider {
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError> {
+    ) -> Result<Vec<Detection>, SourceError> {
         let outcome = run_autodiscover(ctx, email, None, &CredentialRules::default()).await?;
-        Ok(match outcome {
-            AutodiscoverOutcome::Settings { settings, endpoint, via_srv, .. } => {
-                Some(from_settings(email, &settings, &endpoint, via_srv))
+        Ok(Vec::from_iter(match outcome {
+            AutodiscoverOutcome::Settings { settings, endpoint, via_srv, verified, .. } => {
+                Some(from_settings(&settings, &endpoint, via_srv, verified))
             }
-            AutodiscoverOutcome::AuthRequired { endpoint } => {
+            AutodiscoverOutcome::AuthRequired { endpoint, schemes, verified } => {
                 let host = endpoint.host_str().unwrap_or_default().to_owned();
                 let provider = ProviderInfo::new(
                     format!("exchange:{host}"),
                     format!("Exchange ({host})"),
                     NylasProvider::Exchange,
                 );
-                let evidence =
-                    format!("{endpoint} answered 401: Exchange autodiscover that wants sign-in");
+                let evidence = format!(
+                    "{endpoint} answered 401 ({}): Exchange autodiscover that wants sign-in",
+                    schemes.join(", ")
+                );
+                let trust = if verified { Trust::Verified } else { Trust::Unverified };
+                let mut detection = Detection::new(provider, Source::Autodiscover, trust, evidence);
+                if !verified {
+                    detection = detection.with_note(UNVERIFIED_NOTE);
+                }
                 Some(
-                    Detection::new(provider, Source::Autodiscover, Trust::Verified, evidence)
+                    detection
                         .with_exchange(ExchangeEndpoints { ews_url: None, eas_host: Some(host) })
                         .with_note(
                             "the full settings (EWS URL) come from autodiscover with the user's password",
@@ -79,26 +84,26 @@ impl Provider for ExchangeProvider {
                 )
             }
             _ => None,
-        })
+        }))
     }
 }
 
+/// Why an autodiscover answer is unverified, for the login page.
+const UNVERIFIED_NOTE: &str = "found by autodiscover at the bare domain (usually the website), \
+    through plain http, through SRV or outside the domain: confirm the server with the user";
+
 /// The answer for autodiscover settings from `endpoint`.
 fn from_settings(
-    email: &EmailAddress,
     settings: &AutodiscoverSettings,
     endpoint: &nativeauth_core::Url,
     via_srv: bool,
+    verified: bool,
 ) -> Detection {
     let host = endpoint.host_str().unwrap_or_default().to_owned();
     let eas_host = settings.eas_host();
     let microsoft = eas_host.as_deref() == Some("outlook.office365.com");
     let (incoming, outgoing) = settings.mail_servers();
-    let trust = if !via_srv && same_registrable_domain(&host, email.domain()) {
-        Trust::Verified
-    } else {
-        Trust::Unverified
-    };
+    let trust = if verified { Trust::Verified } else { Trust::Unverified };
     let provider = if microsoft {
         ProviderInfo::new("office365", "Microsoft 365", NylasProvider::Office365)
     } else {
@@ -154,7 +159,7 @@ pub async fn autodiscover_with_credentials(
             run_autodiscover(&ctx, email, Some(credentials), rules),
         )
         .await
-        .unwrap_or(Ok(AutodiscoverOutcome::NotFound))
+        .unwrap_or(Err(AutodiscoverError::Timeout))
     };
     AutodiscoverRun { result, trace: ctx.into_trace() }
 }

@@ -84,13 +84,13 @@ impl Attempts {
         }
     }
 
-    fn finish(self) -> Result<Option<Detection>, SourceError> {
+    fn finish(self) -> Result<Vec<Detection>, SourceError> {
         if let Some(refused) = self.refused {
             return Err(refused);
         }
         match self.first_error {
             Some(error) if !self.answered => Err(error),
-            _ => Ok(None),
+            _ => Ok(Vec::new()),
         }
     }
 }
@@ -151,7 +151,7 @@ impl Run<'_> {
         for domain in derived.candidates() {
             let url = ispdb_url(&base, domain);
             if let Some(found) =
-                self.autoconfig("ispdb", url, Source::Ispdb, Trust::Unverified).await
+                self.autoconfig("ispdb", url, Source::MxIspdb, Trust::Unverified).await
             {
                 return Some(found);
             }
@@ -276,7 +276,7 @@ impl Run<'_> {
                 }) as Alternative<'_, Server>
             })
             .collect();
-        first_by_priority(alternatives).await
+        first_by_priority(alternatives).await.into_iter().next()
     }
 }
 
@@ -294,39 +294,31 @@ impl Provider for ImapProvider {
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
-    ) -> Result<Option<Detection>, SourceError> {
+    ) -> Result<Vec<Detection>, SourceError> {
         let options = ctx.options::<ImapOptions>();
         let run = Run { email, ctx, options: &options, attempts: Mutex::new(Attempts::default()) };
         let domain = email.domain();
         let ports = ctx.config().url_ports();
-        let https = Trust::Verified;
-        let mut alternatives: Vec<Alternative<'_, Detection>> = vec![
-            Box::pin(run.autoconfig(
-                "autoconfig",
-                subdomain_url(domain, email, true, ports),
-                Source::Autoconfig(AutoconfigOrigin::Subdomain),
-                https,
-            )),
-            Box::pin(run.autoconfig(
-                "autoconfig",
-                well_known_url(domain, email, true, ports),
-                Source::Autoconfig(AutoconfigOrigin::WellKnown),
-                https,
-            )),
-            Box::pin(run.mx_autoconfig()),
-        ];
-        if options.allow_http {
+        // In the order of their rank: the domain's own https autoconfig, its plain-http
+        // autoconfig when allowed (same class, unverified), its ISPDB entry, then what its MX
+        // host's domain publishes (a link that rests on DNS alone), then SRV.
+        let mut alternatives: Vec<Alternative<'_, Detection>> = Vec::new();
+        let own_autoconfig = [(true, Trust::Verified), (false, Trust::Unverified)];
+        for (https, trust) in own_autoconfig {
+            if !https && !options.allow_http {
+                continue;
+            }
             alternatives.push(Box::pin(run.autoconfig(
                 "autoconfig",
-                subdomain_url(domain, email, false, ports),
+                subdomain_url(domain, email, https, ports),
                 Source::Autoconfig(AutoconfigOrigin::Subdomain),
-                Trust::Unverified,
+                trust,
             )));
             alternatives.push(Box::pin(run.autoconfig(
                 "autoconfig",
-                well_known_url(domain, email, false, ports),
+                well_known_url(domain, email, https, ports),
                 Source::Autoconfig(AutoconfigOrigin::WellKnown),
-                Trust::Unverified,
+                trust,
             )));
         }
         if let Some(base) = &options.ispdb_url {
@@ -334,17 +326,19 @@ impl Provider for ImapProvider {
                 "ispdb",
                 ispdb_url(base, domain),
                 Source::Ispdb,
-                https,
+                Trust::Verified,
             )));
         }
+        alternatives.push(Box::pin(run.mx_autoconfig()));
         alternatives.push(Box::pin(run.mx_ispdb()));
         alternatives.push(Box::pin(run.srv()));
-        if let Some(found) = first_by_priority(alternatives).await {
-            return Ok(Some(found));
+        let found = first_by_priority(alternatives).await;
+        if !found.is_empty() {
+            return Ok(found);
         }
         if options.guess {
             if let Some(found) = run.guess().await {
-                return Ok(Some(found));
+                return Ok(vec![found]);
             }
         }
         run.attempts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).finish()
@@ -364,7 +358,7 @@ fn detection(email: &EmailAddress, found: &FoundConfig, source: Source, trust: T
     let mut notes = Vec::new();
     if trust == Trust::Unverified {
         notes.push(match source {
-            Source::Autoconfig(AutoconfigOrigin::MxDomain) | Source::Ispdb => {
+            Source::Autoconfig(AutoconfigOrigin::MxDomain) | Source::MxIspdb => {
                 "found through the domain's MX host (DNS without DNSSEC): confirm the servers with the user".to_owned()
             }
             _ => "fetched over plain http: confirm the servers with the user".to_owned(),

@@ -98,6 +98,17 @@ impl Provider for Microsoft365AutodiscoverProvider {
         &self,
         email: &EmailAddress,
         ctx: &DiscoveryContext,
+    ) -> Result<Vec<Detection>, SourceError> {
+        Ok(self.ask(email, ctx).await?.into_iter().collect())
+    }
+}
+
+impl Microsoft365AutodiscoverProvider {
+    /// The v2 endpoint's answer, when `autodiscover.<domain>` points at Microsoft.
+    async fn ask(
+        &self,
+        email: &EmailAddress,
+        ctx: &DiscoveryContext,
     ) -> Result<Option<Detection>, SourceError> {
         let options = ctx.options::<MicrosoftOptions>();
         let Some(base) = &options.autodiscover_url else { return Ok(None) };

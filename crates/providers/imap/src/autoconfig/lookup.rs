@@ -1,7 +1,7 @@
 //! Looking up autoconfig documents: the candidate URLs of a domain, and one fetch with its
 //! trace step.
 
-use nativeauth_core::plugin::{DiscoveryContext, FetchError};
+use nativeauth_core::plugin::{DiscoveryContext, FetchError, is_host_name};
 use nativeauth_core::{EmailAddress, Outcome, SourceError, Url, UrlPorts};
 use reqwest::StatusCode;
 
@@ -29,9 +29,16 @@ pub fn well_known_url(
     Some(with_address(url, email))
 }
 
-/// The ISPDB URL of a domain: the base URL with the domain appended (never the address).
+/// The ISPDB URL of a domain: the base URL with the domain appended as one path segment
+/// (never the address). `None` unless `domain` is a valid host name, so that nothing from DNS
+/// can turn into another host or path (`Url::join` would read `\/` as `//`).
 pub fn ispdb_url(base: &Url, domain: &str) -> Option<Url> {
-    base.join(domain).ok()
+    if !is_host_name(domain) {
+        return None;
+    }
+    let mut url = base.clone();
+    url.path_segments_mut().ok()?.pop_if_empty().push(domain.trim_end_matches('.'));
+    Some(url)
 }
 
 fn with_address(mut url: Url, email: &EmailAddress) -> Url {
