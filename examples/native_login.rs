@@ -16,7 +16,7 @@ use std::io::{self, BufRead, IsTerminal};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use nativeauth::connect::{AuthorizeRequest, ConnectClient, Credentials, Scopes};
+use nativeauth::connect::{AuthorizeRequest, ConnectClient, Consent, Credentials, Scopes};
 use nativeauth::secrecy::ExposeSecret;
 use nativeauth::{AuthHint, Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Trust};
 
@@ -40,6 +40,9 @@ struct Args {
     /// Answer from the catalogue only.
     #[arg(long)]
     offline: bool,
+    /// Go on with an unverified answer (you checked its servers).
+    #[arg(long)]
+    accept_unverified: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -59,12 +62,32 @@ async fn main() -> anyhow::Result<()> {
         "{email}: {} (Nylas provider {}, via {}, {})",
         detection.provider.name, detection.provider.nylas, detection.source, detection.trust
     );
+    let mut consent = Consent::none();
     if detection.trust == Trust::Unverified {
-        println!("warning: this answer is unverified; check the servers before trusting them");
+        for server in detection.incoming.iter().chain(&detection.outgoing) {
+            println!("  {} {} {}", server.protocol, server.address(), server.security);
+        }
+        if !args.accept_unverified {
+            bail!(
+                "this answer is unverified: check the servers above, then run again with \
+                 --accept-unverified"
+            );
+        }
+        consent = consent.accept_unverified();
     }
-    if matches!(detection.provider.nylas, NylasProvider::Gmail | NylasProvider::Office365) {
+    if detection.auth_hint == AuthHint::OAuth2
+        || matches!(
+            detection.provider.nylas,
+            NylasProvider::Gmail
+                | NylasProvider::Office365
+                | NylasProvider::Outlook
+                | NylasProvider::Hotmail
+        )
+    {
+        let with =
+            if detection.provider.nylas == NylasProvider::Gmail { "Google" } else { "Microsoft" };
         bail!(
-            "{} signs in with OAuth: run your OAuth flow and use Credentials::oauth",
+            "{} accepts no password here: sign in with {with} (OAuth) and use Credentials::oauth",
             detection.provider.name
         );
     }
@@ -75,13 +98,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let password = read_password(&prompt)?;
     let credentials = Credentials::password(password);
-    let request = AuthorizeRequest::new(
+    let request = AuthorizeRequest::with_consent(
         &args.client_id,
         &args.name,
         &email,
         &detection,
         &credentials,
         scopes,
+        consent,
     )?;
     for warning in request.warnings() {
         println!("warning: {warning}");

@@ -501,3 +501,53 @@ async fn microsoft_365_behind_a_mail_filter_is_found_by_the_v2_endpoint() {
     assert_ne!(report.best.as_ref().map(|d| d.provider.nylas), Some(NylasProvider::Office365));
     untouched.assert_async().await;
 }
+
+#[tokio::test]
+async fn the_login_autodiscover_names_reaches_the_payload() {
+    let mut lab = lab(|z| z).await;
+    let with_login = settings("mail.corp.test")
+        .replace("<Type>EXPR</Type>", "<Type>EXPR</Type><LoginName>CORP\\jane</LoginName>");
+    lab.autodiscover("autodiscover.corp.test", PATH, Some(BASIC), 200, &with_login).await;
+    let discovery = Discovery::new(lab.config()).unwrap();
+    let email = EmailAddress::parse("jane@corp.test").unwrap();
+    let run =
+        autodiscover_with_credentials(&discovery, &email, &creds(), &CredentialRules::default())
+            .await;
+    let detection = run.detection(&email).unwrap();
+    assert_eq!(detection.trust, Trust::Verified);
+    assert_eq!(detection.exchange.as_ref().unwrap().login.as_deref(), Some("CORP\\jane"));
+    let request = nativeauth::connect::AuthorizeRequest::new(
+        "cid",
+        "Jane",
+        &email,
+        &detection,
+        &nativeauth::connect::Credentials::password("s3cret-pw"),
+        "email.read_only".parse().unwrap(),
+    )
+    .unwrap();
+    let body = serde_json::to_value(&request).unwrap();
+    assert_eq!(body["settings"]["username"], "CORP\\jane");
+    assert_eq!(body["settings"]["exchange_server_host"], "mail.corp.test");
+}
+
+#[tokio::test]
+async fn a_deadline_in_credentialed_autodiscover_is_a_timeout() {
+    let lab = lab(|z| z).await;
+    // Every https candidate answers only after the deadline.
+    let slow =
+        [("corp.test", Duration::from_secs(5)), ("autodiscover.corp.test", Duration::from_secs(5))];
+    let tls = TlsFront::start_with_delays(&lab.ca, lab.http.socket_address(), &slow);
+    let config = DiscoveryConfig::builder()
+        .deadline(Duration::from_millis(300))
+        .nameservers([lab.dns.addr()])
+        .extra_roots([lab.ca.root()])
+        .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
+        .url_ports(UrlPorts { https: tls.addr().port(), http: lab.http.socket_address().port() })
+        .build();
+    let discovery = Discovery::new(config).unwrap();
+    let email = EmailAddress::parse("jane@corp.test").unwrap();
+    let run =
+        autodiscover_with_credentials(&discovery, &email, &creds(), &CredentialRules::default())
+            .await;
+    assert!(matches!(run.result, Err(AutodiscoverError::Timeout)), "{:?}", run.result);
+}

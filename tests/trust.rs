@@ -19,7 +19,7 @@ const PATH: &str = "/autodiscover/autodiscover.xml";
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 /// Every host name a test may serve, all on 127.0.0.1 with certificates from one test CA.
-const HOSTS: [&str; 14] = [
+const HOSTS: [&str; 16] = [
     "web.test",
     "autodiscover.web.test",
     "iis.test",
@@ -34,6 +34,8 @@ const HOSTS: [&str; 14] = [
     "autoconfig.shared.test",
     "srvad.test",
     "exch.srvad.test",
+    "autodiscover.plain.test",
+    "mail.plain.test",
 ];
 
 struct Lab {
@@ -253,6 +255,29 @@ async fn the_standard_iis_setup_is_verified_exchange() {
     assert!(best.evidence.contains("Negotiate, NTLM"), "{}", best.evidence);
     // SRV was asked too and its answer is kept as an alternative.
     assert!(report.alternatives.iter().any(|d| d.source == Source::Srv), "{report:#?}");
+}
+
+#[tokio::test]
+async fn autodiscover_reached_through_a_plain_http_redirect_is_unverified() {
+    let mut lab = lab(Zone::new(), &[]).await;
+    let target = lab.url("mail.plain.test", PATH);
+    lab.http
+        .mock("GET", PATH)
+        .match_header("host", Lab::host("autodiscover.plain.test"))
+        .with_status(302)
+        .with_header("location", &target)
+        .create_async()
+        .await;
+    let settings = r#"<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"><Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"><Account><AccountType>email</AccountType><Action>settings</Action><Protocol><Type>EXPR</Type><Server>mail.plain.test</Server><EwsUrl>https://mail.plain.test/EWS/Exchange.asmx</EwsUrl></Protocol></Account></Response></Autodiscover>"#;
+    let answered = lab.autodiscover("mail.plain.test", 200, &[], settings).await;
+    let report = lab.discover("pat@plain.test").await;
+    answered.assert_async().await;
+    let best = report.best.as_ref().unwrap();
+    assert_eq!(
+        (best.provider.nylas, best.source, best.trust),
+        (NylasProvider::Exchange, Source::Autodiscover, Trust::Unverified),
+        "an attacker on the http hop could have sent us anywhere"
+    );
 }
 
 #[tokio::test]

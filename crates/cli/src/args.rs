@@ -138,6 +138,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ID", default_value = "<CLIENT_ID>", requires = "payload")]
     pub(crate) client_id: String,
 
+    /// Build the payload even from an unverified detection (the user confirmed its servers).
+    #[arg(long, requires = "payload")]
+    pub(crate) accept_unverified: bool,
+
+    /// Build the payload even for servers that offer only plaintext (ssl_required false).
+    #[arg(long, requires = "payload")]
+    pub(crate) allow_plaintext: bool,
+
     /// More diagnostics on stderr (-v: debug, -vv: trace). Never shows a secret.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,

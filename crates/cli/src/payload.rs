@@ -1,6 +1,8 @@
 //! `--payload v2|v3`: the request body a detection leads to, with placeholders for secrets.
 
-use nativeauth::connect::{AuthorizeRequest, Credentials, CustomAuthRequest, Scopes, V3Provider};
+use nativeauth::connect::{
+    AuthorizeRequest, Consent, Credentials, CustomAuthRequest, Scopes, V3Provider,
+};
 use nativeauth::{Detection, EmailAddress, NylasProvider};
 
 use crate::args::{Args, PayloadVersion};
@@ -20,9 +22,13 @@ pub(crate) fn build(
     detection: &Detection,
 ) -> anyhow::Result<(String, Vec<String>)> {
     let wants_oauth = match version {
-        PayloadVersion::V2 => {
-            matches!(detection.provider.nylas, NylasProvider::Gmail | NylasProvider::Office365)
-        }
+        PayloadVersion::V2 => matches!(
+            detection.provider.nylas,
+            NylasProvider::Gmail
+                | NylasProvider::Office365
+                | NylasProvider::Outlook
+                | NylasProvider::Hotmail
+        ),
         PayloadVersion::V3 => matches!(
             V3Provider::from_nylas(detection.provider.nylas),
             V3Provider::Google | V3Provider::Microsoft
@@ -38,22 +44,30 @@ pub(crate) fn build(
     } else {
         Credentials::password(PASSWORD)
     };
+    let mut consent = Consent::none();
+    if args.accept_unverified {
+        consent = consent.accept_unverified();
+    }
+    if args.allow_plaintext {
+        consent = consent.allow_plaintext();
+    }
     Ok(match version {
         PayloadVersion::V2 => {
             let scopes: Scopes = args.scopes.parse()?;
-            let request = AuthorizeRequest::new(
+            let request = AuthorizeRequest::with_consent(
                 &args.client_id,
                 &args.name,
                 email,
                 detection,
                 &credentials,
                 scopes,
+                consent,
             )?;
             (serde_json::to_string_pretty(&request)?, request.warnings().to_vec())
         }
         PayloadVersion::V3 => {
-            let request = CustomAuthRequest::new(email, detection, &credentials)?;
-            (serde_json::to_string_pretty(&request)?, Vec::new())
+            let request = CustomAuthRequest::with_consent(email, detection, &credentials, consent)?;
+            (serde_json::to_string_pretty(&request)?, request.warnings().to_vec())
         }
     })
 }

@@ -259,3 +259,29 @@ fn parse_autodiscover_prints_what_a_response_says() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("SOAP"));
 }
+
+#[test]
+fn an_unverified_detection_needs_accept_unverified_for_a_payload() {
+    let dns = DnsServer::start(
+        Zone::new().srv("_imaps._tcp.srvonly.test", 0, 1, 993, "imap.srvonly.test").srv(
+            "_submission._tcp.srvonly.test",
+            0,
+            1,
+            587,
+            "smtp.srvonly.test",
+        ),
+    );
+    let ns = dns.addr().to_string();
+    let base = ["sam@srvonly.test", "--nameserver", &ns, "--no-ispdb", "--payload", "v2"];
+    let refused = discover(&base);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("unverified") && stderr.contains("srv"), "{stderr}");
+    assert!(refused.stdout.is_empty(), "no payload is printed");
+
+    let accepted = discover(&[&base[..], &["--accept-unverified"]].concat());
+    assert_eq!(accepted.status.code(), Some(0), "{}", String::from_utf8_lossy(&accepted.stderr));
+    let body = json(&accepted);
+    assert_eq!(body["settings"]["imap_host"], "imap.srvonly.test");
+    assert_eq!(body["settings"]["ssl_required"], true);
+}

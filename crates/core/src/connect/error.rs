@@ -1,7 +1,7 @@
 //! Why a payload could not be built. Messages never contain a secret.
 
 use super::ScopeError;
-use crate::model::{NylasProvider, Protocol};
+use crate::model::{NylasProvider, Protocol, Source};
 
 /// Why an authorize (or v3 custom-auth) payload was refused before any request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,35 @@ pub enum PayloadError {
         host: String,
         /// The port.
         port: u16,
+    },
+    /// The detection is unverified: show its servers to the user, and build again with
+    /// [`Consent::accept_unverified`](super::Consent::accept_unverified) once they confirm.
+    #[error(
+        "the detection is unverified (found by {found_by}: {evidence}): confirm the servers \
+         with the user before sending a password"
+    )]
+    Unverified {
+        /// Where the answer came from.
+        found_by: Source,
+        /// Why it was chosen.
+        evidence: String,
+    },
+    /// The chosen server offers only plaintext; allowed only with
+    /// [`Consent::allow_plaintext`](super::Consent::allow_plaintext).
+    #[error(
+        "{server} offers only plaintext {protocol}: the password would cross the network unencrypted"
+    )]
+    Plaintext {
+        /// `host:port`.
+        server: String,
+        /// IMAP, POP3 or SMTP.
+        protocol: Protocol,
+    },
+    /// The provider accepts no password at all.
+    #[error("{provider} does not accept passwords: sign in with Microsoft (OAuth) instead")]
+    OAuthRequired {
+        /// The provider.
+        provider: NylasProvider,
     },
     /// The scopes are not valid.
     #[error(transparent)]

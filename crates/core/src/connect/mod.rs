@@ -3,13 +3,16 @@
 //!
 //! A [`Detection`](crate::Detection) says who hosts the mailbox; the login page collects
 //! [`Credentials`]; [`AuthorizeRequest::new`] checks everything before any request and builds
-//! the provider's `settings` object (its shape depends on the Nylas provider value).
+//! the provider's `settings` object (its shape depends on the Nylas provider value). An
+//! unverified detection or a plaintext server is refused unless the caller gives its
+//! [`Consent`] (after the user confirmed the servers).
 //!
 //! Secrets are [`secrecy::SecretString`] throughout: `Debug` shows `[REDACTED]`, errors and
 //! traces never contain them. Only serialising a request body exposes them, for the wire.
 
 mod account;
 mod client;
+mod consent;
 mod credentials;
 mod error;
 mod payload;
@@ -21,6 +24,7 @@ pub use client::{
     API_VERSION, BODY_LIMIT, ConnectClient, ConnectClientBuilder, ConnectError, DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
 };
+pub use consent::Consent;
 pub use credentials::{Credentials, OAuthCredentials};
 pub use error::PayloadError;
 pub use payload::{AuthorizeRequest, CustomAuthRequest, V3Provider, V3Settings};

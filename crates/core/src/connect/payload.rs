@@ -3,11 +3,13 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
+use super::consent::Consent;
 use super::credentials::Credentials;
 use super::error::PayloadError;
 use super::scope::Scopes;
 use super::settings::{
-    self, ProviderSettings, expose, oauth_credentials, password_credentials, preferred,
+    self, ProviderSettings, check_plaintext, check_trust, expose, oauth_credentials,
+    password_credentials, preferred, warn_foreign,
 };
 use crate::model::{Detection, EmailAddress, NylasProvider, Protocol};
 
@@ -45,11 +47,13 @@ pub struct AuthorizeRequest {
 }
 
 impl AuthorizeRequest {
-    /// Builds and validates the body.
+    /// Builds and validates the body, for a verified detection with encrypted servers.
     ///
     /// # Errors
     /// [`PayloadError`] for an empty client id or name, credentials that do not fit the
-    /// detected provider, a missing server or a bad port.
+    /// detected provider, a missing server or a bad port; [`PayloadError::Unverified`] and
+    /// [`PayloadError::Plaintext`] unless the caller consents ([`AuthorizeRequest::with_consent`]);
+    /// [`PayloadError::OAuthRequired`] for a password to Outlook.com or Hotmail.
     pub fn new(
         client_id: &str,
         name: &str,
@@ -58,14 +62,31 @@ impl AuthorizeRequest {
         credentials: &Credentials,
         scopes: Scopes,
     ) -> Result<Self, PayloadError> {
+        Self::with_consent(client_id, name, email, detection, credentials, scopes, Consent::none())
+    }
+
+    /// As [`AuthorizeRequest::new`], with what the caller consented to: an unverified
+    /// detection the user confirmed, or plaintext servers (`ssl_required` false).
+    ///
+    /// # Errors
+    /// As for [`AuthorizeRequest::new`], less what `consent` allows.
+    pub fn with_consent(
+        client_id: &str,
+        name: &str,
+        email: &EmailAddress,
+        detection: &Detection,
+        credentials: &Credentials,
+        scopes: Scopes,
+        consent: Consent,
+    ) -> Result<Self, PayloadError> {
         let client_id = non_empty(client_id, "client id")?;
         let name = non_empty(name, "name")?;
-        let built = settings::build(detection, email, credentials)?;
+        let built = settings::build(detection, email, credentials, consent)?;
         Ok(Self {
             client_id,
             name,
             email_address: email.as_str().to_owned(),
-            provider: detection.provider.nylas,
+            provider: built.provider,
             settings: built.settings,
             scopes,
             reauth_account_id: None,
@@ -95,7 +116,8 @@ impl AuthorizeRequest {
         &self.settings
     }
 
-    /// Things the app should tell the user, such as a provider that offers only plaintext.
+    /// Things the app should tell the user: servers outside the user's domain, plaintext the
+    /// caller allowed.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
@@ -187,19 +209,38 @@ pub enum V3Settings {
 pub struct CustomAuthRequest {
     provider: V3Provider,
     settings: V3Settings,
+    #[serde(skip)]
+    warnings: Vec<String>,
 }
 
 impl CustomAuthRequest {
-    /// Builds and validates the body.
+    /// Builds and validates the body, for a verified detection with encrypted servers.
     ///
     /// # Errors
     /// [`PayloadError`] when the credentials do not fit (Google and Microsoft need OAuth
-    /// credentials with a refresh token), a secret is empty, or a server is missing.
+    /// credentials with a refresh token), a secret is empty, or a server is missing;
+    /// [`PayloadError::Unverified`] and [`PayloadError::Plaintext`] unless the caller consents
+    /// ([`CustomAuthRequest::with_consent`]).
     pub fn new(
         email: &EmailAddress,
         detection: &Detection,
         credentials: &Credentials,
     ) -> Result<Self, PayloadError> {
+        Self::with_consent(email, detection, credentials, Consent::none())
+    }
+
+    /// As [`CustomAuthRequest::new`], with what the caller consented to.
+    ///
+    /// # Errors
+    /// As for [`CustomAuthRequest::new`], less what `consent` allows.
+    pub fn with_consent(
+        email: &EmailAddress,
+        detection: &Detection,
+        credentials: &Credentials,
+        consent: Consent,
+    ) -> Result<Self, PayloadError> {
+        check_trust(detection, consent)?;
+        let mut warnings = Vec::new();
         let nylas = detection.provider.nylas;
         let provider = V3Provider::from_nylas(nylas);
         let settings = match provider {
@@ -210,6 +251,8 @@ impl CustomAuthRequest {
                 let (password, username) = password_credentials(nylas, credentials)?;
                 let imap = preferred(&detection.incoming, Protocol::Imap, nylas)?;
                 let smtp = preferred(&detection.outgoing, Protocol::Smtp, nylas)?;
+                check_plaintext(&[imap, smtp], consent, &mut warnings)?;
+                warn_foreign(email, &[&imap.host, &smtp.host], &mut warnings);
                 V3Settings::Imap {
                     imap_username: username
                         .map_or_else(|| imap.username.render(email), str::to_owned),
@@ -224,6 +267,9 @@ impl CustomAuthRequest {
                 let (password, username) = password_credentials(nylas, credentials)?;
                 let username = username.map_or_else(
                     || {
+                        if provider == V3Provider::Ews {
+                            return settings::exchange_login(detection, email);
+                        }
                         // iCloud logs in with the local part; the detection's IMAP template says so.
                         detection
                             .incoming
@@ -247,11 +293,17 @@ impl CustomAuthRequest {
                 V3Settings::Password { username, password: password.clone(), exchange_server_host }
             }
         };
-        Ok(Self { provider, settings })
+        Ok(Self { provider, settings, warnings })
     }
 
     /// The v3 provider.
     pub fn provider(&self) -> V3Provider {
         self.provider
+    }
+
+    /// Things the app should tell the user: servers outside the user's domain, plaintext the
+    /// caller allowed.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 }

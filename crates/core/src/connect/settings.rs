@@ -6,9 +6,11 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
+use super::consent::Consent;
 use super::credentials::{Credentials, OAuthCredentials};
 use super::error::PayloadError;
-use crate::model::{Detection, EmailAddress, NylasProvider, Protocol, Server};
+use crate::model::{Detection, EmailAddress, NylasProvider, Protocol, Server, Trust};
+use crate::net::domain::registrable_domain;
 
 /// Serialises a secret for the wire body. The only place a secret is exposed in
 /// serialisation; `Debug` of these types stays redacted.
@@ -40,7 +42,8 @@ pub struct ImapSettings {
     /// SMTP password.
     #[serde(serialize_with = "expose")]
     pub smtp_password: SecretString,
-    /// Whether TLS is required; false only when the provider offers nothing but plaintext.
+    /// Whether TLS is required; false only when the provider offers nothing but plaintext and
+    /// the caller allowed it ([`Consent::allow_plaintext`]).
     pub ssl_required: bool,
 }
 
@@ -116,6 +119,8 @@ pub enum ProviderSettings {
 /// Settings plus what the app should know about them.
 #[derive(Debug, Clone)]
 pub(crate) struct BuiltSettings {
+    /// The provider value to send (Outlook.com and Hotmail sign in as Microsoft accounts).
+    pub(crate) provider: NylasProvider,
     pub(crate) settings: ProviderSettings,
     pub(crate) warnings: Vec<String>,
 }
@@ -130,8 +135,58 @@ impl ProviderSettings {
         detection: &Detection,
         email: &EmailAddress,
         credentials: &Credentials,
+        consent: Consent,
     ) -> Result<Self, PayloadError> {
-        build(detection, email, credentials).map(|built| built.settings)
+        build(detection, email, credentials, consent).map(|built| built.settings)
+    }
+}
+
+/// Refuses an unverified detection unless the caller consented.
+pub(crate) fn check_trust(detection: &Detection, consent: Consent) -> Result<(), PayloadError> {
+    if detection.trust == Trust::Unverified && !consent.accepts_unverified() {
+        return Err(PayloadError::Unverified {
+            found_by: detection.source,
+            evidence: detection.evidence.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses plaintext servers unless the caller consented; warns when it did.
+pub(crate) fn check_plaintext(
+    servers: &[&Server],
+    consent: Consent,
+    warnings: &mut Vec<String>,
+) -> Result<(), PayloadError> {
+    for server in servers.iter().filter(|s| !s.security.is_encrypted()) {
+        if !consent.allows_plaintext() {
+            return Err(PayloadError::Plaintext {
+                server: server.address(),
+                protocol: server.protocol,
+            });
+        }
+        warnings.push(format!(
+            "{} offers only plaintext {}: ssl_required is false and the password will cross \
+             the network unencrypted",
+            server.address(),
+            server.protocol
+        ));
+    }
+    Ok(())
+}
+
+/// Warns about servers outside the user's registrable domain: the password goes to another
+/// organisation's machines, which the user may not expect.
+pub(crate) fn warn_foreign(email: &EmailAddress, hosts: &[&str], warnings: &mut Vec<String>) {
+    let own = registrable_domain(email.domain());
+    for host in hosts {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if registrable_domain(&host) != own {
+            let warning = format!("{host} is outside {own}: the password goes to that server");
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
     }
 }
 
@@ -139,23 +194,19 @@ pub(crate) fn build(
     detection: &Detection,
     email: &EmailAddress,
     credentials: &Credentials,
+    consent: Consent,
 ) -> Result<BuiltSettings, PayloadError> {
-    let provider = detection.provider.nylas;
+    check_trust(detection, consent)?;
+    let mut provider = detection.provider.nylas;
     let mut warnings = Vec::new();
     let settings = match provider {
         NylasProvider::Imap => {
             let (password, username) = password_credentials(provider, credentials)?;
             let imap = preferred(&detection.incoming, Protocol::Imap, provider)?;
             let smtp = preferred(&detection.outgoing, Protocol::Smtp, provider)?;
+            check_plaintext(&[imap, smtp], consent, &mut warnings)?;
+            warn_foreign(email, &[&imap.host, &smtp.host], &mut warnings);
             let ssl_required = imap.security.is_encrypted() && smtp.security.is_encrypted();
-            for server in [imap, smtp].into_iter().filter(|s| !s.security.is_encrypted()) {
-                warnings.push(format!(
-                    "{} offers only plaintext {}: ssl_required is false and the password would \
-                     cross the network unencrypted",
-                    server.address(),
-                    server.protocol
-                ));
-            }
             ProviderSettings::Imap(ImapSettings {
                 imap_host: imap.host.clone(),
                 imap_port: imap.port,
@@ -176,34 +227,29 @@ pub(crate) fn build(
                 google_refresh_token: oauth.refresh_token.clone(),
             })
         }
-        NylasProvider::Office365 => {
-            let oauth = oauth_credentials(provider, credentials)?;
-            let redirect_uri = oauth
-                .redirect_uri
-                .clone()
-                .filter(|uri| !uri.trim().is_empty())
-                .ok_or(PayloadError::MissingRedirectUri { provider })?;
-            ProviderSettings::Microsoft(MicrosoftSettings {
-                microsoft_client_id: oauth.client_id.clone(),
-                microsoft_client_secret: oauth.client_secret.clone(),
-                microsoft_refresh_token: oauth.refresh_token.clone(),
-                redirect_uri,
-            })
-        }
+        NylasProvider::Office365 => microsoft_settings(provider, credentials)?,
         NylasProvider::Exchange => {
             let (password, username) = password_credentials(provider, credentials)?;
             let eas_host = detection.exchange.as_ref().and_then(|e| e.eas_host.as_deref());
+            if let Some(host) = eas_host {
+                warn_foreign(email, &[&bare_host(host)], &mut warnings);
+            }
             ProviderSettings::Exchange(ExchangeSettings {
-                username: username.map_or_else(|| email.as_str().to_owned(), str::to_owned),
+                username: username.map_or_else(|| exchange_login(detection, email), str::to_owned),
                 password: password.clone(),
                 exchange_server_host: eas_host.map(bare_host),
             })
         }
-        NylasProvider::Yahoo
-        | NylasProvider::Aol
-        | NylasProvider::Icloud
-        | NylasProvider::Hotmail
-        | NylasProvider::Outlook => {
+        // Microsoft turned password sign-in off for Outlook.com and Hotmail: their accounts
+        // connect with a Microsoft refresh token, as Microsoft 365 does.
+        NylasProvider::Hotmail | NylasProvider::Outlook => match credentials {
+            Credentials::OAuth(_) => {
+                provider = NylasProvider::Office365;
+                microsoft_settings(provider, credentials)?
+            }
+            _ => return Err(PayloadError::OAuthRequired { provider }),
+        },
+        NylasProvider::Yahoo | NylasProvider::Aol | NylasProvider::Icloud => {
             let (password, username) = password_credentials(provider, credentials)?;
             ProviderSettings::Password(PasswordSettings {
                 password: password.clone(),
@@ -211,7 +257,35 @@ pub(crate) fn build(
             })
         }
     };
-    Ok(BuiltSettings { settings, warnings })
+    Ok(BuiltSettings { provider, settings, warnings })
+}
+
+/// The Exchange login: what autodiscover named (`LoginName`, or the mailbox a redirectAddr led
+/// to), else the typed address.
+pub(crate) fn exchange_login(detection: &Detection, email: &EmailAddress) -> String {
+    detection
+        .exchange
+        .as_ref()
+        .and_then(|e| e.login.clone())
+        .unwrap_or_else(|| email.as_str().to_owned())
+}
+
+fn microsoft_settings(
+    provider: NylasProvider,
+    credentials: &Credentials,
+) -> Result<ProviderSettings, PayloadError> {
+    let oauth = oauth_credentials(provider, credentials)?;
+    let redirect_uri = oauth
+        .redirect_uri
+        .clone()
+        .filter(|uri| !uri.trim().is_empty())
+        .ok_or(PayloadError::MissingRedirectUri { provider })?;
+    Ok(ProviderSettings::Microsoft(MicrosoftSettings {
+        microsoft_client_id: oauth.client_id.clone(),
+        microsoft_client_secret: oauth.client_secret.clone(),
+        microsoft_refresh_token: oauth.refresh_token.clone(),
+        redirect_uri,
+    }))
 }
 
 /// The password (checked non-empty) and the username override, or a typed error.
@@ -261,7 +335,8 @@ pub(crate) fn oauth_credentials(
     }
 }
 
-/// The first encrypted server of `protocol`, else the first plaintext one (the caller warns).
+/// The first encrypted server of `protocol`, else the first plaintext one (the caller checks
+/// consent).
 pub(crate) fn preferred(
     servers: &[Server],
     protocol: Protocol,

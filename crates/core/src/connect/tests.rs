@@ -97,7 +97,7 @@ fn imap_sends_all_nine_fields_with_the_preferred_tls_servers() {
 }
 
 #[test]
-fn imap_with_only_plaintext_says_so_and_does_not_require_ssl() {
+fn imap_with_only_plaintext_is_refused_unless_allowed_and_then_does_not_require_ssl() {
     let detection = detection(
         NylasProvider::Imap,
         vec![server(
@@ -111,7 +111,17 @@ fn imap_with_only_plaintext_says_so_and_does_not_require_ssl() {
     );
     let email = email("e@old-isp.example");
     let creds = Credentials::password_with_username("pw", "custom-login");
-    let request = AuthorizeRequest::new("cid", "E", &email, &detection, &creds, scopes()).unwrap();
+    let refused = AuthorizeRequest::new("cid", "E", &email, &detection, &creds, scopes());
+    assert!(
+        matches!(&refused, Err(PayloadError::Plaintext { server, protocol: Protocol::Imap }) if server == "mail.old-isp.example:143"),
+        "{refused:?}"
+    );
+    let v3 = CustomAuthRequest::new(&email, &detection, &creds);
+    assert!(matches!(v3, Err(PayloadError::Plaintext { .. })), "{v3:?}");
+    let allowed = Consent::none().allow_plaintext();
+    let request =
+        AuthorizeRequest::with_consent("cid", "E", &email, &detection, &creds, scopes(), allowed)
+            .unwrap();
     let settings = &body(&request)["settings"];
     assert_eq!(settings["ssl_required"], false);
     assert_eq!(settings["imap_username"], "custom-login");
@@ -175,6 +185,7 @@ fn exchange_sends_username_password_and_a_bare_host() {
     detection.exchange = Some(ExchangeEndpoints {
         ews_url: Some("https://mail.corp.example/EWS/Exchange.asmx".into()),
         eas_host: Some("https://mail.corp.example/Microsoft-Server-ActiveSync".into()),
+        login: None,
     });
     let request = AuthorizeRequest::new(
         "cid",
@@ -195,13 +206,7 @@ fn exchange_sends_username_password_and_a_bare_host() {
 
 #[test]
 fn password_providers_send_a_password_and_an_optional_username() {
-    for nylas in [
-        NylasProvider::Yahoo,
-        NylasProvider::Aol,
-        NylasProvider::Icloud,
-        NylasProvider::Hotmail,
-        NylasProvider::Outlook,
-    ] {
+    for nylas in [NylasProvider::Yahoo, NylasProvider::Aol, NylasProvider::Icloud] {
         let detection = detection(nylas, vec![], vec![]);
         let request = AuthorizeRequest::new(
             "cid",
@@ -394,8 +399,11 @@ fn v3_bodies_use_the_v3_provider_names() {
         assert_eq!(body(&request), expected, "{address}");
     }
     let mut exchange = detection(NylasProvider::Exchange, vec![], vec![]);
-    exchange.exchange =
-        Some(ExchangeEndpoints { ews_url: None, eas_host: Some("mail.corp.example".into()) });
+    exchange.exchange = Some(ExchangeEndpoints {
+        ews_url: None,
+        eas_host: Some("mail.corp.example".into()),
+        login: None,
+    });
     let request =
         CustomAuthRequest::new(&email("e@corp.example"), &exchange, &Credentials::password("pw"))
             .unwrap();
@@ -409,4 +417,103 @@ fn v3_bodies_use_the_v3_provider_names() {
         &Credentials::password("pw"),
     );
     assert!(matches!(error, Err(PayloadError::WrongCredentials { .. })));
+}
+
+#[test]
+fn outlook_and_hotmail_take_no_password_but_a_microsoft_sign_in() {
+    for nylas in [NylasProvider::Hotmail, NylasProvider::Outlook] {
+        let detection = detection(nylas, vec![], vec![]);
+        let error = AuthorizeRequest::new(
+            "cid",
+            "C",
+            &email("c@outlook.com"),
+            &detection,
+            &Credentials::password("pw"),
+            scopes(),
+        )
+        .unwrap_err();
+        assert_eq!(error, PayloadError::OAuthRequired { provider: nylas });
+        assert!(error.to_string().contains("sign in with Microsoft"), "{error}");
+        let request = AuthorizeRequest::new(
+            "cid",
+            "C",
+            &email("c@outlook.com"),
+            &detection,
+            &oauth(),
+            scopes(),
+        )
+        .unwrap();
+        assert_eq!(body(&request)["provider"], "office365", "{nylas}");
+        assert_eq!(body(&request)["settings"]["microsoft_refresh_token"], "refresh-tok");
+    }
+}
+
+#[test]
+fn unverified_detections_need_the_callers_consent_in_every_builder() {
+    let mut unverified = imap_detection();
+    unverified.trust = Trust::Unverified;
+    unverified.source = Source::Srv;
+    unverified.evidence = "SRV records of example.net".into();
+    let email = email("u@example.net");
+    let password = Credentials::password("pw");
+    let v2 = AuthorizeRequest::new("cid", "U", &email, &unverified, &password, scopes());
+    assert!(
+        matches!(&v2, Err(PayloadError::Unverified { found_by: Source::Srv, evidence }) if evidence.contains("SRV")),
+        "{v2:?}"
+    );
+    assert!(v2.unwrap_err().to_string().contains("confirm the servers"));
+    let v3 = CustomAuthRequest::new(&email, &unverified, &password);
+    assert!(matches!(v3, Err(PayloadError::Unverified { .. })), "{v3:?}");
+    let settings = ProviderSettings::for_detection(&unverified, &email, &password, Consent::none());
+    assert!(matches!(settings, Err(PayloadError::Unverified { .. })));
+
+    let consent = Consent::none().accept_unverified();
+    let request = AuthorizeRequest::with_consent(
+        "cid",
+        "U",
+        &email,
+        &unverified,
+        &password,
+        scopes(),
+        consent,
+    )
+    .unwrap();
+    assert_eq!(body(&request)["settings"]["ssl_required"], true, "TLS stays required");
+    assert!(CustomAuthRequest::with_consent(&email, &unverified, &password, consent).is_ok());
+}
+
+#[test]
+fn servers_outside_the_users_domain_are_warnings() {
+    let email = email("kim@corp.example");
+    let hosted = detection(
+        NylasProvider::Imap,
+        vec![server(Protocol::Imap, "imap.hoster.example", 993, Security::Tls, "%EMAILADDRESS%")],
+        vec![server(Protocol::Smtp, "mail.corp.example", 465, Security::Tls, "%EMAILADDRESS%")],
+    );
+    let password = Credentials::password("pw");
+    let request = AuthorizeRequest::new("cid", "K", &email, &hosted, &password, scopes()).unwrap();
+    assert_eq!(request.warnings().len(), 1, "{:?}", request.warnings());
+    assert!(request.warnings()[0].contains("imap.hoster.example is outside corp.example"));
+    let v3 = CustomAuthRequest::new(&email, &hosted, &password).unwrap();
+    assert_eq!(v3.warnings(), request.warnings());
+}
+
+#[test]
+fn exchange_logs_in_with_the_login_autodiscover_named() {
+    let mut detection = detection(NylasProvider::Exchange, vec![], vec![]);
+    detection.exchange = Some(ExchangeEndpoints {
+        ews_url: None,
+        eas_host: Some("mail.corp.example".into()),
+        login: Some("CORP\\eve".into()),
+    });
+    let email = email("eve@corp.example");
+    let password = Credentials::password("pw");
+    let v2 = AuthorizeRequest::new("cid", "Eve", &email, &detection, &password, scopes()).unwrap();
+    assert_eq!(body(&v2)["settings"]["username"], "CORP\\eve");
+    let v3 = CustomAuthRequest::new(&email, &detection, &password).unwrap();
+    assert_eq!(serde_json::to_value(&v3).unwrap()["settings"]["username"], "CORP\\eve");
+    // What the user typed as a login still wins.
+    let typed = Credentials::password_with_username("pw", "eve.x");
+    let v2 = AuthorizeRequest::new("cid", "Eve", &email, &detection, &typed, scopes()).unwrap();
+    assert_eq!(body(&v2)["settings"]["username"], "eve.x");
 }

@@ -239,6 +239,10 @@ pub struct ExchangeEndpoints {
     pub ews_url: Option<String>,
     /// The Exchange ActiveSync host (a bare host name, what Nylas calls `exchange_server_host`).
     pub eas_host: Option<String>,
+    /// The login to use instead of the typed address, when autodiscover named one (its
+    /// `LoginName`, or the mailbox a `redirectAddr` led to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
 }
 
 /// Who the provider is.

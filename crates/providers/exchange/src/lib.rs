@@ -56,9 +56,7 @@ impl Provider for ExchangeProvider {
     ) -> Result<Vec<Detection>, SourceError> {
         let outcome = run_autodiscover(ctx, email, None, &CredentialRules::default()).await?;
         Ok(Vec::from_iter(match outcome {
-            AutodiscoverOutcome::Settings { settings, endpoint, via_srv, verified, .. } => {
-                Some(from_settings(&settings, &endpoint, via_srv, verified))
-            }
+            AutodiscoverOutcome::Settings { .. } => outcome_detection(email, &outcome),
             AutodiscoverOutcome::AuthRequired { endpoint, schemes, verified } => {
                 let host = endpoint.host_str().unwrap_or_default().to_owned();
                 let provider = ProviderInfo::new(
@@ -77,7 +75,11 @@ impl Provider for ExchangeProvider {
                 }
                 Some(
                     detection
-                        .with_exchange(ExchangeEndpoints { ews_url: None, eas_host: Some(host) })
+                        .with_exchange(ExchangeEndpoints {
+                            ews_url: None,
+                            eas_host: Some(host),
+                            login: None,
+                        })
                         .with_note(
                             "the full settings (EWS URL) come from autodiscover with the user's password",
                         ),
@@ -92,12 +94,28 @@ impl Provider for ExchangeProvider {
 const UNVERIFIED_NOTE: &str = "found by autodiscover at the bare domain (usually the website), \
     through plain http, through SRV or outside the domain: confirm the server with the user";
 
+/// The detection for autodiscover settings (other outcomes have none).
+fn outcome_detection(email: &EmailAddress, outcome: &AutodiscoverOutcome) -> Option<Detection> {
+    let AutodiscoverOutcome::Settings { settings, endpoint, address, via_srv, verified, .. } =
+        outcome
+    else {
+        return None;
+    };
+    // The login: what the server named, else the mailbox a redirectAddr led to.
+    let login = settings
+        .login_name()
+        .map(str::to_owned)
+        .or_else(|| (!address.eq_ignore_ascii_case(email.as_str())).then(|| address.clone()));
+    Some(from_settings(settings, endpoint, *via_srv, *verified, login))
+}
+
 /// The answer for autodiscover settings from `endpoint`.
 fn from_settings(
     settings: &AutodiscoverSettings,
     endpoint: &nativeauth_core::Url,
     via_srv: bool,
     verified: bool,
+    login: Option<String>,
 ) -> Detection {
     let host = endpoint.host_str().unwrap_or_default().to_owned();
     let eas_host = settings.eas_host();
@@ -120,7 +138,11 @@ fn from_settings(
         format!("autodiscover settings from {endpoint}"),
     )
     .with_servers(incoming, outgoing)
-    .with_exchange(ExchangeEndpoints { ews_url: settings.ews_url().map(str::to_owned), eas_host })
+    .with_exchange(ExchangeEndpoints {
+        ews_url: settings.ews_url().map(str::to_owned),
+        eas_host,
+        login,
+    })
     .with_auth_hint(if microsoft { AuthHint::OAuth2 } else { AuthHint::Password });
     if via_srv {
         detection =
@@ -136,6 +158,14 @@ pub struct AutodiscoverRun {
     pub result: Result<AutodiscoverOutcome, AutodiscoverError>,
     /// Every hop.
     pub trace: Vec<Step>,
+}
+
+impl AutodiscoverRun {
+    /// The detection the settings lead to (with the login autodiscover named, for the
+    /// payload), or `None` when the chain found no settings.
+    pub fn detection(&self, email: &EmailAddress) -> Option<Detection> {
+        self.result.as_ref().ok().and_then(|outcome| outcome_detection(email, outcome))
+    }
 }
 
 /// Exchange autodiscover *with* the user's credentials (the login flow, after the user typed a

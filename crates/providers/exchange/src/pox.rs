@@ -59,6 +59,17 @@ impl AutodiscoverSettings {
             .or_else(|| self.protocol("EXPR").and_then(|p| p.server.clone()))
     }
 
+    /// The login name the server asks for (`LoginName` of EXPR, EXCH or EXHTTP, else of any
+    /// protocol), when it names one.
+    pub fn login_name(&self) -> Option<&str> {
+        ["EXPR", "EXCH", "EXHTTP"]
+            .iter()
+            .find_map(|kind| self.protocol(kind).and_then(|p| p.login_name.as_deref()))
+            .or_else(|| self.protocols.iter().find_map(|p| p.login_name.as_deref()))
+            .map(str::trim)
+            .filter(|login| !login.is_empty())
+    }
+
     /// The first protocol of a type (case-insensitive).
     pub fn protocol(&self, kind: &str) -> Option<&AutodiscoverProtocol> {
         self.protocols.iter().find(|p| p.kind.eq_ignore_ascii_case(kind))

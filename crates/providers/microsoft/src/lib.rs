@@ -78,6 +78,7 @@ fn microsoft_365(evidence: String) -> Detection {
         .with_exchange(ExchangeEndpoints {
             ews_url: Some(format!("https://{M365_EWS_HOST}/EWS/Exchange.asmx")),
             eas_host: Some(M365_EWS_HOST.into()),
+            login: None,
         })
         .with_auth_hint(AuthHint::OAuth2)
         .with_note("Microsoft requires OAuth 2.0 (basic authentication is disabled).")
