@@ -551,3 +551,31 @@ async fn a_deadline_in_credentialed_autodiscover_is_a_timeout() {
             .await;
     assert!(matches!(run.result, Err(AutodiscoverError::Timeout)), "{:?}", run.result);
 }
+
+#[tokio::test]
+async fn credentials_never_follow_a_plain_http_redirect() {
+    let mut lab = lab(|z| z).await;
+    let target = lab.url("mail.corp.test", PATH);
+    lab.http
+        .mock("GET", PATH)
+        .match_header("host", Matcher::Regex("^autodiscover\\.corp\\.test(:\\d+)?$".into()))
+        .with_status(302)
+        .with_header("location", &target)
+        .create_async()
+        .await;
+    let forged = lab
+        .http
+        .mock("POST", PATH)
+        .match_header("host", Matcher::Regex("^mail\\.corp\\.test(:\\d+)?$".into()))
+        .expect(0)
+        .create_async()
+        .await;
+    match with_credentials(&lab, "jane@corp.test").await.unwrap() {
+        AutodiscoverOutcome::NeedsConfirmation { target: reported, reason } => {
+            assert_eq!(reported.as_str(), target);
+            assert!(reason.contains("plain-http redirect"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    forged.assert_async().await;
+}

@@ -176,9 +176,13 @@ pub struct CredentialRules {
 
 impl CredentialRules {
     fn allows(&self, host: &str, user_base: &str) -> bool {
+        registrable_domain(&host.to_ascii_lowercase()) == user_base || self.allowlisted(host)
+    }
+
+    /// Microsoft's autodiscover hosts and the operator's allowlist.
+    fn allowlisted(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        registrable_domain(&host) == user_base
-            || MICROSOFT_AUTODISCOVER_HOSTS.contains(&host.as_str())
+        MICROSOFT_AUTODISCOVER_HOSTS.contains(&host.as_str())
             || self.allowed_hosts.iter().any(|allowed| match allowed.strip_prefix("*.") {
                 Some(suffix) => host.ends_with(&format!(".{suffix}")),
                 None => allowed.eq_ignore_ascii_case(&host),
@@ -507,9 +511,16 @@ impl Chain<'_> {
         // Credentials go only to allowed hosts (and never in the http GET).
         let authorization = match self.credentials {
             Some(creds) if !redirect_only => {
-                if !self.rules.allows(&host, &self.user_base) {
-                    let reason =
-                        format!("{host} is outside {} and not on the allowlist", self.user_base);
+                let refusal = if !self.rules.allows(&host, &self.user_base) {
+                    Some(format!("{host} is outside {} and not on the allowlist", self.user_base))
+                } else if !path.https_so_far && !self.rules.allowlisted(&host) {
+                    // Anyone on the network could have forged that redirect, for instance to a
+                    // forgotten subdomain they took over.
+                    Some(format!("{host} was reached through a plain-http redirect"))
+                } else {
+                    None
+                };
+                if let Some(reason) = refusal {
                     timer.finish(Outcome::Skipped, &format!("not sending credentials: {reason}"));
                     return Hop::Answer(AutodiscoverOutcome::NeedsConfirmation {
                         target: url.clone(),
