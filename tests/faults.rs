@@ -184,8 +184,6 @@ async fn every_source_failing_ends_by_the_deadline_with_a_typed_outcome() {
         .silent("_imaps._tcp.dead.test");
     let report = dns_fault(zone, "x@dead.test").await;
     let failure = report.failure.unwrap();
-    assert!(
-        matches!(failure.kind, nativeauth::FailureKind::Timeout | nativeauth::FailureKind::Network),
-        "{failure:?}"
-    );
+    assert_eq!(failure.kind, nativeauth::FailureKind::DnsTimeout, "{failure:?}");
+    assert!(failure.message.contains("dead.test"), "{failure:?}");
 }

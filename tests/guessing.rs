@@ -72,3 +72,51 @@ async fn discovery_guesses_and_probes_as_the_last_resort() {
         server.assert_no_credentials();
     }
 }
+
+#[tokio::test]
+async fn each_name_and_type_is_asked_once_per_run() {
+    let ca = TestCa::new(&["imap.guess.test", "smtp.guess.test", "mail.guess.test", "guess.test"]);
+    let dns = DnsServer::start(zone());
+    let imaps = MailServer::start(MailProtocol::Imap, MailMode::ImplicitTls(&ca));
+    let smtps = MailServer::start(MailProtocol::Smtp, MailMode::ImplicitTls(&ca));
+    let ports = ProbePorts {
+        imaps: imaps.addr().port(),
+        imap: imaps.addr().port(),
+        submissions: smtps.addr().port(),
+        submission: smtps.addr().port(),
+    };
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .extra_roots([ca.root()])
+        .address_policy(loopback())
+        .provider_options(ImapOptions::default().ispdb_url(None).probe_ports(ports))
+        .provider_options(MicrosoftOptions { autodiscover_url: None })
+        .build();
+    let discovery = Discovery::new(config).unwrap();
+    let report = discovery.discover(&EmailAddress::parse("g@guess.test").unwrap()).await;
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Guess), "{report:#?}");
+    let queries = dns.queries();
+    let mut seen = std::collections::HashSet::new();
+    for query in &queries {
+        assert!(seen.insert(query.clone()), "{query:?} asked twice: {queries:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_domain_without_mail_hosts_costs_one_round_of_lookups_and_no_probe() {
+    // The domain exists, but none of the guessed names does.
+    let dns = DnsServer::start(Zone::new().empty("bare.test"));
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .address_policy(loopback())
+        .provider_options(ImapOptions::default().ispdb_url(None))
+        .provider_options(MicrosoftOptions { autodiscover_url: None })
+        .build();
+    let discovery = Discovery::new(config).unwrap();
+    let started = std::time::Instant::now();
+    let report = discovery.discover(&EmailAddress::parse("g@bare.test").unwrap()).await;
+    assert!(report.best.is_none());
+    assert!(report.trace.iter().all(|s| s.source != "guess"), "no probe: {:#?}", report.trace);
+    // Probes used to start 100 ms apart, for twelve candidates.
+    assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
+}

@@ -337,10 +337,10 @@ async fn the_deadline_bounds_a_dns_server_that_never_answers() {
 
 #[tokio::test]
 async fn nothing_anywhere_is_not_found() {
-    let dns = DnsServer::start(zone());
+    let dns = DnsServer::start(zone().empty("nothing.test"));
     let mut web = web().await;
     web.not_found_elsewhere().await;
-    let report = discover(config(&dns, &web).build(), "who@nowhere.test").await;
+    let report = discover(config(&dns, &web).build(), "who@nothing.test").await;
     assert!(report.best.is_none());
     assert_eq!(
         report.failure.as_ref().map(|f| f.kind),

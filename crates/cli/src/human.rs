@@ -17,6 +17,9 @@ pub(crate) fn write_report(out: &mut impl Write, report: &Report) -> io::Result<
             writeln!(out, "  {message}")?;
         }
     }
+    if let Some(suggestion) = &report.suggestion {
+        writeln!(out, "  did you mean {suggestion}?")?;
+    }
     for (i, alternative) in report.alternatives.iter().enumerate() {
         writeln!(out, "\nalternative {}:", i + 1)?;
         write_detection(out, alternative, email)?;
@@ -82,7 +85,7 @@ fn write_trace(out: &mut impl Write, report: &Report) -> io::Result<()> {
     if let Some(best) = &report.best {
         let cancelled = report.trace.iter().filter(|s| s.outcome == Outcome::Cancelled).count();
         let mut why = format!(
-            "winner: {} ({}) — sources rank catalogue > mx > autoconfig > ispdb > autodiscover > srv > guess, verified first",
+            "winner: {} ({}) — sources rank catalogue > mx > autoconfig > ispdb > MX-derived > autodiscover > srv > guess, verified first",
             best.source, best.trust
         );
         if !report.alternatives.is_empty() {

@@ -13,7 +13,7 @@ pub use crate::net::domain::{
 };
 pub use crate::net::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
 pub use crate::net::tcp::ConnectError;
-pub use crate::provider::{Alternative, ProviderPlugin, first_by_priority};
+pub use crate::provider::{Alternative, ProviderPlugin, first_by_class, first_by_priority};
 
 /// The hostile-input-safe XML tree (depth and size limits, no DTDs or entities).
 pub mod xml {

@@ -1,6 +1,15 @@
 //! The stable JSON shape of a discovery report, shared by `discover --json`, the batch mode and
 //! the login server. Field names are a contract: fields may be added, none removed or renamed.
 //!
+//! `error.kind` is one of `invalid-email`, `not-found` (every source answered, none knew the
+//! domain), `network` (sources failed, so the answer is unknown), `timeout` (the deadline
+//! passed), `no-such-domain` (the domain's DNS answered NXDOMAIN), `null-mx` (the domain
+//! publishes a null MX, RFC 7505: no mail) and `dns-timeout` (the domain's DNS did not answer).
+//! A client that knows only the first four should treat `no-such-domain` and `null-mx` as
+//! `not-found` and `dns-timeout` as `network`; new kinds may be added the same way.
+//! `suggestion` is a likely correction of a mistyped address (`gmial.com` → `gmail.com`), or
+//! `null`.
+//!
 //! A [`JsonReport`] renders username templates for the report's address, so it is built per
 //! address, never cached.
 
@@ -47,6 +56,7 @@ impl Report {
             trace: self.trace.iter().map(JsonStep::from).collect(),
             elapsed_ms: millis(self.elapsed),
             error: self.failure.as_ref(),
+            suggestion: self.suggestion.as_ref().map(EmailAddress::as_str),
         }
     }
 }
@@ -106,6 +116,8 @@ pub struct JsonReport<'a> {
     pub elapsed_ms: f64,
     /// Why nothing was found.
     pub error: Option<&'a Failure>,
+    /// A likely correction of a mistyped address, when the domain cannot be the user's.
+    pub suggestion: Option<&'a str>,
 }
 
 impl<'a> JsonReport<'a> {
@@ -130,6 +142,7 @@ impl<'a> JsonReport<'a> {
             trace: Vec::new(),
             elapsed_ms: 0.0,
             error: Some(failure),
+            suggestion: None,
         }
     }
 }

@@ -139,7 +139,10 @@ impl Zone {
             }
             _ => {}
         }
-        if !self.names.contains(&owner) {
+        // A name exists when it owns records or has a name below it (an empty non-terminal,
+        // RFC 8020): `srv.test` exists when `_imaps._tcp.srv.test` does.
+        let below = format!(".{owner}");
+        if !self.names.contains(&owner) && !self.names.iter().any(|n| n.ends_with(&below)) {
             response.metadata.response_code = ResponseCode::NXDomain;
             return Some(response);
         }

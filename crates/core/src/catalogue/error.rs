@@ -41,6 +41,9 @@ pub enum ProblemKind {
     /// unknown `security`, wrong type, port above 65535). The message comes from the TOML parser.
     #[error("{0}")]
     Syntax(String),
+    /// A `popular` domain that no entry lists.
+    #[error("popular domain {0:?} is not a domain of any entry")]
+    UnknownPopularDomain(String),
     /// A provider id used twice.
     #[error("duplicate provider id {0:?}")]
     DuplicateId(String),

@@ -18,6 +18,9 @@ use crate::model::{
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    /// Domains users type most, most popular first: what a typo is checked against.
+    #[serde(default)]
+    popular: Vec<Spanned<String>>,
     #[serde(default)]
     provider: Vec<Spanned<RawProvider>>,
 }
@@ -94,8 +97,14 @@ impl Checker<'_> {
     }
 }
 
+/// A parsed catalogue: its entries, and its popular domains (most popular first).
+pub(super) struct Parsed {
+    pub(super) entries: Vec<CatalogueEntry>,
+    pub(super) popular: Vec<String>,
+}
+
 /// Parses and validates catalogue text. `origin` names the file in error messages.
-pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<CatalogueEntry>, CatalogueError> {
+pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> {
     let mut checker = Checker { lines: LineIndex::new(text), problems: Vec::new() };
     let raw: RawFile = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -190,8 +199,20 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<CatalogueEntry>, Cat
         });
     }
 
+    let mut popular = Vec::with_capacity(raw.popular.len());
+    for domain in raw.popular {
+        let span = domain.span();
+        let domain = domain.into_inner();
+        // A suggestion must lead somewhere the catalogue answers.
+        if domains.contains_key(&domain) {
+            popular.push(domain);
+        } else {
+            checker.report(span, ProblemKind::UnknownPopularDomain(domain));
+        }
+    }
+
     if checker.problems.is_empty() {
-        Ok(entries)
+        Ok(Parsed { entries, popular })
     } else {
         checker.problems.sort_by_key(|p| p.at);
         Err(CatalogueError::invalid(origin, checker.problems))

@@ -69,6 +69,7 @@
 mod error;
 mod load;
 mod pattern;
+mod suggest;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -148,6 +149,8 @@ pub struct MxMatch<'a> {
 pub struct Catalogue {
     origin: String,
     entries: Vec<CatalogueEntry>,
+    /// The domains users type most, most popular first.
+    popular: Vec<String>,
     /// Exact domain → (entry index, index in the entry's domains).
     exact: HashMap<Box<str>, (usize, usize)>,
     /// Suffix of a `*.suffix` wildcard → (entry index, index in the entry's domains).
@@ -160,8 +163,8 @@ impl Catalogue {
     /// # Errors
     /// [`CatalogueError::Invalid`] listing every problem with its line and column.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
-        let entries = load::parse(text, origin)?;
-        Ok(Self::from_entries(origin, entries))
+        let parsed = load::parse(text, origin)?;
+        Ok(Self::from_entries(origin, parsed.entries, parsed.popular))
     }
 
     /// Reads and parses a catalogue file.
@@ -176,10 +179,10 @@ impl Catalogue {
 
     /// A catalogue with no entries.
     pub fn empty() -> Self {
-        Self::from_entries("(empty)", Vec::new())
+        Self::from_entries("(empty)", Vec::new(), Vec::new())
     }
 
-    fn from_entries(origin: &str, entries: Vec<CatalogueEntry>) -> Self {
+    fn from_entries(origin: &str, entries: Vec<CatalogueEntry>, popular: Vec<String>) -> Self {
         let mut exact = HashMap::new();
         let mut wildcard = HashMap::new();
         for (index, entry) in entries.iter().enumerate() {
@@ -190,7 +193,7 @@ impl Catalogue {
                 };
             }
         }
-        Self { origin: origin.to_owned(), entries, exact, wildcard }
+        Self { origin: origin.to_owned(), entries, popular, exact, wildcard }
     }
 
     /// Where the catalogue came from (a file name, or `built-in`).
@@ -226,6 +229,18 @@ impl Catalogue {
             let entry = &self.entries[index];
             DomainMatch { entry, rule: &entry.domains[position] }
         })
+    }
+
+    /// The popular domains, most popular first (the top-level `popular` list).
+    pub fn popular_domains(&self) -> &[String] {
+        &self.popular
+    }
+
+    /// The popular domain `domain` is most likely a typo of (`gmial.com` → `gmail.com`):
+    /// within a Damerau–Levenshtein distance of 1, or 2 for longer names, the closest and then
+    /// the most popular wins. `None` for a popular domain itself.
+    pub fn suggest(&self, domain: &str) -> Option<&str> {
+        suggest::closest(domain, self.popular.iter().map(String::as_str))
     }
 
     /// The entry whose MX pattern matches `host` (an MX target; any case, trailing dot allowed).

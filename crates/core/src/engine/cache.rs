@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-use crate::model::{Detection, Failure, FailureKind};
+use crate::model::{Detection, Failure};
 
 /// Entries kept before expired ones are purged.
 const PURGE_ABOVE: usize = 100_000;
@@ -25,6 +25,8 @@ const PURGE_ABOVE: usize = 100_000;
 pub(super) struct CachedRun {
     pub(super) detections: Vec<Detection>,
     pub(super) failure: Option<Failure>,
+    /// A popular domain close to a mistyped one (see `Report::suggestion`).
+    pub(super) suggested_domain: Option<String>,
     pub(super) at: Instant,
     /// The address this run's answers belong to, when they may depend on it.
     pub(super) owner: Option<String>,
@@ -57,7 +59,7 @@ impl Cache {
     fn lifetime(&self, run: &CachedRun) -> Option<Duration> {
         match run.failure.as_ref().map(|f| f.kind) {
             None => self.ttl,
-            Some(FailureKind::NotFound) => self.negative_ttl,
+            Some(kind) if kind.is_definite() => self.negative_ttl,
             Some(_) => None,
         }
     }
@@ -113,6 +115,7 @@ impl Cache {
                     None => Arc::new(CachedRun {
                         detections: Vec::new(),
                         failure: None,
+                        suggested_domain: None,
                         at: Instant::now(),
                         owner: None,
                     }),

@@ -129,6 +129,9 @@ impl Discovery {
             }]
         };
         let mut detections = run.detections.iter().cloned();
+        let suggestion = run.suggested_domain.as_ref().and_then(|domain| {
+            EmailAddress::parse(&format!("{}@{domain}", email.local_part())).ok()
+        });
         Report {
             email: email.clone(),
             best: detections.next(),
@@ -136,6 +139,7 @@ impl Discovery {
             trace,
             elapsed: started.elapsed(),
             failure: run.failure.clone(),
+            suggestion,
         }
     }
 
@@ -144,16 +148,16 @@ impl Discovery {
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started) + self.config.deadline;
         let ctx = self.context_at(started);
-        let mut detections: Vec<Detection> = Vec::new();
-        let mut errors: Vec<SourceError> = Vec::new();
-        let mut timed_out: Vec<&'static str> = Vec::new();
+        let mut state = RunState::default();
 
         for provider in &self.providers {
-            detections.extend(provider.detect_offline(email, &ctx));
+            state.detections.extend(provider.detect_offline(email, &ctx));
         }
-
-        let unbeatable =
-            detections.iter().any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
+        let unbeatable = state
+            .detections
+            .iter()
+            .any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
+        let mut verdict = None;
         if ctx.is_offline() {
             // Nothing to start: offline, only the answers above count.
         } else if unbeatable {
@@ -162,70 +166,216 @@ impl Discovery {
                     .finish(Outcome::Skipped, "not needed: the catalogue answered");
             }
         } else {
-            let mut running = FuturesUnordered::new();
-            let mut pending = HashSet::new();
-            for (index, provider) in self.providers.iter().enumerate() {
-                if could_beat(provider.as_ref(), &detections) {
-                    pending.insert(index);
-                    let ctx = &ctx;
-                    running.push(async move { (index, provider.detect(email, ctx).await) });
-                } else {
-                    ctx.timer(provider.id(), email.domain()).finish(
-                        Outcome::Skipped,
-                        &format!("cannot beat the {} answer in hand", best_source(&detections)),
-                    );
-                }
-            }
-            while !pending.is_empty() {
-                if pending.iter().all(|&i| !could_beat(self.providers[i].as_ref(), &detections)) {
-                    for &i in &pending {
-                        ctx.timer(self.providers[i].id(), email.domain()).finish(
-                            Outcome::Cancelled,
-                            &format!(
-                                "cancelled: cannot beat the {} answer in hand",
-                                best_source(&detections)
-                            ),
-                        );
-                    }
-                    break;
-                }
-                match tokio::time::timeout_at(deadline, running.next()).await {
-                    Ok(Some((index, result))) => {
-                        pending.remove(&index);
-                        match result {
-                            Ok(found) => detections.extend(found),
-                            Err(error) => {
-                                tracing::debug!(provider = self.providers[index].id(), %error, "provider failed");
-                                ctx.timer(self.providers[index].id(), email.domain()).fail(&error);
-                                errors.push(error);
-                            }
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        for &i in &pending {
-                            timed_out.push(self.providers[i].id());
-                            ctx.timer(self.providers[i].id(), email.domain())
-                                .finish(Outcome::Timeout, "the discovery deadline passed");
-                        }
-                        break;
-                    }
-                }
-            }
-            drop(running);
+            verdict = self.network_phase(email, &ctx, deadline, &mut state).await;
         }
 
+        let RunState { mut detections, errors, timed_out } = state;
         // Stable sort: ties keep provider order. Two providers may find the same answer the
         // same way (a plugin's MX knowledge may repeat a user catalogue's).
         detections.sort_by_key(Detection::rank_key);
         let mut seen = HashSet::new();
         detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
-        let failure = if detections.is_empty() { Some(failure(&timed_out, &errors)) } else { None };
+        let failure = if detections.is_empty() {
+            Some(
+                verdict.map_or_else(|| failure(&timed_out, &errors), |v| v.failure(email.domain())),
+            )
+        } else {
+            None
+        };
+        // A correction is offered only when the domain cannot be the user's: it does not
+        // exist, accepts no mail, or (offline) nothing knows it.
+        let suggested_domain = match failure.as_ref().map(|f| f.kind) {
+            Some(FailureKind::NoSuchDomain | FailureKind::NullMx) => self.suggest(email, &ctx),
+            Some(FailureKind::NotFound) if ctx.is_offline() => self.suggest(email, &ctx),
+            _ => None,
+        };
         let owner = detections
             .iter()
             .any(|d| d.source.receives_address())
             .then(|| email.as_str().to_owned());
-        (CachedRun { detections, failure, at: Instant::now(), owner }, ctx.into_trace())
+        let run = CachedRun { detections, failure, suggested_domain, at: Instant::now(), owner };
+        (run, ctx.into_trace())
+    }
+
+    /// The first provider's suggestion for a mistyped domain.
+    fn suggest(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<String> {
+        self.providers.iter().find_map(|p| p.suggest_domain(email.domain(), ctx))
+    }
+
+    /// The network phase: providers that could beat the answer in hand run at once, those that
+    /// rank below the MX pattern after a short head start (an MX answer decides most domains,
+    /// so they usually never start); the domain's own MX answer ends the run at once when the
+    /// domain does not exist, accepts no mail, or its DNS does not answer.
+    async fn network_phase(
+        &self,
+        email: &EmailAddress,
+        ctx: &DiscoveryContext,
+        deadline: tokio::time::Instant,
+        state: &mut RunState,
+    ) -> Option<Verdict> {
+        let domain = email.domain();
+        let mut running = FuturesUnordered::new();
+        let mut pending: HashSet<usize> = HashSet::new();
+        let mut waiting: Vec<usize> = Vec::new();
+        let start = |index: usize, running: &mut FuturesUnordered<_>| {
+            let provider = &self.providers[index];
+            running.push(async move { (index, provider.detect(email, ctx).await) });
+        };
+        for (index, provider) in self.providers.iter().enumerate() {
+            if !could_beat(provider.as_ref(), &state.detections) {
+                ctx.timer(provider.id(), domain).finish(
+                    Outcome::Skipped,
+                    &format!("cannot beat the {} answer in hand", best_source(&state.detections)),
+                );
+            } else if provider.best_possible_source().rank() <= Source::Mx.rank() {
+                pending.insert(index);
+                start(index, &mut running);
+            } else {
+                waiting.push(index);
+            }
+        }
+        let mut domain_check = std::pin::pin!(ctx.mx_answer(domain));
+        let mut checking = true;
+        let head_start = tokio::time::sleep(self.config.head_start);
+        let mut head_start = std::pin::pin!(head_start);
+        let mut head_start_over = false;
+        loop {
+            let early_done = pending
+                .iter()
+                .all(|&i| self.providers[i].best_possible_source().rank() > Source::Mx.rank());
+            if !waiting.is_empty() && (head_start_over || early_done) {
+                for index in std::mem::take(&mut waiting) {
+                    let provider = &self.providers[index];
+                    if could_beat(provider.as_ref(), &state.detections) {
+                        pending.insert(index);
+                        start(index, &mut running);
+                    } else {
+                        ctx.timer(provider.id(), domain).finish(
+                            Outcome::Skipped,
+                            &format!(
+                                "not started: cannot beat the {} answer in hand",
+                                best_source(&state.detections)
+                            ),
+                        );
+                    }
+                }
+            }
+            if pending.is_empty() && waiting.is_empty() {
+                return None;
+            }
+            let beatable = pending
+                .iter()
+                .chain(&waiting)
+                .any(|&i| could_beat(self.providers[i].as_ref(), &state.detections));
+            if !beatable {
+                let reason = format!(
+                    "cancelled: cannot beat the {} answer in hand",
+                    best_source(&state.detections)
+                );
+                self.stop(ctx, domain, &pending, &waiting, Outcome::Cancelled, &reason);
+                return None;
+            }
+            tokio::select! {
+                biased;
+                Some((index, result)) = running.next(), if !pending.is_empty() => {
+                    pending.remove(&index);
+                    match result {
+                        Ok(found) => state.detections.extend(found),
+                        Err(error) => {
+                            tracing::debug!(provider = self.providers[index].id(), %error, "provider failed");
+                            ctx.timer(self.providers[index].id(), domain).fail(&error);
+                            state.errors.push(error);
+                        }
+                    }
+                }
+                answer = &mut domain_check, if checking => {
+                    checking = false;
+                    let verdict = match answer {
+                        Ok(answer) if answer.no_such_domain => Some(Verdict::NoSuchDomain),
+                        Ok(answer) if answer.is_null_mx() => Some(Verdict::NullMx),
+                        Err(error) if error.is_timeout() => Some(Verdict::DnsTimeout),
+                        _ => None,
+                    };
+                    if let Some(verdict) = verdict {
+                        let outcome = if verdict == Verdict::DnsTimeout { Outcome::Timeout } else { Outcome::Cancelled };
+                        self.stop(ctx, domain, &pending, &waiting, outcome, verdict.reason());
+                        return Some(verdict);
+                    }
+                }
+                () = &mut head_start, if !head_start_over && !waiting.is_empty() => {
+                    head_start_over = true;
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    for &i in pending.iter().chain(&waiting) {
+                        state.timed_out.push(self.providers[i].id());
+                    }
+                    self.stop(ctx, domain, &pending, &waiting, Outcome::Timeout, "the discovery deadline passed");
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Records why the providers still pending or waiting end here.
+    fn stop(
+        &self,
+        ctx: &DiscoveryContext,
+        domain: &str,
+        pending: &HashSet<usize>,
+        waiting: &[usize],
+        outcome: Outcome,
+        reason: &str,
+    ) {
+        for &i in pending {
+            ctx.timer(self.providers[i].id(), domain).finish(outcome, reason);
+        }
+        for &i in waiting {
+            let not_started = if outcome == Outcome::Timeout { outcome } else { Outcome::Skipped };
+            ctx.timer(self.providers[i].id(), domain).finish(not_started, reason);
+        }
+    }
+}
+
+/// What a run has found so far.
+#[derive(Default)]
+struct RunState {
+    detections: Vec<Detection>,
+    errors: Vec<SourceError>,
+    timed_out: Vec<&'static str>,
+}
+
+/// How the domain's own DNS ended a run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    NoSuchDomain,
+    NullMx,
+    DnsTimeout,
+}
+
+impl Verdict {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::NoSuchDomain => "cancelled: the domain does not exist",
+            Self::NullMx => "cancelled: the domain accepts no mail (null MX)",
+            Self::DnsTimeout => "the domain's DNS does not answer",
+        }
+    }
+
+    fn failure(self, domain: &str) -> Failure {
+        match self {
+            Self::NoSuchDomain => Failure {
+                kind: FailureKind::NoSuchDomain,
+                message: format!("{domain} does not exist (its DNS answered NXDOMAIN)"),
+            },
+            Self::NullMx => Failure {
+                kind: FailureKind::NullMx,
+                message: format!("{domain} accepts no mail (it publishes a null MX, RFC 7505)"),
+            },
+            Self::DnsTimeout => Failure {
+                kind: FailureKind::DnsTimeout,
+                message: format!("the DNS servers of {domain} did not answer in time"),
+            },
+        }
     }
 }
 

@@ -88,13 +88,14 @@ fn email() -> EmailAddress {
 
 #[tokio::test(start_paused = true)]
 async fn ranks_answers_by_source_and_keeps_runners_up() {
+    let autoconfig = Source::Autoconfig(crate::model::AutoconfigOrigin::Subdomain);
     let discovery = discovery(vec![
         fixed("srv", 0, Source::Srv, Ok(Some(Source::Srv))),
-        fixed("mx", 5, Source::Mx, Ok(Some(Source::Mx))),
-        fixed("none", 0, Source::Mx, Ok(None)),
+        fixed("autoconfig", 5, autoconfig, Ok(Some(autoconfig))),
+        fixed("none", 0, autoconfig, Ok(None)),
     ]);
     let report = discovery.discover(&email()).await;
-    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(autoconfig));
     assert_eq!(report.alternatives.iter().map(|d| d.source).collect::<Vec<_>>(), vec![Source::Srv]);
     assert!(report.failure.is_none());
 }
@@ -256,4 +257,27 @@ async fn offline_no_network_phase_runs_and_only_offline_answers_count() {
         Some(("listed".into(), Source::Srv))
     );
     assert!(report.trace.is_empty(), "no steps for work never started: {:?}", report.trace);
+}
+
+#[tokio::test(start_paused = true)]
+async fn lower_ranked_providers_wait_for_a_fast_mx_answer_and_then_never_start() {
+    let mx = fixed("mx", 2, Source::Mx, Ok(Some(Source::Mx)));
+    let srv = fixed("srv", 0, Source::Srv, Ok(Some(Source::Srv)));
+    let calls = srv.calls.clone();
+    let report = discovery(vec![mx, srv]).discover(&email()).await;
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Mx));
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the MX answer came within the head start");
+    assert!(report.trace.iter().any(|s| s.source == "srv" && s.outcome == Outcome::Skipped));
+}
+
+#[tokio::test(start_paused = true)]
+async fn lower_ranked_providers_start_after_the_head_start_when_mx_is_slow() {
+    let mx = fixed("mx", 500, Source::Mx, Ok(None));
+    let srv = fixed("srv", 0, Source::Srv, Ok(Some(Source::Srv)));
+    let calls = srv.calls.clone();
+    let started = tokio::time::Instant::now();
+    let report = discovery(vec![mx, srv]).discover(&email()).await;
+    assert_eq!(report.best.as_ref().map(|d| d.source), Some(Source::Srv));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(started.elapsed(), Duration::from_millis(500), "then waited for the better MX");
 }

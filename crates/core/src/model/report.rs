@@ -69,6 +69,20 @@ pub enum FailureKind {
     Network,
     /// The deadline passed before any source answered.
     Timeout,
+    /// The domain does not exist (its DNS answered NXDOMAIN): no mailbox can be there.
+    NoSuchDomain,
+    /// The domain publishes a null MX (RFC 7505): it accepts no mail.
+    NullMx,
+    /// The domain's DNS servers did not answer before the resolver gave up.
+    DnsTimeout,
+}
+
+impl FailureKind {
+    /// Whether the answer is known to be "no mailbox here" (as opposed to "could not find
+    /// out"): nothing found, no such domain, a null MX.
+    pub const fn is_definite(self) -> bool {
+        matches!(self, Self::NotFound | Self::NoSuchDomain | Self::NullMx)
+    }
 }
 
 /// Why a report has no answer.
@@ -95,6 +109,10 @@ pub struct Report {
     pub elapsed: Duration,
     /// Why there is no answer (`None` when `best` is set).
     pub failure: Option<Failure>,
+    /// A likely correction of a mistyped address (`gmial.com` → `gmail.com`), offered when the
+    /// domain does not exist, accepts no mail, or (offline) is unknown and close to a popular
+    /// one. Never set for a domain that exists and has mail.
+    pub suggestion: Option<EmailAddress>,
 }
 
 impl Report {

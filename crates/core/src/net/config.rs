@@ -9,7 +9,6 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 use url::Url;
 
-use crate::net::dns::DEFAULT_DNS_TIMEOUT;
 use crate::net::guard::AddressPolicy;
 use crate::net::http::DEFAULT_HTTP_TIMEOUT;
 
@@ -17,6 +16,10 @@ use crate::net::http::DEFAULT_HTTP_TIMEOUT;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a found answer is cached per domain.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long providers that rank below the MX pattern wait for the domain's MX answer before
+/// they start anyway: long enough for a nearby resolver's answer (which decides most domains,
+/// so they usually never start), short enough to cost an unknown domain little.
+pub const DEFAULT_HEAD_START: Duration = Duration::from_millis(10);
 /// How long "nothing found" is cached per domain.
 pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
 
@@ -75,12 +78,15 @@ pub struct DiscoveryConfig {
     pub(crate) deadline: Duration,
     pub(crate) offline: bool,
     pub(crate) nameservers: Vec<SocketAddr>,
-    pub(crate) dns_timeout: Duration,
+    /// `None`: the system resolver's own timeout and attempts (resolv.conf), or
+    /// 3 seconds for explicit name servers.
+    pub(crate) dns_timeout: Option<Duration>,
     pub(crate) http_timeout: Duration,
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
     pub(crate) address_policy: AddressPolicy,
     pub(crate) url_ports: UrlPorts,
     pub(crate) provider_options: ProviderOptions,
+    pub(crate) head_start: Duration,
     pub(crate) cache_ttl: Option<Duration>,
     pub(crate) negative_cache_ttl: Option<Duration>,
 }
@@ -91,12 +97,13 @@ impl Default for DiscoveryConfig {
             deadline: DEFAULT_DEADLINE,
             offline: false,
             nameservers: Vec::new(),
-            dns_timeout: DEFAULT_DNS_TIMEOUT,
+            dns_timeout: None,
             http_timeout: DEFAULT_HTTP_TIMEOUT,
             extra_roots: Vec::new(),
             address_policy: AddressPolicy::strict(),
             url_ports: UrlPorts::default(),
             provider_options: ProviderOptions::default(),
+            head_start: DEFAULT_HEAD_START,
             cache_ttl: Some(DEFAULT_CACHE_TTL),
             negative_cache_ttl: Some(DEFAULT_NEGATIVE_CACHE_TTL),
         }
@@ -193,9 +200,12 @@ impl DiscoveryConfigBuilder {
         self
     }
 
-    /// Timeout of one DNS query. Default: 3 seconds.
+    /// Timeout of one DNS query (asked once). A domain whose DNS does not answer in that time
+    /// ends the run with `dns-timeout`. Default: the system resolver's own timeout and
+    /// attempts (`options timeout:` and `attempts:` in `/etc/resolv.conf`); 3 seconds, one
+    /// attempt, with explicit name servers.
     pub fn dns_timeout(mut self, timeout: Duration) -> Self {
-        self.config.dns_timeout = timeout;
+        self.config.dns_timeout = Some(timeout);
         self
     }
 
@@ -240,6 +250,13 @@ impl DiscoveryConfigBuilder {
             .provider_options
             .by_type
             .insert(TypeId::of::<T>(), (std::any::type_name::<T>(), Arc::new(options)));
+        self
+    }
+
+    /// How long providers that rank below the MX pattern wait for the domain's MX answer
+    /// before they start anyway. Default: [`DEFAULT_HEAD_START`].
+    pub fn head_start(mut self, head_start: Duration) -> Self {
+        self.config.head_start = head_start;
         self
     }
 

@@ -1,45 +1,20 @@
 //! What providers see during one discovery: the configuration, the shared network lookups
 //! (memoised for the run), and the trace.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
-use tokio::sync::OnceCell;
 use url::Url;
 
-use super::dns::{DnsError, MxRecord, SrvRecord};
+use super::dns::{DnsError, MxAnswer, MxRecord, SrvRecord};
 use super::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
+use super::memo::{IpMemo, Memo, with_run_dns};
 use super::network::Network;
 use super::tcp::ConnectError;
 use crate::model::{Outcome, Step};
 use crate::net::config::DiscoveryConfig;
 use crate::net::error::SourceError;
-
-/// One result per key for a run; concurrent askers of the same key await one computation.
-struct Memo<V> {
-    cells: Mutex<HashMap<String, Arc<OnceCell<V>>>>,
-}
-
-impl<V: Clone> Memo<V> {
-    fn new() -> Self {
-        Self { cells: Mutex::new(HashMap::new()) }
-    }
-
-    async fn get_or_run<F, Fut>(&self, key: &str, run: F) -> V
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = V>,
-    {
-        let cell = {
-            let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
-            cells.entry(key.to_owned()).or_default().clone()
-        };
-        cell.get_or_init(run).await.clone()
-    }
-}
 
 /// The state of one discovery run, shared by every provider of that run.
 ///
@@ -51,7 +26,9 @@ pub struct DiscoveryContext {
     network: Option<Arc<Network>>,
     started: Instant,
     trace: Mutex<Vec<Step>>,
-    mx: Memo<Result<Vec<MxRecord>, DnsError>>,
+    mx: Memo<Result<MxAnswer, DnsError>>,
+    /// Shared with the HTTP client's resolver while this run's requests are in flight.
+    ips: Arc<IpMemo>,
     srv: Memo<Result<Vec<SrvRecord>, DnsError>>,
     cnames: Memo<Result<Option<String>, DnsError>>,
     fetches: Memo<Result<Fetched, FetchError>>,
@@ -86,6 +63,7 @@ impl DiscoveryContext {
             started,
             trace: Mutex::new(Vec::new()),
             mx: Memo::new(),
+            ips: Arc::new(Memo::new()),
             srv: Memo::new(),
             cnames: Memo::new(),
             fetches: Memo::new(),
@@ -116,29 +94,69 @@ impl DiscoveryContext {
         self.network.as_deref().ok_or_else(|| SourceError::Offline { target: target.to_owned() })
     }
 
-    /// The MX records of `domain`, most preferred first; asked once per run.
+    /// The MX records of `domain`, most preferred first; asked once per run. Empty when the
+    /// domain has none or does not exist.
     ///
     /// # Errors
     /// [`SourceError`] when offline, on timeout or DNS failure.
     pub async fn mx(&self, domain: &str) -> Result<Vec<MxRecord>, SourceError> {
+        Ok(self.mx_answer(domain).await?.records)
+    }
+
+    /// The whole MX answer (with whether the domain exists), asked once per run.
+    pub(crate) async fn mx_answer(&self, domain: &str) -> Result<MxAnswer, SourceError> {
         let network = self.network(domain)?;
         let result = self
             .mx
             .get_or_run(domain, || async {
                 let timer = self.timer("dns", &format!("MX {domain}"));
-                let result = network.dns.mx(domain).await.map(|records| {
-                    self.valid_hosts(&format!("MX {domain}"), records, |r| &r.exchange)
+                let result = network.dns.mx(domain).await.map(|answer| MxAnswer {
+                    records: self
+                        .valid_hosts(&format!("MX {domain}"), answer.records, |r| &r.exchange),
+                    ..answer
                 });
                 match &result {
-                    Ok(records) if records.is_empty() => {
-                        timer.finish(Outcome::Nothing, "no MX records")
+                    Ok(answer) if answer.no_such_domain => {
+                        timer.finish(Outcome::Nothing, "the domain does not exist (NXDOMAIN)");
                     }
-                    Ok(records) => {
-                        let hosts: Vec<String> = records
+                    Ok(answer) if answer.is_null_mx() => {
+                        timer.finish(Outcome::Nothing, "null MX: the domain accepts no mail");
+                    }
+                    Ok(answer) if answer.records.is_empty() => {
+                        timer.finish(Outcome::Nothing, "no MX records");
+                    }
+                    Ok(answer) => {
+                        let hosts: Vec<String> = answer
+                            .records
                             .iter()
                             .map(|r| format!("{} {}", r.preference, r.exchange))
                             .collect();
                         timer.finish(Outcome::Found, &hosts.join(", "));
+                    }
+                    Err(error) => timer.fail(&SourceError::from(error.clone())),
+                }
+                result
+            })
+            .await;
+        result.map_err(SourceError::from)
+    }
+
+    /// The addresses of `host` (A and AAAA), asked once per run; empty when it does not exist.
+    ///
+    /// # Errors
+    /// [`SourceError`] when offline, on timeout or DNS failure.
+    pub async fn ips(&self, host: &str) -> Result<Vec<std::net::IpAddr>, SourceError> {
+        let network = self.network(host)?;
+        let result = self
+            .ips
+            .get_or_run(host, || async {
+                let timer = self.timer("dns", &format!("A/AAAA {host}"));
+                let result = network.dns.ips(host).await;
+                match &result {
+                    Ok(ips) if ips.is_empty() => timer.finish(Outcome::Nothing, "no address"),
+                    Ok(ips) => {
+                        let ips: Vec<String> = ips.iter().map(ToString::to_string).collect();
+                        timer.finish(Outcome::Found, &ips.join(", "));
                     }
                     Err(error) => timer.fail(&SourceError::from(error.clone())),
                 }
@@ -256,7 +274,7 @@ impl DiscoveryContext {
             .get_or_run(&key, || async {
                 let request = FetchRequest::get(url.clone()).allow_http(allow_http);
                 match network.http() {
-                    Ok(http) => http.fetch(&request).await,
+                    Ok(http) => with_run_dns(&self.ips, http.fetch(&request)).await,
                     Err(error) => {
                         Err(FetchError::Failed { url: url.to_string(), reason: error.to_string() })
                     }
@@ -265,14 +283,31 @@ impl DiscoveryContext {
             .await
     }
 
-    /// The guarded HTTP client, for requests that are not memoised (POSTs, requests with
-    /// credentials).
+    /// The guarded HTTP client itself. Prefer [`DiscoveryContext::send`], which also shares the
+    /// run's DNS answers.
     ///
     /// # Errors
     /// [`SourceError`] when offline or when TLS cannot be set up.
     pub fn http(&self, target: &str) -> Result<&GuardedHttp, SourceError> {
         let network = self.network(target)?;
         network.http().map_err(|source| SourceError::Setup { target: target.to_owned(), source })
+    }
+
+    /// Sends a request that is not memoised (a POST, a request with credentials) through the
+    /// guarded client, its host names resolved through this run's memo.
+    ///
+    /// # Errors
+    /// [`FetchError`] for the guard, the scheme rule, redirects, timeouts, network failures,
+    /// and when the run is offline or TLS cannot be set up.
+    pub async fn send(&self, request: &FetchRequest) -> Result<Fetched, FetchError> {
+        let url = request.url.to_string();
+        let Some(network) = self.network.as_deref() else {
+            return Err(FetchError::Failed { url, reason: "offline".into() });
+        };
+        match network.http() {
+            Ok(http) => with_run_dns(&self.ips, http.fetch(request)).await,
+            Err(error) => Err(FetchError::Failed { url, reason: error.to_string() }),
+        }
     }
 
     /// The fully verifying TLS configuration (system roots plus the configured extra roots,
@@ -299,7 +334,13 @@ impl DiscoveryContext {
         let Some(network) = self.network.as_deref() else {
             return Err(ConnectError::Unavailable("offline".into()));
         };
-        super::tcp::connect(&network.dns, &network.policy, host, port).await
+        // The addresses come from the run's memo: probing four ports of one host asks DNS once.
+        let ips = match self.ips(host).await {
+            Ok(ips) => ips,
+            Err(SourceError::Dns(error)) => return Err(ConnectError::Dns(error)),
+            Err(other) => return Err(ConnectError::Unavailable(other.to_string())),
+        };
+        super::tcp::connect(&network.policy, host, &ips, port).await
     }
 
     /// Starts timing a step; [`StepTimer::finish`] records it in the trace.

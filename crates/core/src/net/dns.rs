@@ -39,6 +39,22 @@ pub struct SrvRecord {
     pub target: String,
 }
 
+/// The MX answer of a domain, and whether the domain exists at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MxAnswer {
+    /// The records, most preferred first; a null MX (RFC 7505) has an empty exchange.
+    pub(crate) records: Vec<MxRecord>,
+    /// The server answered NXDOMAIN: the name does not exist (not merely "no MX").
+    pub(crate) no_such_domain: bool,
+}
+
+impl MxAnswer {
+    /// Whether the domain publishes a null MX (`0 .`, RFC 7505): it accepts no mail.
+    pub(crate) fn is_null_mx(&self) -> bool {
+        !self.records.is_empty() && self.records.iter().all(|r| r.exchange.is_empty())
+    }
+}
+
 /// Why a lookup failed (as opposed to finding nothing).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -102,16 +118,19 @@ impl std::fmt::Debug for Dns {
 }
 
 impl Dns {
-    /// A resolver from the system configuration (`/etc/resolv.conf`).
+    /// A resolver from the system configuration (`/etc/resolv.conf`), with its own timeout and
+    /// attempts unless `timeout` overrides them (then one attempt).
     ///
     /// # Errors
     /// [`DnsError::Setup`] when the system configuration cannot be read or names no server.
-    pub(crate) fn system(timeout: Duration) -> Result<Self, DnsError> {
+    pub(crate) fn system(timeout: Option<Duration>) -> Result<Self, DnsError> {
         let mut builder =
             TokioResolver::builder_tokio().map_err(|e| DnsError::Setup(e.to_string()))?;
-        let options = builder.options_mut();
-        options.timeout = timeout;
-        options.attempts = 1;
+        if let Some(timeout) = timeout {
+            let options = builder.options_mut();
+            options.timeout = timeout;
+            options.attempts = 1;
+        }
         let resolver = builder.build().map_err(|e| DnsError::Setup(e.to_string()))?;
         Ok(Self { resolver })
     }
@@ -152,16 +171,18 @@ impl Dns {
         Ok(Self { resolver })
     }
 
-    /// MX records of `domain`, most preferred first (then by name, for a stable order). Empty
-    /// when the domain does not exist or has no MX.
+    /// MX records of `domain`, most preferred first (then by name, for a stable order), and
+    /// whether the domain exists.
     ///
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
-    pub(crate) async fn mx(&self, domain: &str) -> Result<Vec<MxRecord>, DnsError> {
-        let Some(lookup) =
-            nothing_is_empty(self.resolver.mx_lookup(fqdn(domain)?).await, domain, "MX")?
-        else {
-            return Ok(Vec::new());
+    pub(crate) async fn mx(&self, domain: &str) -> Result<MxAnswer, DnsError> {
+        let lookup = match classify(self.resolver.mx_lookup(fqdn(domain)?).await, domain, "MX")? {
+            Answer::Found(lookup) => lookup,
+            Answer::NoData => return Ok(MxAnswer { records: Vec::new(), no_such_domain: false }),
+            Answer::NoSuchDomain => {
+                return Ok(MxAnswer { records: Vec::new(), no_such_domain: true });
+            }
         };
         let mut records: Vec<MxRecord> = lookup
             .answers()
@@ -174,7 +195,7 @@ impl Dns {
             })
             .collect();
         records.sort_by(|a, b| (a.preference, &a.exchange).cmp(&(b.preference, &b.exchange)));
-        Ok(records)
+        Ok(MxAnswer { records, no_such_domain: false })
     }
 
     /// SRV records of `name` (such as `_imaps._tcp.example.com`), in RFC 2782 order: priority,
@@ -243,6 +264,35 @@ fn fqdn(name: &str) -> Result<Name, DnsError> {
 fn host_name(name: &Name) -> String {
     let text = name.to_ascii().to_ascii_lowercase();
     text.strip_suffix('.').unwrap_or(&text).to_owned()
+}
+
+/// What a lookup found.
+enum Answer<T> {
+    Found(T),
+    /// The name exists without records of this type.
+    NoData,
+    /// The name does not exist (NXDOMAIN).
+    NoSuchDomain,
+}
+
+/// Tells "no such name" from "no records of this type"; other failures are [`DnsError`].
+fn classify<T>(
+    result: Result<T, NetError>,
+    name: &str,
+    record: &'static str,
+) -> Result<Answer<T>, DnsError> {
+    match result {
+        Err(NetError::Dns(HickoryDnsError::NoRecordsFound(no_records)))
+            if no_records.response_code == hickory_resolver::proto::op::ResponseCode::NXDomain =>
+        {
+            Ok(Answer::NoSuchDomain)
+        }
+        Err(NetError::Dns(HickoryDnsError::NoRecordsFound(_))) => Ok(Answer::NoData),
+        other => Ok(match nothing_is_empty(other, name, record)? {
+            Some(found) => Answer::Found(found),
+            None => Answer::NoData,
+        }),
+    }
 }
 
 /// Maps "no such name" and "no records" to `None`, other failures to [`DnsError`].

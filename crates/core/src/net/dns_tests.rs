@@ -39,6 +39,7 @@ async fn mx_records_are_sorted_by_preference() {
         (20, "backup.mail.example.test"),
     ];
     let got: Vec<(u16, &str)> = mx
+        .records
         .iter()
         .map(|MxRecord { preference, exchange }| (*preference, exchange.as_str()))
         .collect();
@@ -69,8 +70,10 @@ async fn srv_records_follow_rfc_2782_order_and_keep_the_not_offered_target() {
 async fn missing_names_and_records_are_empty_answers() {
     let server = DnsServer::start(zone());
     let dns = dns(&server);
-    assert_eq!(dns.mx("nxdomain.test").await.unwrap(), vec![]);
-    assert_eq!(dns.mx("nomx.test").await.unwrap(), vec![]);
+    let nxdomain = dns.mx("nxdomain.test").await.unwrap();
+    assert_eq!((nxdomain.records, nxdomain.no_such_domain), (vec![], true), "NXDOMAIN");
+    let nodata = dns.mx("nomx.test").await.unwrap();
+    assert_eq!((nodata.records, nodata.no_such_domain), (vec![], false), "NODATA");
     assert_eq!(dns.srv("_submissions._tcp.example.test").await.unwrap(), vec![]);
     assert_eq!(
         dns.ips("imap.example.test").await.unwrap(),
@@ -98,7 +101,7 @@ async fn servfail_and_silence_are_typed_errors() {
 async fn truncated_udp_answers_are_retried_over_tcp() {
     let server = DnsServer::start(zone());
     let mx = dns(&server).mx("big.test").await.unwrap();
-    assert_eq!(mx, vec![MxRecord { preference: 5, exchange: "mx.big.test".into() }]);
+    assert_eq!(mx.records, vec![MxRecord { preference: 5, exchange: "mx.big.test".into() }]);
     assert_eq!(server.count("big.test", RecordType::MX), 2, "once over UDP, once over TCP");
 }
 

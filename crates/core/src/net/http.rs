@@ -153,12 +153,15 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let dns = self.dns.clone();
         let policy = self.policy.clone();
+        // Taken now, while the request is polled in its run's task.
+        let memo = super::memo::run_dns();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let ips = dns
-                .ips(&host)
-                .await
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let ips = match memo {
+                Some(memo) => memo.get_or_run(&host, || dns.ips(&host)).await,
+                None => dns.ips(&host).await,
+            };
+            let ips = ips.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             if ips.is_empty() {
                 return Err(Box::new(NoAddress) as Box<dyn std::error::Error + Send + Sync>);
             }

@@ -10,6 +10,7 @@ pub(crate) mod domain;
 pub(crate) mod error;
 pub(crate) mod guard;
 pub(crate) mod http;
+pub(crate) mod memo;
 pub(crate) mod network;
 pub(crate) mod tcp;
 pub(crate) mod tls;

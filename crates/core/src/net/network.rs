@@ -51,7 +51,8 @@ impl Network {
         let dns = if config.nameservers.is_empty() {
             Dns::system(config.dns_timeout)?
         } else {
-            Dns::with_nameservers(&config.nameservers, config.dns_timeout)?
+            let timeout = config.dns_timeout.unwrap_or(super::dns::DEFAULT_DNS_TIMEOUT);
+            Dns::with_nameservers(&config.nameservers, timeout)?
         };
         let http_options = FetchOptions {
             timeout: config.http_timeout,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpStream;
 
-use super::dns::{Dns, DnsError};
+use super::dns::DnsError;
 use super::guard::{AddressPolicy, GuardError};
 
 /// Why a guarded connection was not made.
@@ -36,20 +36,19 @@ pub enum ConnectError {
     Unavailable(String),
 }
 
-/// Resolves `host`, refuses it when any of its addresses is special (unless the policy allows
-/// it: an attacker who controls DNS could otherwise point a name at an internal service), and
+/// Refuses `host` when any of its addresses `ips` is special (unless the policy allows it: an
+/// attacker who controls DNS could otherwise point a name at an internal service), and
 /// connects to the first address.
 pub(crate) async fn connect(
-    dns: &Dns,
     policy: &AddressPolicy,
     host: &str,
+    ips: &[std::net::IpAddr],
     port: u16,
 ) -> Result<(TcpStream, SocketAddr), ConnectError> {
-    let ips = dns.ips(host).await?;
     let Some(&ip) = ips.first() else {
         return Err(ConnectError::NoAddress(host.to_owned()));
     };
-    for ip in &ips {
+    for ip in ips {
         policy.check(host, *ip)?;
     }
     let addr = SocketAddr::new(ip, port);

@@ -33,7 +33,7 @@
 
 mod priority;
 
-pub use priority::{Alternative, first_by_priority};
+pub use priority::{Alternative, first_by_class, first_by_priority};
 
 use async_trait::async_trait;
 
@@ -72,6 +72,14 @@ pub trait Provider: Send + Sync {
     /// The best source [`detect`](Provider::detect) can answer with. The engine does not start,
     /// or cancels, a provider that cannot beat the answer already in hand.
     fn best_possible_source(&self) -> Source;
+
+    /// A popular domain that `domain` is probably a typo of (`gmial.com` → `gmail.com`). The
+    /// engine asks only when the domain cannot be the user's (it does not exist, accepts no
+    /// mail, or offline nothing knows it). Default: none.
+    fn suggest_domain(&self, domain: &str, ctx: &DiscoveryContext) -> Option<String> {
+        let _ = (domain, ctx);
+        None
+    }
 }
 
 /// A provider's registration, submitted with `inventory::submit!`. The provider's id is the

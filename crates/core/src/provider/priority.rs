@@ -25,19 +25,54 @@ pub type Alternative<'a, T> = Pin<Box<dyn Future<Output = Option<T>> + Send + 'a
 /// # }
 /// ```
 pub async fn first_by_priority<'a, T: 'a>(alternatives: Vec<Alternative<'a, T>>) -> Vec<T> {
-    let count = alternatives.len();
-    let mut results: Vec<Option<Option<T>>> = (0..count).map(|_| None).collect();
+    first_by_class(alternatives.into_iter().enumerate().collect()).await
+}
+
+/// Like [`first_by_priority`], for alternatives in rank classes (lower is better) where
+/// alternatives of one class have equal authority: the first answer *to arrive* in the best
+/// class that has one wins, as soon as every alternative of a better class has finished
+/// without an answer — a dead server never holds up an equally good answer already in hand.
+/// The answers of alternatives that had finished by then follow, best class first.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+/// use nativeauth_core::plugin::first_by_class;
+///
+/// let dead = Box::pin(async { tokio::time::sleep(Duration::from_secs(3600)).await; Some("dead") });
+/// let quick = Box::pin(async { Some("quick") });
+/// assert_eq!(first_by_class(vec![(0, dead), (0, quick)]).await, ["quick"]);
+/// # }
+/// ```
+pub async fn first_by_class<'a, T: 'a>(alternatives: Vec<(usize, Alternative<'a, T>)>) -> Vec<T> {
+    let classes: Vec<usize> = alternatives.iter().map(|(class, _)| *class).collect();
+    let mut finished = vec![false; classes.len()];
+    // Answers in the order they arrived, with the alternative that gave each.
+    let mut answers: Vec<(usize, T)> = Vec::new();
     let mut running: FuturesUnordered<_> = alternatives
         .into_iter()
         .enumerate()
-        .map(|(index, future)| async move { (index, future.await) })
+        .map(|(index, (_, future))| async move { (index, future.await) })
         .collect();
+    let mut order: Vec<usize> = classes.clone();
+    order.sort_unstable();
+    order.dedup();
     while let Some((index, result)) = running.next().await {
-        results[index] = Some(result);
-        // The first alternative that is still running or has an answer decides.
-        let decided = results.iter().find(|slot| !matches!(slot, Some(None)));
-        if let Some(Some(Some(_))) = decided {
-            return results.into_iter().flatten().flatten().collect();
+        finished[index] = true;
+        if let Some(answer) = result {
+            answers.push((index, answer));
+        }
+        // The best class that is not yet exhausted decides, if it has an answer.
+        for &class in &order {
+            let answered = answers.iter().any(|(i, _)| classes[*i] == class);
+            if answered {
+                answers.sort_by_key(|(i, _)| (classes[*i] != class, classes[*i]));
+                return answers.into_iter().map(|(_, answer)| answer).collect();
+            }
+            let exhausted = (0..classes.len()).all(|i| classes[i] != class || finished[i]);
+            if !exhausted {
+                break;
+            }
         }
     }
     Vec::new()
@@ -75,6 +110,29 @@ mod tests {
             Duration::from_millis(30),
             "the slow third one is not awaited"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn within_a_class_the_first_answer_to_arrive_wins() {
+        let started = tokio::time::Instant::now();
+        let got = first_by_class(vec![
+            (0, after(5_000, Some(1))),
+            (0, after(20, Some(2))),
+            (1, after(10, Some(3))),
+        ])
+        .await;
+        assert_eq!(got, [2, 3], "the equal-class answer wins; the finished runner-up is kept");
+        assert_eq!(started.elapsed(), Duration::from_millis(20), "the dead one is not awaited");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_better_class_still_preempts_a_worse_one() {
+        let started = tokio::time::Instant::now();
+        let got = first_by_class(vec![(1, after(10, Some(3))), (0, after(50, Some(1)))]).await;
+        assert_eq!(got, [1, 3]);
+        assert_eq!(started.elapsed(), Duration::from_millis(50));
+        let got = first_by_class(vec![(0, after(30, None)), (1, after(10, Some(3)))]).await;
+        assert_eq!(got, [3]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -111,6 +111,11 @@ impl Provider for CatalogueProvider {
         Source::Mx
     }
 
+    fn suggest_domain(&self, domain: &str, ctx: &DiscoveryContext) -> Option<String> {
+        let choice = ctx.options::<CatalogueChoice>();
+        catalogues(&choice).find_map(|catalogue| catalogue.suggest(domain)).map(str::to_owned)
+    }
+
     /// The network part: the domain's MX host against the catalogue's MX patterns. (The
     /// domain itself was matched by [`Provider::detect_offline`].)
     async fn detect(

@@ -540,14 +540,7 @@ impl Chain<'_> {
             Some(value) => request.authorization(value),
             None => request,
         };
-        let http = match self.ctx.http(url.as_str()) {
-            Ok(http) => http,
-            Err(error) => {
-                timer.fail(&error);
-                return Hop::End;
-            }
-        };
-        let fetched = match http.fetch(&request).await {
+        let fetched = match self.ctx.send(&request).await {
             Ok(fetched) => fetched,
             Err(FetchError::NoAddress { .. }) => {
                 timer.finish(Outcome::Nothing, "the host name does not resolve");

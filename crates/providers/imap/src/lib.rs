@@ -28,8 +28,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use nativeauth_core::plugin::{
-    Alternative, DiscoveryContext, ProviderPlugin, async_trait, first_by_priority, inventory,
-    registrable_domain, same_registrable_domain,
+    Alternative, DiscoveryContext, ProviderPlugin, async_trait, first_by_class, first_by_priority,
+    inventory, registrable_domain, same_registrable_domain,
 };
 use nativeauth_core::{
     AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, NylasProvider, Outcome,
@@ -46,8 +46,9 @@ pub use crate::srv::{SrvServers, srv_servers};
 /// The provider id.
 pub const ID: &str = "imap";
 
-/// Delay between the starts of two probes.
-const PROBE_STAGGER: Duration = Duration::from_millis(100);
+/// Delay between the starts of two probes (happy-eyeballs style: the preferred candidate gets
+/// a head start, the others follow quickly instead of waiting for it to time out).
+const PROBE_STAGGER: Duration = Duration::from_millis(25);
 
 /// Finds IMAP/SMTP settings for any domain that publishes them.
 #[derive(Debug, Default, Clone, Copy)]
@@ -211,6 +212,22 @@ impl Run<'_> {
             outgoing.push((host.clone(), ports.submissions, Protocol::Smtp, Security::Tls));
             outgoing.push((host, ports.submission, Protocol::Smtp, Security::StartTls));
         }
+        // Names that do not resolve are dropped at once: one concurrent round of (memoised)
+        // lookups instead of a probe each.
+        let mut names: Vec<String> = hosts("imap").into_iter().chain(hosts("smtp")).collect();
+        names.sort_unstable();
+        names.dedup();
+        let lookups = names.iter().map(|name| async move {
+            let resolves = self.ctx.ips(name).await.is_ok_and(|ips| !ips.is_empty());
+            resolves.then(|| name.clone())
+        });
+        let resolving: Vec<String> =
+            futures_util::future::join_all(lookups).await.into_iter().flatten().collect();
+        incoming.retain(|(host, ..)| resolving.contains(host));
+        outgoing.retain(|(host, ..)| resolving.contains(host));
+        if incoming.is_empty() || outgoing.is_empty() {
+            return None;
+        }
         let (imap, smtp) =
             futures_util::future::join(self.probe_all(incoming, 0), self.probe_all(outgoing, 1))
                 .await;
@@ -299,40 +316,55 @@ impl Provider for ImapProvider {
         let run = Run { email, ctx, options: &options, attempts: Mutex::new(Attempts::default()) };
         let domain = email.domain();
         let ports = ctx.config().url_ports();
-        // In the order of their rank: the domain's own https autoconfig, its plain-http
-        // autoconfig when allowed (same class, unverified), its ISPDB entry, then what its MX
-        // host's domain publishes (a link that rests on DNS alone), then SRV.
-        let mut alternatives: Vec<Alternative<'_, Detection>> = Vec::new();
-        let own_autoconfig = [(true, Trust::Verified), (false, Trust::Unverified)];
-        for (https, trust) in own_autoconfig {
+        // Rank classes, best first. Within a class the sources have equal authority (the
+        // domain's owner over https at autoconfig.<d> and at <d>/.well-known), so the first
+        // valid answer wins and a dead server never holds up the other.
+        const OWN_HTTPS: usize = 0;
+        const OWN_HTTP: usize = 1;
+        const ISPDB: usize = 2;
+        const MX_DERIVED: usize = 3;
+        const SRV: usize = 4;
+        let mut alternatives: Vec<(usize, Alternative<'_, Detection>)> = Vec::new();
+        for (https, trust, class) in
+            [(true, Trust::Verified, OWN_HTTPS), (false, Trust::Unverified, OWN_HTTP)]
+        {
             if !https && !options.allow_http {
                 continue;
             }
-            alternatives.push(Box::pin(run.autoconfig(
-                "autoconfig",
-                subdomain_url(domain, email, https, ports),
-                Source::Autoconfig(AutoconfigOrigin::Subdomain),
-                trust,
-            )));
-            alternatives.push(Box::pin(run.autoconfig(
-                "autoconfig",
-                well_known_url(domain, email, https, ports),
-                Source::Autoconfig(AutoconfigOrigin::WellKnown),
-                trust,
-            )));
+            alternatives.push((
+                class,
+                Box::pin(run.autoconfig(
+                    "autoconfig",
+                    subdomain_url(domain, email, https, ports),
+                    Source::Autoconfig(AutoconfigOrigin::Subdomain),
+                    trust,
+                )),
+            ));
+            alternatives.push((
+                class,
+                Box::pin(run.autoconfig(
+                    "autoconfig",
+                    well_known_url(domain, email, https, ports),
+                    Source::Autoconfig(AutoconfigOrigin::WellKnown),
+                    trust,
+                )),
+            ));
         }
         if let Some(base) = &options.ispdb_url {
-            alternatives.push(Box::pin(run.autoconfig(
-                "ispdb",
-                ispdb_url(base, domain),
-                Source::Ispdb,
-                Trust::Verified,
-            )));
+            alternatives.push((
+                ISPDB,
+                Box::pin(run.autoconfig(
+                    "ispdb",
+                    ispdb_url(base, domain),
+                    Source::Ispdb,
+                    Trust::Verified,
+                )),
+            ));
         }
-        alternatives.push(Box::pin(run.mx_autoconfig()));
-        alternatives.push(Box::pin(run.mx_ispdb()));
-        alternatives.push(Box::pin(run.srv()));
-        let found = first_by_priority(alternatives).await;
+        alternatives.push((MX_DERIVED, Box::pin(run.mx_autoconfig())));
+        alternatives.push((MX_DERIVED, Box::pin(run.mx_ispdb())));
+        alternatives.push((SRV, Box::pin(run.srv())));
+        let found = first_by_class(alternatives).await;
         if !found.is_empty() {
             return Ok(found);
         }
