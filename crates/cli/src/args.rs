@@ -33,6 +33,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub(crate) timeout: f64,
 
+    /// Timeout of one DNS query in seconds; a domain whose DNS does not answer in time ends
+    /// with dns-timeout (exit 3). Default: the system resolver's own (/etc/resolv.conf), or 3
+    /// with --nameserver.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub(crate) dns_timeout: Option<f64>,
+
     /// Also use this catalogue file (providers.toml schema); its entries win over the
     /// built-in ones.
     #[arg(long, value_name = "FILE")]

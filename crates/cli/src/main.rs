@@ -139,7 +139,11 @@ fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
     } else {
         AddressPolicy::strict().allowing(args.allowed_ranges.iter().copied())
     };
-    Ok(DiscoveryConfig::builder()
+    let mut builder = DiscoveryConfig::builder();
+    if let Some(seconds) = args.dns_timeout {
+        builder = builder.dns_timeout(Duration::from_secs_f64(seconds));
+    }
+    Ok(builder
         .deadline(Duration::from_secs_f64(args.timeout))
         .offline(args.offline)
         .provider_options(catalogue_choice(args)?)

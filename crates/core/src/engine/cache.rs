@@ -1,11 +1,11 @@
 //! The per-domain cache of discovery results: public data only (never credentials), with
 //! in-flight de-duplication so that concurrent discoveries of one domain share one run.
 //!
-//! A run whose answers came from a source that received the user's address (autoconfig's
-//! `?emailaddress=`, autodiscover) may be that user's alone — a literal login name, a
-//! per-mailbox server — so it is kept under the full address, never shared with other users
-//! of the domain: Bob must not receive Alice's login name, and a chosen local part must not
-//! seed the answer for everyone else.
+//! A run whose answers are one user's (`Detection::is_personal_to`: a literal login name, a
+//! login autodiscover named, a server named after the local part) is kept under the full
+//! address, never shared with other users of the domain: Bob must not receive Alice's login
+//! name. Answers that follow the same rule for every user (placeholders) are shared by the
+//! domain, so a busy domain asks the network once.
 
 use std::collections::HashMap;
 use std::future::Future;

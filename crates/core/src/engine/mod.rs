@@ -169,7 +169,10 @@ impl Discovery {
             verdict = self.network_phase(email, &ctx, deadline, &mut state).await;
         }
 
-        let RunState { mut detections, errors, timed_out } = state;
+        let RunState { mut detections, errors, timed_out, dns_timed_out } = state;
+        if dns_timed_out && verdict.is_none() && errors.iter().all(SourceError::is_timeout) {
+            verdict = Some(Verdict::DnsTimeout);
+        }
         // Stable sort: ties keep provider order. Two providers may find the same answer the
         // same way (a plugin's MX knowledge may repeat a user catalogue's).
         detections.sort_by_key(Detection::rank_key);
@@ -189,10 +192,8 @@ impl Discovery {
             Some(FailureKind::NotFound) if ctx.is_offline() => self.suggest(email, &ctx),
             _ => None,
         };
-        let owner = detections
-            .iter()
-            .any(|d| d.source.receives_address())
-            .then(|| email.as_str().to_owned());
+        let owner =
+            detections.iter().any(|d| d.is_personal_to(email)).then(|| email.as_str().to_owned());
         let run = CachedRun { detections, failure, suggested_domain, at: Instant::now(), owner };
         (run, ctx.into_trace())
     }
@@ -293,7 +294,15 @@ impl Discovery {
                     let verdict = match answer {
                         Ok(answer) if answer.no_such_domain => Some(Verdict::NoSuchDomain),
                         Ok(answer) if answer.is_null_mx() => Some(Verdict::NullMx),
-                        Err(error) if error.is_timeout() => Some(Verdict::DnsTimeout),
+                        // Silent DNS ends the run, unless the domain's servers answered
+                        // something else (then the providers' own lookups are bounded too).
+                        Err(error) if error.is_timeout() && !ctx.domain_answered(domain) => {
+                            Some(Verdict::DnsTimeout)
+                        }
+                        Err(error) if error.is_timeout() => {
+                            state.dns_timed_out = true;
+                            None
+                        }
                         _ => None,
                     };
                     if let Some(verdict) = verdict {
@@ -342,6 +351,8 @@ struct RunState {
     detections: Vec<Detection>,
     errors: Vec<SourceError>,
     timed_out: Vec<&'static str>,
+    /// The domain's MX query timed out, though other questions about it were answered.
+    dns_timed_out: bool,
 }
 
 /// How the domain's own DNS ended a run early.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Server;
+use super::{EmailAddress, Server};
 
 /// The `provider` value of the Nylas `/connect/authorize` call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,13 +173,6 @@ impl Source {
             Self::Guess => 7,
         }
     }
-
-    /// Whether the source received the user's address (autoconfig's `?emailaddress=`,
-    /// autodiscover's request), so that its answer may be that user's alone and must not be
-    /// shared with other users of the domain.
-    pub const fn receives_address(self) -> bool {
-        matches!(self, Self::Autoconfig(_) | Self::Autodiscover)
-    }
 }
 
 impl fmt::Display for Source {
@@ -343,6 +336,17 @@ impl Detection {
     pub fn with_notes(mut self, notes: impl IntoIterator<Item = String>) -> Self {
         self.notes.extend(notes);
         self
+    }
+
+    /// Whether this answer is one user's rather than the domain's: a literal login name, a
+    /// login autodiscover named, or a server named after the local part. Such an answer may
+    /// be cached for that address only: another user of the domain must never receive it.
+    pub fn is_personal_to(&self, email: &EmailAddress) -> bool {
+        let local = email.local_part().to_ascii_lowercase();
+        let servers = self.incoming.iter().chain(&self.outgoing);
+        self.exchange.as_ref().is_some_and(|e| e.login.is_some())
+            || servers.clone().any(|s| s.username.is_personal_to(email))
+            || (local.len() >= 3 && servers.into_iter().any(|s| s.host.contains(&local)))
     }
 
     /// The ranking key: source first, then verified before unverified. Lower is better.

@@ -123,6 +123,15 @@ impl UsernameTemplate {
     pub fn render(&self, email: &EmailAddress) -> String {
         render_placeholders(&self.0, email)
     }
+
+    /// Whether the template names one user rather than a rule for every user: it has no
+    /// placeholder, or it spells out this address's local part.
+    pub fn is_personal_to(&self, email: &EmailAddress) -> bool {
+        let text = self.0.to_ascii_lowercase();
+        let local = email.local_part().to_ascii_lowercase();
+        !Placeholder::ALL.iter().any(|p| self.0.contains(p.token()))
+            || (local.len() >= 3 && text.contains(&local))
+    }
 }
 
 impl Default for UsernameTemplate {

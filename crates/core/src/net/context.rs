@@ -141,6 +141,17 @@ impl DiscoveryContext {
         result.map_err(SourceError::from)
     }
 
+    /// Whether any DNS question about `domain` or a name below it has been answered in this
+    /// run (even "no such record"): its servers are alive.
+    pub(crate) fn domain_answered(&self, domain: &str) -> bool {
+        let below = format!(".{domain}");
+        let within = |name: &str| name == domain || name.ends_with(&below);
+        self.mx.any_answered(within)
+            || self.srv.any_answered(within)
+            || self.cnames.any_answered(within)
+            || self.ips.any_answered(within)
+    }
+
     /// The addresses of `host` (A and AAAA), asked once per run; empty when it does not exist.
     ///
     /// # Errors

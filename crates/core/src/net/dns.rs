@@ -109,6 +109,9 @@ impl DnsError {
 #[derive(Clone)]
 pub(crate) struct Dns {
     resolver: TokioResolver,
+    /// The most one lookup may take, whatever the resolver's retries (UDP, then TCP, then
+    /// the next attempt) add up to.
+    limit: Duration,
 }
 
 impl std::fmt::Debug for Dns {
@@ -126,13 +129,14 @@ impl Dns {
     pub(crate) fn system(timeout: Option<Duration>) -> Result<Self, DnsError> {
         let mut builder =
             TokioResolver::builder_tokio().map_err(|e| DnsError::Setup(e.to_string()))?;
+        let options = builder.options_mut();
         if let Some(timeout) = timeout {
-            let options = builder.options_mut();
             options.timeout = timeout;
             options.attempts = 1;
         }
+        let limit = options.timeout * u32::try_from(options.attempts.max(1)).unwrap_or(1);
         let resolver = builder.build().map_err(|e| DnsError::Setup(e.to_string()))?;
-        Ok(Self { resolver })
+        Ok(Self { resolver, limit })
     }
 
     /// A resolver that asks exactly these servers (UDP, and TCP for truncated answers), in
@@ -168,7 +172,20 @@ impl Dns {
         options.server_ordering_strategy =
             hickory_resolver::config::ServerOrderingStrategy::UserProvidedOrder;
         let resolver = builder.build().map_err(|e| DnsError::Setup(e.to_string()))?;
-        Ok(Self { resolver })
+        Ok(Self { resolver, limit: timeout })
+    }
+
+    /// Runs one lookup within [`Dns::limit`](Self): a silent server costs the configured
+    /// timeout, not the timeout once per protocol and attempt.
+    async fn bounded<T>(
+        &self,
+        name: &str,
+        record: &'static str,
+        lookup: impl std::future::Future<Output = Result<T, NetError>>,
+    ) -> Result<Result<T, NetError>, DnsError> {
+        tokio::time::timeout(self.limit, lookup)
+            .await
+            .map_err(|_| DnsError::Timeout { name: name.to_owned(), record })
     }
 
     /// MX records of `domain`, most preferred first (then by name, for a stable order), and
@@ -177,7 +194,8 @@ impl Dns {
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
     pub(crate) async fn mx(&self, domain: &str) -> Result<MxAnswer, DnsError> {
-        let lookup = match classify(self.resolver.mx_lookup(fqdn(domain)?).await, domain, "MX")? {
+        let result = self.bounded(domain, "MX", self.resolver.mx_lookup(fqdn(domain)?)).await?;
+        let lookup = match classify(result, domain, "MX")? {
             Answer::Found(lookup) => lookup,
             Answer::NoData => return Ok(MxAnswer { records: Vec::new(), no_such_domain: false }),
             Answer::NoSuchDomain => {
@@ -205,8 +223,11 @@ impl Dns {
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
     pub(crate) async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, DnsError> {
-        let Some(lookup) =
-            nothing_is_empty(self.resolver.srv_lookup(fqdn(name)?).await, name, "SRV")?
+        let Some(lookup) = nothing_is_empty(
+            self.bounded(name, "SRV", self.resolver.srv_lookup(fqdn(name)?)).await?,
+            name,
+            "SRV",
+        )?
         else {
             return Ok(Vec::new());
         };
@@ -234,7 +255,9 @@ impl Dns {
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
     pub(crate) async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
-        let result = self.resolver.lookup(fqdn(name)?, RecordType::CNAME).await;
+        let result = self
+            .bounded(name, "CNAME", self.resolver.lookup(fqdn(name)?, RecordType::CNAME))
+            .await?;
         let Some(lookup) = nothing_is_empty(result, name, "CNAME")? else {
             return Ok(None);
         };
@@ -249,7 +272,8 @@ impl Dns {
     /// # Errors
     /// [`DnsError`] on timeout, SERVFAIL or network failure.
     pub(crate) async fn ips(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
-        let lookup = nothing_is_empty(self.resolver.lookup_ip(fqdn(host)?).await, host, "A/AAAA")?;
+        let result = self.bounded(host, "A/AAAA", self.resolver.lookup_ip(fqdn(host)?)).await?;
+        let lookup = nothing_is_empty(result, host, "A/AAAA")?;
         Ok(lookup.map(|ips| ips.iter().collect()).unwrap_or_default())
     }
 }

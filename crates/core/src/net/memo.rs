@@ -33,6 +33,14 @@ impl<V: Clone> Memo<V> {
     }
 }
 
+impl<T, E> Memo<Result<T, E>> {
+    /// Whether a finished question whose key satisfies `key` got an answer (not an error).
+    pub(crate) fn any_answered(&self, key: impl Fn(&str) -> bool) -> bool {
+        let cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        cells.iter().any(|(k, cell)| key(k) && matches!(cell.get(), Some(Ok(_))))
+    }
+}
+
 /// The run's memo of host addresses (A and AAAA).
 pub(crate) type IpMemo = Memo<Result<Vec<IpAddr>, DnsError>>;
 

@@ -229,8 +229,7 @@ impl Run<'_> {
             return None;
         }
         let (imap, smtp) =
-            futures_util::future::join(self.probe_all(incoming, 0), self.probe_all(outgoing, 1))
-                .await;
+            futures_util::future::join(self.probe_all(incoming), self.probe_all(outgoing)).await;
         let (imap, smtp) = (imap?, smtp?);
         let mut notes = vec![
             "guessed and probed (no credentials sent): confirm the servers with the user"
@@ -252,7 +251,6 @@ impl Run<'_> {
     async fn probe_all(
         &self,
         candidates: Vec<(String, u16, Protocol, Security)>,
-        offset: u32,
     ) -> Option<Server> {
         let Ok(prober) = Prober::new(self.ctx, self.options.probe_timeout) else { return None };
         let prober = &prober;
@@ -260,7 +258,7 @@ impl Run<'_> {
             .into_iter()
             .enumerate()
             .map(|(index, (host, port, protocol, security))| {
-                let delay = PROBE_STAGGER * (u32::try_from(index).unwrap_or(u32::MAX) * 2 + offset);
+                let delay = PROBE_STAGGER * u32::try_from(index).unwrap_or(u32::MAX);
                 let ctx = self.ctx;
                 Box::pin(async move {
                     tokio::time::sleep(delay).await;
