@@ -228,9 +228,13 @@ fn check_catalogue(path: &std::path::Path) -> anyhow::Result<u8> {
 fn exit_status(report: &Report) -> u8 {
     match report.failure.as_ref().map(|f| f.kind) {
         None => status::DETECTED,
-        Some(FailureKind::NotFound) => status::NOTHING,
+        Some(FailureKind::NotFound | FailureKind::NoSuchDomain | FailureKind::NullMx) => {
+            status::NOTHING
+        }
         Some(FailureKind::InvalidEmail) => status::USAGE,
-        Some(FailureKind::Network | FailureKind::Timeout) => status::NETWORK,
+        Some(FailureKind::Network | FailureKind::Timeout | FailureKind::DnsTimeout) => {
+            status::NETWORK
+        }
         // Kinds added later: treat as "could not find out".
         Some(_) => status::NETWORK,
     }

@@ -285,3 +285,17 @@ fn an_unverified_detection_needs_accept_unverified_for_a_payload() {
     assert_eq!(body["settings"]["imap_host"], "imap.srvonly.test");
     assert_eq!(body["settings"]["ssl_required"], true);
 }
+
+#[test]
+fn a_mistyped_domain_says_so_and_suggests_the_fix() {
+    let dns = DnsServer::start(Zone::new());
+    let ns = dns.addr().to_string();
+    let human = discover(&["ann@gmial.com", "--nameserver", &ns]);
+    assert_eq!(human.status.code(), Some(1), "{}", String::from_utf8_lossy(&human.stdout));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("gmial.com does not exist"), "{text}");
+    assert!(text.contains("did you mean ann@gmail.com?"), "{text}");
+    let report = json(&discover(&["ann@gmial.com", "--json", "--nameserver", &ns]));
+    assert_eq!(report["error"]["kind"], "no-such-domain");
+    assert_eq!(report["suggestion"], "ann@gmail.com");
+}

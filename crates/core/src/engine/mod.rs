@@ -29,6 +29,7 @@ use crate::model::{
 };
 use crate::net::config::DiscoveryConfig;
 use crate::net::context::DiscoveryContext;
+use crate::net::dns::MxAnswer;
 use crate::net::error::SourceError;
 use crate::net::network::{Network, SetupError};
 use crate::provider::{Provider, registry};
@@ -291,23 +292,7 @@ impl Discovery {
                 }
                 answer = &mut domain_check, if checking => {
                     checking = false;
-                    let verdict = match answer {
-                        Ok(answer) if answer.no_such_domain => Some(Verdict::NoSuchDomain),
-                        Ok(answer) if answer.is_null_mx() => Some(Verdict::NullMx),
-                        // Silent DNS ends the run, unless the domain's servers answered
-                        // something else (then the providers' own lookups are bounded too).
-                        Err(error) if error.is_timeout() && !ctx.domain_answered(domain) => {
-                            Some(Verdict::DnsTimeout)
-                        }
-                        Err(error) if error.is_timeout() => {
-                            state.dns_timed_out = true;
-                            None
-                        }
-                        _ => None,
-                    };
-                    if let Some(verdict) = verdict {
-                        let outcome = if verdict == Verdict::DnsTimeout { Outcome::Timeout } else { Outcome::Cancelled };
-                        self.stop(ctx, domain, &pending, &waiting, outcome, verdict.reason());
+                    if let Some(verdict) = self.judge(ctx, domain, answer, state, &pending, &waiting) {
                         return Some(verdict);
                     }
                 }
@@ -323,6 +308,34 @@ impl Discovery {
                 }
             }
         }
+    }
+
+    /// What the domain's MX answer says about the run: it ends at once when the domain does
+    /// not exist, accepts no mail, or its DNS is silent (unless its servers answered other
+    /// questions: then the providers' own lookups, bounded too, decide).
+    fn judge(
+        &self,
+        ctx: &DiscoveryContext,
+        domain: &str,
+        answer: Result<MxAnswer, SourceError>,
+        state: &mut RunState,
+        pending: &HashSet<usize>,
+        waiting: &[usize],
+    ) -> Option<Verdict> {
+        let verdict = match answer {
+            Ok(answer) if answer.no_such_domain => Verdict::NoSuchDomain,
+            Ok(answer) if answer.is_null_mx() => Verdict::NullMx,
+            Err(error) if error.is_timeout() && !ctx.domain_answered(domain) => Verdict::DnsTimeout,
+            Err(error) if error.is_timeout() => {
+                state.dns_timed_out = true;
+                return None;
+            }
+            _ => return None,
+        };
+        let outcome =
+            if verdict == Verdict::DnsTimeout { Outcome::Timeout } else { Outcome::Cancelled };
+        self.stop(ctx, domain, pending, waiting, outcome, verdict.reason());
+        Some(verdict)
     }
 
     /// Records why the providers still pending or waiting end here.
