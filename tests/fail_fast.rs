@@ -143,3 +143,48 @@ async fn offline_an_unknown_domain_close_to_a_popular_one_gets_a_suggestion() {
     let report = discover(&discovery, "kim@unknown-company.example").await;
     assert_eq!(report.suggestion, None);
 }
+
+#[tokio::test]
+async fn an_equal_class_answer_does_not_wait_for_a_dead_server() {
+    use nativeauth::{AutoconfigOrigin, Source};
+    use nativeauth_testkit::{TestCa, TlsFront};
+    let zone = Zone::new()
+        .a("split.test", std::net::Ipv4Addr::LOCALHOST)
+        .a("autoconfig.split.test", std::net::Ipv4Addr::LOCALHOST);
+    let dns = DnsServer::start(zone);
+    let mut web = Server::new_async().await;
+    web.mock("GET", Matcher::Any).with_status(404).expect_at_least(0).create_async().await;
+    web.mock("POST", Matcher::Any).with_status(404).expect_at_least(0).create_async().await;
+    let well_known = web
+        .mock("GET", Matcher::Regex("^/.well-known/autoconfig/mail/config-v1.1.xml".into()))
+        .with_body(
+            r#"<clientConfig version="1.1"><emailProvider id="split.test"><domain>split.test</domain>
+<incomingServer type="imap"><hostname>imap.split.test</hostname><port>993</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.split.test</hostname><port>465</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username></outgoingServer>
+</emailProvider></clientConfig>"#,
+        )
+        .create_async()
+        .await;
+    let ca = TestCa::new(&["split.test", "autoconfig.split.test"]);
+    // autoconfig.split.test accepts the connection and then holds it for a minute.
+    let front = TlsFront::start_with_delays(
+        &ca,
+        web.socket_address(),
+        &[("autoconfig.split.test", Duration::from_secs(60))],
+    );
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .extra_roots([ca.root()])
+        .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
+        .url_ports(UrlPorts { https: front.addr().port(), http: web.socket_address().port() })
+        .provider_options(ImapOptions::default().ispdb_url(None).guess(false))
+        .build();
+    let started = Instant::now();
+    let report = discover(&Discovery::new(config).unwrap(), "kai@split.test").await;
+    let best = report.best.as_ref().unwrap_or_else(|| panic!("{report:#?}"));
+    assert_eq!(best.source, Source::Autoconfig(AutoconfigOrigin::WellKnown));
+    well_known.assert_async().await;
+    assert!(front.connections() >= 2, "both were asked");
+    // The dead server holds its answer for 60 s; the deadline is 10 s.
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
