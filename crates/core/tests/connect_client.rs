@@ -31,11 +31,7 @@ fn mail_server(protocol: Protocol, host: &str, port: u16) -> MailServer {
 
 fn request() -> AuthorizeRequest {
     let detection = Detection {
-        provider: ProviderInfo {
-            id: "example".into(),
-            name: "Example".into(),
-            nylas: NylasProvider::Imap,
-        },
+        provider: ProviderInfo::new("example", "Example", NylasProvider::Imap),
         incoming: vec![mail_server(Protocol::Imap, "imap.example.net", 993)],
         outgoing: vec![mail_server(Protocol::Smtp, "smtp.example.net", 465)],
         exchange: None,

@@ -12,7 +12,7 @@ mod tls;
 
 pub use bad_http::{BadHttp, Fault};
 pub use dns::{DnsServer, Zone};
-pub use mail::{MailMode, MailProtocol, MailServer};
+pub use mail::{MailAccount, MailMode, MailProtocol, MailServer};
 pub use tls::{TestCa, TlsFront};
 
 use std::future::Future;

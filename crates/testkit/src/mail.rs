@@ -1,5 +1,7 @@
-//! IMAP and SMTP servers that speak just enough protocol for probes: greeting, CAPABILITY /
-//! EHLO, STARTTLS (when advertised), LOGOUT / QUIT. They record every command line.
+//! IMAP and SMTP servers that speak just enough protocol for probes and sign-in checks:
+//! greeting, CAPABILITY / EHLO, STARTTLS (when advertised), LOGIN / AUTHENTICATE PLAIN / AUTH
+//! PLAIN against one account (refusing with a scripted provider text), LOGOUT / QUIT. They
+//! record every command line.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +33,19 @@ pub enum MailMode<'a> {
     Silent,
 }
 
+/// The one account a [`MailServer`] knows, and how it refuses everyone else.
+#[derive(Debug, Clone)]
+pub struct MailAccount {
+    /// The login name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The refusal, as the provider words it: for IMAP the text after the tag
+    /// (`NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)`), for SMTP the reply lines
+    /// separated by `\n` (`535-5.7.8 Username and Password not accepted.\n535 5.7.8 …`).
+    pub refusal: String,
+}
+
 /// A loopback IMAP or SMTP server.
 pub struct MailServer {
     addr: SocketAddr,
@@ -42,6 +57,17 @@ pub struct MailServer {
 impl MailServer {
     /// Starts a server on a free port of 127.0.0.1.
     pub fn start(protocol: MailProtocol, mode: MailMode<'_>) -> Self {
+        Self::start_with_account(protocol, mode, None)
+    }
+
+    /// Starts a server that accepts sign-in for `account` (every sign-in is refused when
+    /// `None`).
+    pub fn start_with_account(
+        protocol: MailProtocol,
+        mode: MailMode<'_>,
+        account: Option<MailAccount>,
+    ) -> Self {
+        let account = Arc::new(account);
         let (tls, starttls, silent) = match mode {
             MailMode::ImplicitTls(ca) => (Some(ca.acceptor()), None, false),
             MailMode::Plain { starttls } => (None, starttls.map(TestCa::acceptor), false),
@@ -53,6 +79,7 @@ impl MailServer {
         let (addr, shutdown) = crate::tcp_server(move |tcp| {
             counter.fetch_add(1, Ordering::SeqCst);
             let (tls, starttls, log) = (tls.clone(), starttls.clone(), log.clone());
+            let account = account.clone();
             async move {
                 if silent {
                     let mut tcp = tcp;
@@ -66,18 +93,33 @@ impl MailServer {
                 match tls {
                     Some(acceptor) => {
                         let Ok(stream) = acceptor.accept(tcp).await else { return };
-                        let _ = session(BufReader::new(stream), protocol, false, true, &log).await;
+                        let _ =
+                            session(BufReader::new(stream), protocol, false, true, &log, &account)
+                                .await;
                     }
                     None => {
-                        let upgrade =
-                            session(BufReader::new(tcp), protocol, starttls.is_some(), true, &log)
-                                .await;
+                        let upgrade = session(
+                            BufReader::new(tcp),
+                            protocol,
+                            starttls.is_some(),
+                            true,
+                            &log,
+                            &account,
+                        )
+                        .await;
                         if let (Some(reader), Some(acceptor)) = (upgrade, starttls) {
                             let Ok(stream) = acceptor.accept(reader.into_inner()).await else {
                                 return;
                             };
-                            let _ =
-                                session(BufReader::new(stream), protocol, false, false, &log).await;
+                            let _ = session(
+                                BufReader::new(stream),
+                                protocol,
+                                false,
+                                false,
+                                &log,
+                                &account,
+                            )
+                            .await;
                         }
                     }
                 }
@@ -123,6 +165,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     offer_starttls: bool,
     greet: bool,
     log: &Mutex<Vec<String>>,
+    account: &Option<MailAccount>,
 ) -> Option<BufReader<S>> {
     if greet {
         let greeting = match protocol {
@@ -158,6 +201,22 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                             .ok()?;
                         return Some(stream);
                     }
+                    _ if command.starts_with("LOGIN ") => {
+                        let rest = line[tag.len()..].trim();
+                        let args: Vec<&str> = rest
+                            .split_once(' ')
+                            .map_or("", |(_, args)| args)
+                            .split('"')
+                            .filter(|part| !part.trim().is_empty())
+                            .collect();
+                        let (user, pass) = (args.first().copied(), args.get(1).copied());
+                        imap_verdict(tag, account, user, pass)
+                    }
+                    _ if command.starts_with("AUTHENTICATE PLAIN ") => {
+                        let encoded = line.rsplit(' ').next().unwrap_or_default();
+                        let (user, pass) = plain(encoded);
+                        imap_verdict(tag, account, user.as_deref(), pass.as_deref())
+                    }
                     "LOGOUT" => {
                         let _ = stream
                             .get_mut()
@@ -171,7 +230,21 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             MailProtocol::Smtp => {
                 if upper.starts_with("EHLO") {
                     let starttls = if offer_starttls { "250-STARTTLS\r\n" } else { "" };
-                    format!("250-test.invalid\r\n250-PIPELINING\r\n{starttls}250 8BITMIME\r\n")
+                    format!(
+                        "250-test.invalid\r\n250-PIPELINING\r\n{starttls}250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+                    )
+                } else if upper.starts_with("AUTH PLAIN ") {
+                    let (user, pass) = plain(line.rsplit(' ').next().unwrap_or_default());
+                    match account {
+                        Some(a)
+                            if user.as_deref() == Some(a.username.as_str())
+                                && pass.as_deref() == Some(a.password.as_str()) =>
+                        {
+                            "235 2.7.0 Authentication successful\r\n".to_owned()
+                        }
+                        Some(a) => a.refusal.lines().map(|l| format!("{l}\r\n")).collect(),
+                        None => "535 5.7.8 Authentication failed\r\n".to_owned(),
+                    }
                 } else if upper == "STARTTLS" && offer_starttls {
                     stream.get_mut().write_all(b"220 go ahead\r\n").await.ok()?;
                     return Some(stream);
@@ -185,4 +258,31 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         };
         stream.get_mut().write_all(reply.as_bytes()).await.ok()?;
     }
+}
+
+/// The IMAP reply to a sign-in.
+fn imap_verdict(
+    tag: &str,
+    account: &Option<MailAccount>,
+    user: Option<&str>,
+    pass: Option<&str>,
+) -> String {
+    match account {
+        Some(a) if user == Some(a.username.as_str()) && pass == Some(a.password.as_str()) => {
+            format!("{tag} OK [CAPABILITY IMAP4rev1] Logged in\r\n")
+        }
+        Some(a) => format!("{tag} {}\r\n", a.refusal),
+        None => format!("{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+    }
+}
+
+/// The user and password of a SASL PLAIN response (`authzid NUL user NUL password`).
+fn plain(encoded: &str) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return (None, None);
+    };
+    let mut parts = raw.split(|&b| b == 0).map(|p| String::from_utf8_lossy(p).into_owned());
+    let _authzid = parts.next();
+    (parts.next(), parts.next())
 }

@@ -39,6 +39,7 @@ struct RawProvider {
     #[serde(default)]
     notes: Vec<String>,
     documentation: Option<String>,
+    app_password_url: Option<String>,
     #[serde(default)]
     incoming: Vec<Spanned<RawServer>>,
     #[serde(default)]
@@ -194,6 +195,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
             mx: entry_mx,
             notes: provider.notes,
             documentation: provider.documentation,
+            app_password_url: provider.app_password_url,
             incoming,
             outgoing,
         });

@@ -16,6 +16,7 @@
 //! mx = ["aspmx.l.google.com", "*.google.com", "mx*.zoho.com"]   # optional MX host patterns
 //! notes = ["Needs an app password."]         # optional advice shown with the answer
 //! documentation = "https://…"                # optional
+//! app_password_url = "https://…"             # optional: where users create an app password
 //!
 //! [[provider.incoming]]        # preference order; at least one
 //! protocol = "imap"            # imap | pop3
@@ -99,6 +100,8 @@ pub struct CatalogueEntry {
     pub notes: Vec<String>,
     /// A link to the provider's own instructions.
     pub documentation: Option<String>,
+    /// Where users create an app password, for providers that want one.
+    pub app_password_url: Option<String>,
     /// Incoming servers, preferred first.
     pub incoming: Vec<ServerSpec>,
     /// Outgoing servers, preferred first.
@@ -113,6 +116,8 @@ impl CatalogueEntry {
                 id: self.id.clone(),
                 name: self.name.clone(),
                 nylas: self.nylas,
+                documentation: self.documentation.clone(),
+                app_password_url: self.app_password_url.clone(),
             },
             incoming: self.incoming.iter().map(|s| s.to_server(email)).collect(),
             outgoing: self.outgoing.iter().map(|s| s.to_server(email)).collect(),

@@ -21,7 +21,7 @@ fn server(protocol: Protocol, host: &str, port: u16, security: Security, usernam
 
 fn detection(nylas: NylasProvider, incoming: Vec<Server>, outgoing: Vec<Server>) -> Detection {
     Detection {
-        provider: ProviderInfo { id: nylas.as_str().into(), name: nylas.as_str().into(), nylas },
+        provider: ProviderInfo::new(nylas.as_str(), nylas.as_str(), nylas),
         incoming,
         outgoing,
         exchange: None,

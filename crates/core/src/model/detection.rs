@@ -247,6 +247,12 @@ pub struct ProviderInfo {
     pub name: String,
     /// The Nylas provider value.
     pub nylas: NylasProvider,
+    /// A link to the provider's own instructions, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<String>,
+    /// Where users create an app password, for providers that want one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_password_url: Option<String>,
 }
 
 /// One candidate answer and how it was found.
@@ -275,7 +281,13 @@ pub struct Detection {
 impl ProviderInfo {
     /// Who the provider is.
     pub fn new(id: impl Into<String>, name: impl Into<String>, nylas: NylasProvider) -> Self {
-        Self { id: id.into(), name: name.into(), nylas }
+        Self {
+            id: id.into(),
+            name: name.into(),
+            nylas,
+            documentation: None,
+            app_password_url: None,
+        }
     }
 }
 

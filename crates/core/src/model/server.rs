@@ -101,6 +101,11 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    /// Whether the method signs in with the account's password (sent as is or hashed).
+    pub const fn is_password(self) -> bool {
+        matches!(self, Self::PasswordCleartext | Self::PasswordEncrypted)
+    }
+
     /// The kebab-case name used in JSON and the catalogue.
     pub const fn as_str(self) -> &'static str {
         match self {

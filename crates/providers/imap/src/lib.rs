@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod autoconfig;
+mod login;
 mod mx_domains;
 mod options;
 pub mod probe;
@@ -38,6 +39,9 @@ use nativeauth_core::{
 };
 
 use crate::autoconfig::{FoundConfig, fetch_config, ispdb_url, subdomain_url, well_known_url};
+pub use crate::login::{
+    LoginCheck, LoginCheckError, LoginCheckKind, check_login, classify_refusal,
+};
 pub use crate::mx_domains::{MxDomains, mx_domains};
 pub use crate::options::{DEFAULT_ISPDB_URL, ImapOptions, ProbePorts};
 use crate::probe::{ProbeTarget, Prober};

@@ -85,7 +85,7 @@ impl std::fmt::Debug for Prober<'_> {
 }
 
 /// Anything a probe talks over.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 impl<'a> Prober<'a> {
@@ -187,7 +187,9 @@ async fn smtp_session(stream: impl Stream) -> Result<Vec<String>, ProbeError> {
     Ok(keywords)
 }
 
-async fn read_line<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> Result<String, ProbeError> {
+pub(crate) async fn read_line<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+) -> Result<String, ProbeError> {
     let mut line = Vec::new();
     let mut limited = (&mut *stream).take(MAX_LINE as u64 + 1);
     limited.read_until(b'\n', &mut line).await.map_err(|e| ProbeError::Connect(e.to_string()))?;
@@ -200,7 +202,7 @@ async fn read_line<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> Result<St
     Ok(String::from_utf8_lossy(&line).trim_end().to_owned())
 }
 
-async fn command<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn command<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<S>,
     line: &str,
 ) -> Result<(), ProbeError> {
@@ -212,7 +214,9 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(
     inner.flush().await.map_err(|e| ProbeError::Connect(e.to_string()))
 }
 
-async fn imap_greeting<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> Result<(), ProbeError> {
+pub(crate) async fn imap_greeting<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+) -> Result<(), ProbeError> {
     let greeting = read_line(stream).await?;
     let upper = greeting.to_ascii_uppercase();
     if upper.starts_with("* OK") || upper.starts_with("* PREAUTH") {
@@ -222,7 +226,7 @@ async fn imap_greeting<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> Resul
     }
 }
 
-async fn imap_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn imap_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<S>,
     tag: &str,
 ) -> Result<Vec<String>, ProbeError> {
@@ -246,7 +250,7 @@ async fn imap_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads an SMTP reply (all its lines) and checks its code.
-async fn expect_smtp<S: AsyncRead + Unpin>(
+pub(crate) async fn expect_smtp<S: AsyncRead + Unpin>(
     stream: &mut BufReader<S>,
     code: &str,
 ) -> Result<Vec<String>, ProbeError> {
@@ -265,7 +269,7 @@ async fn expect_smtp<S: AsyncRead + Unpin>(
     Err(ProbeError::Protocol("SMTP reply too long".into()))
 }
 
-async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<S>,
 ) -> Result<Vec<String>, ProbeError> {
     command(stream, "EHLO nativeauth.invalid").await?;
@@ -279,6 +283,6 @@ async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(
         .collect())
 }
 
-fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     text.chars().take(80).collect()
 }
