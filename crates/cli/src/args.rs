@@ -10,7 +10,8 @@ use nativeauth::Url;
 /// Find who hosts a mailbox and which servers and settings to use, and show why.
 ///
 /// Exit status: 0 detected, 1 nothing found, 2 bad usage or invalid address,
-/// 3 every source failed on the network or the deadline passed.
+/// 3 every source failed on the network or the deadline passed; with --check-login, 4 when the
+/// server refused the credentials.
 #[derive(Debug, Parser)]
 #[command(name = "discover", version, about, max_term_width = 100)]
 pub(crate) struct Args {
@@ -144,12 +145,20 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ID", default_value = "<CLIENT_ID>", requires = "payload")]
     pub(crate) client_id: String,
 
-    /// Build the payload even from an unverified detection (the user confirmed its servers).
-    #[arg(long, requires = "payload")]
+    /// After discovery, sign in to the detected IMAP and SMTP servers with the password read
+    /// from the first line of standard input (never an argument) and say what is wrong, if
+    /// anything. Exit 0 signed in, 4 refused, 3 unreachable / TLS failure / timeout, 1 nothing
+    /// to check.
+    #[arg(long, conflicts_with_all = ["payload", "batch", "offline"])]
+    pub(crate) check_login: bool,
+
+    /// With --payload or --check-login: go on with an unverified detection (the user
+    /// confirmed its servers).
+    #[arg(long)]
     pub(crate) accept_unverified: bool,
 
-    /// Build the payload even for servers that offer only plaintext (ssl_required false).
-    #[arg(long, requires = "payload")]
+    /// With --payload or --check-login: allow servers that offer only plaintext.
+    #[arg(long)]
     pub(crate) allow_plaintext: bool,
 
     /// More diagnostics on stderr (-v: debug, -vv: trace). Never shows a secret.

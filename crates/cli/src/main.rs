@@ -5,6 +5,7 @@
 mod args;
 mod batch;
 mod human;
+mod login;
 mod parsed_json;
 mod payload;
 
@@ -33,6 +34,7 @@ mod status {
     pub(crate) const NOTHING: u8 = 1;
     pub(crate) const USAGE: u8 = 2;
     pub(crate) const NETWORK: u8 = 3;
+    pub(crate) const REFUSED: u8 = 4;
 }
 
 fn main() -> ExitCode {
@@ -91,10 +93,11 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
-        let discovery = Discovery::new(config)?;
-        anyhow::Ok(discovery.discover(&email).await)
-    })?;
+    let discovery = Discovery::new(config)?;
+    let report = runtime.block_on(discovery.discover(&email));
+    if args.check_login {
+        return runtime.block_on(login::run(args, &discovery, &report));
+    }
     if let Some(version) = args.payload {
         return print_payload(args, version, &report);
     }

@@ -299,3 +299,98 @@ fn a_mistyped_domain_says_so_and_suggests_the_fix() {
     assert_eq!(report["error"]["kind"], "no-such-domain");
     assert_eq!(report["suggestion"], "ann@gmail.com");
 }
+
+/// `discover --check-login` with `password` on standard input, against a user catalogue that
+/// puts `login.test` on two loopback servers; returns the exit status and the JSON.
+fn check_login(password: &str, imap_refusal: &str) -> (Option<i32>, Value, String) {
+    use nativeauth_testkit::{MailAccount, MailMode, MailProtocol, MailServer};
+    use std::io::Write;
+    let hosts = ["imap.login.test", "smtp.login.test"];
+    let ca = TestCa::new(&hosts);
+    let dns = DnsServer::start(hosts.iter().fold(Zone::new(), |z, h| z.a(h, Ipv4Addr::LOCALHOST)));
+    let account = |refusal: &str| {
+        Some(MailAccount {
+            username: "ann@login.test".into(),
+            password: "right-pw".into(),
+            refusal: refusal.into(),
+        })
+    };
+    let imap = MailServer::start_with_account(
+        MailProtocol::Imap,
+        MailMode::ImplicitTls(&ca),
+        account(imap_refusal),
+    );
+    let smtp = MailServer::start_with_account(
+        MailProtocol::Smtp,
+        MailMode::ImplicitTls(&ca),
+        account("535 5.7.8 no"),
+    );
+    let dir = std::env::temp_dir().join(format!("nativeauth-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalogue = dir.join(format!("login-{}.toml", imap.addr().port()));
+    std::fs::write(
+        &catalogue,
+        format!(
+            r#"[[provider]]
+id = "login"
+name = "Login Mail"
+nylas = "imap"
+auth = "app-password"
+app_password_url = "https://login.test/app-passwords"
+domains = ["login.test"]
+[[provider.incoming]]
+protocol = "imap"
+host = "imap.login.test"
+port = {}
+security = "tls"
+[[provider.outgoing]]
+protocol = "smtp"
+host = "smtp.login.test"
+port = {}
+security = "tls"
+"#,
+            imap.addr().port(),
+            smtp.addr().port()
+        ),
+    )
+    .unwrap();
+    let ca_file = dir.join(format!("ca-{}.pem", imap.addr().port()));
+    std::fs::write(&ca_file, ca.root_pem()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_discover"))
+        .args(["ann@login.test", "--check-login", "--json", "--catalogue"])
+        .arg(&catalogue)
+        .arg("--ca-file")
+        .arg(&ca_file)
+        .args(["--nameserver", &dns.addr().to_string(), "--allow-target-range", "127.0.0.1/32"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), json(&output), stderr)
+}
+
+#[test]
+fn check_login_signs_in_and_reports_refusals_in_words_and_json() {
+    let (code, report, stderr) =
+        check_login("right-pw", "NO [AUTHENTICATIONFAILED] Invalid credentials");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(report["login"]["ok"], true);
+    assert_eq!(report["login"]["kind"], "ok");
+
+    let gmail = "NO [ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)";
+    let (code, report, stderr) = check_login("account-pw", gmail);
+    assert_eq!(code, Some(4), "a refusal: {stderr}");
+    let login = &report["login"];
+    assert_eq!(
+        (login["ok"].as_bool(), login["kind"].as_str()),
+        (Some(false), Some("app-password-required"))
+    );
+    assert_eq!(login["protocol"], "imap");
+    assert_eq!(login["help_url"], "https://login.test/app-passwords");
+    assert!(!report.to_string().contains("account-pw"), "no secret in the output");
+    assert!(!stderr.contains("account-pw"));
+}
