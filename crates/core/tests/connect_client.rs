@@ -173,19 +173,35 @@ async fn authorize_errors_are_typed() {
         &[
             ("content-type", "application/json"),
             ("X-RateLimit-Limit", "100"),
-            ("X-RateLimit-Reset", "1700000060"),
+            ("X-RateLimit-Reset", "30"),
         ],
         r#"{"message":"Too many requests","type":"rate_limit"}"#,
     )
     .await;
-    assert!(matches!(
-        error,
-        ConnectError::RateLimited { reset_at: Some(1_700_000_060), limit: Some(100), .. }
-    ));
+    assert!(
+        matches!(
+            error,
+            ConnectError::RateLimited { retry_after: Some(wait), limit: Some(100), .. }
+                if wait == Duration::from_secs(30)
+        ),
+        "a small reset is seconds from now: {error:?}"
+    );
+    assert!(error.to_string().contains("try again in 30 s"), "{error}");
     assert!(error.is_transient());
+    let error =
+        authorize_error(429, &[("Retry-After", "120"), ("X-RateLimit-Reset", "5")], "slow down")
+            .await;
+    assert!(
+        matches!(error, ConnectError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(120)),
+        "Retry-After wins: {error:?}"
+    );
     for status in [500, 502, 503, 504] {
         let error = authorize_error(status, &[], "Bad Gateway").await;
-        assert!(matches!(error, ConnectError::Server { status: s, .. } if s as usize == status));
+        assert!(
+            matches!(error, ConnectError::OutcomeUnknown { status: Some(s), .. } if s as usize == status),
+            "{error:?}"
+        );
+        assert!(!error.is_transient(), "an authorize with credentials is never retried blindly");
     }
     let error = authorize_error(
         404,
@@ -325,4 +341,98 @@ async fn a_request_for_another_client_id_is_refused_locally() {
     let error = other.authorize(&request()).await.unwrap_err();
     assert!(matches!(error, ConnectError::ClientIdMismatch { .. }));
     mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn server_messages_are_cleaned_and_shortened() {
+    let long = format!("bad\u{1b}[31m {}", "x".repeat(1000));
+    let body = serde_json::json!({ "message": long, "type": "auth_error" }).to_string();
+    let error = authorize_error(403, &json_header(), &body).await;
+    let ConnectError::WrongCredentials { message } = &error else { panic!("{error:?}") };
+    assert!(message.chars().count() <= 301, "{}", message.len());
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+}
+
+async fn token_error(status: usize, body: &str) -> ConnectError {
+    let mut server = Server::new_async().await;
+    server
+        .mock("POST", "/connect/token")
+        .with_status(status)
+        .with_header("content-type", "application/json")
+        .with_body(body)
+        .create_async()
+        .await;
+    client(&server).token(code("c")).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn token_errors_keep_missing_fields_and_blame_the_client_for_a_403() {
+    let error =
+        token_error(400, r#"{"message":"Missing","missing_fields":["client_secret"]}"#).await;
+    assert!(
+        matches!(&error, ConnectError::InvalidRequest { missing_fields, .. } if missing_fields == &["client_secret"]),
+        "{error:?}"
+    );
+    let error = token_error(400, r#"{"message":"Invalid code"}"#).await;
+    assert!(matches!(error, ConnectError::InvalidCode { .. }), "{error:?}");
+    let error = token_error(403, r#"{"message":"Forbidden"}"#).await;
+    assert!(matches!(error, ConnectError::Unauthorized { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_odd_account_still_yields_the_access_token() {
+    let mut server = Server::new_async().await;
+    server
+        .mock("POST", "/connect/token")
+        .with_header("content-type", "application/json")
+        .with_body(r#"{"access_token":"tok-9","account_id":"acc-9","email_address":"jane@example.com","provider":"imap","linked_at":"yesterday","sync_state":42,"name":null}"#)
+        .create_async()
+        .await;
+    let account = client(&server).token(code("c")).await.unwrap();
+    assert_eq!(account.access_token.expose_secret(), "tok-9");
+    assert_eq!(
+        (account.account_id.as_str(), account.linked_at, account.sync_state),
+        ("acc-9", None, None)
+    );
+}
+
+#[tokio::test]
+async fn a_code_too_old_to_arrive_in_time_is_refused_locally() {
+    let mut server = Server::new_async().await;
+    let mock = server.mock("POST", Matcher::Any).expect(0).create_async().await;
+    // 14 min 45 s old, and the request may take 30 s: it would arrive expired.
+    let late = AuthCode::received_ago(SecretString::from("c"), Duration::from_secs(14 * 60 + 45));
+    let client = ConnectClient::builder(CLIENT_ID, CLIENT_SECRET)
+        .base_url(server.url())
+        .allow_loopback_http(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    assert!(matches!(client.token(late).await, Err(ConnectError::CodeExpired { .. })));
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_stalled_authorize_is_an_unknown_outcome_not_retried() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(stream); // read nothing, answer nothing
+        }
+    });
+    let client = ConnectClient::builder(CLIENT_ID, CLIENT_SECRET)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .allow_loopback_http(true)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let error = client.authorize(&request()).await.unwrap_err();
+    assert!(matches!(error, ConnectError::OutcomeUnknown { status: None, .. }), "{error:?}");
+    assert!(error.to_string().contains("do not retry"));
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "sent once");
 }

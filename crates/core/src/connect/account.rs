@@ -68,7 +68,8 @@ impl fmt::Debug for AuthCode {
     }
 }
 
-/// The account record returned by `/connect/token`.
+/// The account record returned by `/connect/token`. Parsed leniently: once the code is spent,
+/// an odd optional field must not cost the access token.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct Account {
@@ -102,4 +103,30 @@ pub struct Account {
     /// Sync state.
     #[serde(default)]
     pub sync_state: Option<String>,
+}
+
+impl Account {
+    /// Reads the account from a `/connect/token` body: the access token is required; every
+    /// other field is taken when it has the expected type and left empty otherwise.
+    pub(crate) fn from_json(body: &[u8]) -> Result<Self, String> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| format!("not JSON (line {} column {})", e.line(), e.column()))?;
+        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let access_token = text("access_token")
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| "no access_token in the account".to_owned())?;
+        Ok(Self {
+            access_token: SecretString::from(access_token),
+            account_id: text("account_id").unwrap_or_default(),
+            email_address: text("email_address").unwrap_or_default(),
+            provider: text("provider").unwrap_or_default(),
+            id: text("id"),
+            name: text("name"),
+            billing_state: text("billing_state"),
+            linked_at: value.get("linked_at").and_then(serde_json::Value::as_i64),
+            object: text("object"),
+            organization_unit: text("organization_unit"),
+            sync_state: text("sync_state"),
+        })
+    }
 }

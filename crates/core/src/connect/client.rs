@@ -11,8 +11,16 @@ use super::account::{Account, AuthCode};
 use super::payload::AuthorizeRequest;
 use crate::net::tls::{self, HttpError};
 
-/// The production base URL (US region; `canada.` and `ireland.` regions also exist).
-pub const DEFAULT_BASE_URL: &str = "https://api.nylas.com";
+/// The production base URL of the US region.
+pub const DEFAULT_BASE_URL: &str = US_BASE_URL;
+/// The v2 API in the US region.
+pub const US_BASE_URL: &str = "https://api.nylas.com";
+/// The v2 API in the Canada region.
+pub const CANADA_BASE_URL: &str = "https://canada.api.nylas.com";
+/// The v2 API in the Ireland (EU) region.
+pub const IRELAND_BASE_URL: &str = "https://ireland.api.nylas.com";
+/// The longest server message kept in an error.
+const MESSAGE_LEN: usize = 300;
 /// The `Nylas-API-Version` header sent with every request, pinned so the response shapes
 /// this client parses cannot change under it.
 pub const API_VERSION: &str = "2.7";
@@ -41,7 +49,8 @@ pub enum ConnectError {
         /// The server's message.
         message: String,
     },
-    /// 403: the mail provider refused the credentials (wrong password, app password needed).
+    /// 403 from `/connect/authorize`: the mail provider refused the credentials (wrong
+    /// password, app password needed).
     #[error("the mail provider refused the credentials: {message}")]
     WrongCredentials {
         /// The server's message.
@@ -56,14 +65,26 @@ pub enum ConnectError {
         message: String,
     },
     /// 429: too many requests.
-    #[error("rate limited{}: {message}", reset_suffix(*reset_at))]
+    #[error("rate limited{}: {message}", retry_suffix(*retry_after))]
     RateLimited {
-        /// `X-RateLimit-Reset`: when requests are accepted again (Unix seconds), if sent.
-        reset_at: Option<u64>,
+        /// How long to wait before trying again: from `Retry-After` (seconds or an HTTP
+        /// date), else from `X-RateLimit-Reset` (read as seconds from now when below
+        /// 1 000 000 000, as a Unix time above), if either was sent.
+        retry_after: Option<Duration>,
         /// `X-RateLimit-Limit`, if sent.
         limit: Option<u64>,
         /// The server's message.
         message: String,
+    },
+    /// `/connect/authorize` failed in a way that leaves its outcome unknown (a timeout, a
+    /// dropped connection after the request was sent, a 5xx): the mail provider may have seen
+    /// the password. Do not retry automatically; ask the user.
+    #[error("the authorize outcome is unknown ({reason}): do not retry automatically")]
+    OutcomeUnknown {
+        /// What happened (no request data).
+        reason: String,
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
     },
     /// 5xx.
     #[error("server error ({status}): {message}")]
@@ -136,14 +157,14 @@ fn missing_suffix(fields: &[String]) -> String {
     if fields.is_empty() { String::new() } else { format!(" (missing: {})", fields.join(", ")) }
 }
 
-fn reset_suffix(reset_at: Option<u64>) -> String {
-    reset_at.map_or_else(String::new, |reset| format!(" until {reset} (Unix time)"))
+fn retry_suffix(retry_after: Option<Duration>) -> String {
+    retry_after.map_or_else(String::new, |wait| format!("; try again in {} s", wait.as_secs()))
 }
 
 impl ConnectError {
     /// Whether retrying the same call could help without user action (rate limit, 5xx,
-    /// transport). Never retry `authorize` automatically: it carries credentials and may
-    /// lock the account.
+    /// transport). Authorize failures whose outcome is unknown are not: that call carries
+    /// credentials and repeating it may lock the account.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. })
     }
@@ -165,6 +186,7 @@ impl ConnectError {
 #[derive(Debug, Clone)]
 pub struct ConnectClient {
     http: reqwest::Client,
+    timeout: Duration,
     authorize_url: Url,
     token_url: Url,
     client_id: String,
@@ -253,6 +275,7 @@ impl ConnectClientBuilder {
             .map_err(HttpError::Client)?;
         Ok(ConnectClient {
             http,
+            timeout: self.timeout,
             authorize_url,
             token_url,
             client_id: self.client_id,
@@ -328,14 +351,29 @@ impl ConnectClient {
             });
         }
         tracing::debug!(provider = %request.provider(), "POST /connect/authorize");
-        let response = self
-            .http
-            .post(self.authorize_url.clone())
-            .json(request)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let body = self.success_body(response, Endpoint::Authorize).await?;
+        let response = match self.http.post(self.authorize_url.clone()).json(request).send().await {
+            Ok(response) => response,
+            // Refused before any byte was sent: the credentials went nowhere.
+            Err(error) if error.is_connect() && !error.is_timeout() => {
+                return Err(transport_error(error));
+            }
+            Err(error) => {
+                return Err(ConnectError::OutcomeUnknown {
+                    reason: error.without_url().to_string(),
+                    status: None,
+                });
+            }
+        };
+        let body = match self.success_body(response, Endpoint::Authorize).await {
+            Ok(body) => body,
+            Err(ConnectError::Server { status, message }) => {
+                return Err(ConnectError::OutcomeUnknown {
+                    reason: format!("server error: {message}"),
+                    status: Some(status),
+                });
+            }
+            Err(other) => return Err(other),
+        };
         let parsed: CodeResponse = parse_json(&body, 200)?;
         tracing::debug!("authorize returned a code");
         Ok(AuthCode::new(parsed.code))
@@ -349,7 +387,8 @@ impl ConnectClient {
     /// [`ConnectError::CodeExpired`] without any request; [`ConnectError::InvalidCode`] when
     /// the server refuses the code; other variants as for [`authorize`](Self::authorize).
     pub async fn token(&self, code: AuthCode) -> Result<Account, ConnectError> {
-        if code.is_expired() {
+        // The code must still be valid when the request arrives, however long it takes.
+        if code.age() + self.timeout >= super::account::CODE_LIFETIME {
             return Err(ConnectError::CodeExpired { age: code.age() });
         }
         let body = TokenRequest {
@@ -370,7 +409,8 @@ impl ConnectClient {
             }
         };
         let body = self.success_body(response, Endpoint::Token).await?;
-        parse_json(&body, 200)
+        Account::from_json(&body)
+            .map_err(|reason| ConnectError::UnexpectedResponse { status: 200, reason })
     }
 
     /// The body of a 200 response, or the error the status and body describe.
@@ -424,15 +464,19 @@ fn classify(
     } else {
         ErrorBody::default()
     };
-    let message = parsed.message.unwrap_or_else(|| describe_body(headers, body));
+    let message = clean(&parsed.message.unwrap_or_else(|| describe_body(headers, body)));
     let code = status.as_u16();
     match code {
-        400 if endpoint == Endpoint::Token => ConnectError::InvalidCode { status: code, message },
+        400 if endpoint == Endpoint::Token && parsed.missing_fields.is_empty() => {
+            ConnectError::InvalidCode { status: code, message }
+        }
         401 => ConnectError::Unauthorized { message },
+        // On /connect/token a 403 is about the client, not the mail provider.
+        403 if endpoint == Endpoint::Token => ConnectError::Unauthorized { message },
         403 => ConnectError::WrongCredentials { message },
         402 | 422 => ConnectError::ProviderFailure { status: code, message },
         429 => ConnectError::RateLimited {
-            reset_at: header_number(headers, "X-RateLimit-Reset"),
+            retry_after: retry_after(headers, std::time::SystemTime::now()),
             limit: header_number(headers, "X-RateLimit-Limit"),
             message,
         },
@@ -472,6 +516,68 @@ fn describe_body(headers: &reqwest::header::HeaderMap, body: &[u8]) -> String {
     }
 }
 
+/// A server message fit for an error: control characters dropped, at most
+/// [`MESSAGE_LEN`] characters.
+fn clean(message: &str) -> String {
+    let mut cleaned: String =
+        message.chars().filter(|c| !c.is_control()).take(MESSAGE_LEN + 1).collect();
+    if cleaned.chars().count() > MESSAGE_LEN {
+        cleaned = cleaned.chars().take(MESSAGE_LEN).collect::<String>() + "…";
+    }
+    cleaned
+}
+
+/// Below this, `X-RateLimit-Reset` is a number of seconds from now; above, a Unix time.
+const UNIX_TIME_THRESHOLD: u64 = 1_000_000_000;
+
+/// How long to wait after a 429: `Retry-After` (seconds or an HTTP date) first, then
+/// `X-RateLimit-Reset` (seconds from now when small, a Unix time when large).
+fn retry_after(
+    headers: &reqwest::header::HeaderMap,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
+    let unix_now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    if let Some(value) = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()) {
+        if let Ok(seconds) = value.trim().parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(date) = httpdate_seconds(value.trim()) {
+            return Some(Duration::from_secs(date.saturating_sub(unix_now)));
+        }
+    }
+    let reset = header_number(headers, "X-RateLimit-Reset")?;
+    Some(Duration::from_secs(if reset < UNIX_TIME_THRESHOLD {
+        reset
+    } else {
+        reset.saturating_sub(unix_now)
+    }))
+}
+
+/// The Unix time of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110
+/// requires of `Retry-After` dates.
+fn httpdate_seconds(text: &str) -> Result<u64, ()> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [_, day, month, year, time, zone] = parts[..] else { return Err(()) };
+    if zone != "GMT" {
+        return Err(());
+    }
+    let months =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = months.iter().position(|m| *m == month).ok_or(())? as u64 + 1;
+    let (day, year): (u64, u64) = (day.parse().map_err(|_| ())?, year.parse().map_err(|_| ())?);
+    let hms: Vec<u64> =
+        time.split(':').map(|p| p.parse().map_err(|_| ())).collect::<Result<_, _>>()?;
+    let [h, m, s] = hms[..] else { return Err(()) };
+    // Days since the epoch (Howard Hinnant's days_from_civil).
+    let (y, mo) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + h * 3600 + m * 60 + s)
+}
+
 fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
@@ -482,5 +588,48 @@ fn transport_error(error: reqwest::Error) -> ConnectError {
         timeout: error.is_timeout(),
         // Without the URL: the base URL is the app's, but keep errors free of request data.
         reason: error.without_url().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::{httpdate_seconds, retry_after};
+
+    fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")));
+        }
+        map
+    }
+
+    #[test]
+    fn http_dates_are_read() {
+        assert_eq!(httpdate_seconds("Sun, 06 Nov 1994 08:49:37 GMT"), Ok(784_111_777));
+        assert_eq!(httpdate_seconds("Thu, 01 Jan 1970 00:00:00 GMT"), Ok(0));
+        assert!(httpdate_seconds("yesterday").is_err());
+    }
+
+    #[test]
+    fn reset_values_are_seconds_when_small_and_unix_time_when_large() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let wait = |pairs: &[(&'static str, String)]| retry_after(&headers(pairs), now);
+        assert_eq!(wait(&[("x-ratelimit-reset", "30".into())]), Some(Duration::from_secs(30)));
+        assert_eq!(
+            wait(&[("x-ratelimit-reset", "1800000045".into())]),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(wait(&[("retry-after", "7".into())]), Some(Duration::from_secs(7)));
+        let in_a_minute = "Fri, 15 Jan 2027 08:01:00 GMT";
+        let at = UNIX_EPOCH + Duration::from_secs(httpdate_seconds(in_a_minute).unwrap() - 60);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", in_a_minute.into())]), at),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(wait(&[]), None);
     }
 }

@@ -21,8 +21,8 @@ mod settings;
 
 pub use account::{Account, AuthCode, CODE_LIFETIME};
 pub use client::{
-    API_VERSION, BODY_LIMIT, ConnectClient, ConnectClientBuilder, ConnectError, DEFAULT_BASE_URL,
-    DEFAULT_TIMEOUT,
+    API_VERSION, BODY_LIMIT, CANADA_BASE_URL, ConnectClient, ConnectClientBuilder, ConnectError,
+    DEFAULT_BASE_URL, DEFAULT_TIMEOUT, IRELAND_BASE_URL, US_BASE_URL,
 };
 pub use consent::Consent;
 pub use credentials::{Credentials, OAuthCredentials};

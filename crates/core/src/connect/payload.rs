@@ -95,10 +95,12 @@ impl AuthorizeRequest {
     }
 
     /// Re-authenticates an existing account instead of creating one.
-    #[must_use]
-    pub fn reauthenticate(mut self, account_id: impl Into<String>) -> Self {
-        self.reauth_account_id = Some(account_id.into());
-        self
+    ///
+    /// # Errors
+    /// [`PayloadError::Empty`] for an empty account id.
+    pub fn reauthenticate(mut self, account_id: impl Into<String>) -> Result<Self, PayloadError> {
+        self.reauth_account_id = Some(non_empty(&account_id.into(), "account id")?);
+        Ok(self)
     }
 
     /// The client id.

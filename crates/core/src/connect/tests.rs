@@ -145,7 +145,8 @@ fn gmail_sends_google_oauth_fields() {
         scopes(),
     )
     .unwrap()
-    .reauthenticate("acc-1");
+    .reauthenticate("acc-1")
+    .unwrap();
     assert_eq!(
         body(&request),
         json!({
@@ -516,4 +517,22 @@ fn exchange_logs_in_with_the_login_autodiscover_named() {
     let typed = Credentials::password_with_username("pw", "eve.x");
     let v2 = AuthorizeRequest::new("cid", "Eve", &email, &detection, &typed, scopes()).unwrap();
     assert_eq!(body(&v2)["settings"]["username"], "eve.x");
+}
+
+#[test]
+fn reauthentication_needs_an_account_id() {
+    let email = email("e@example.net");
+    let request = AuthorizeRequest::new(
+        "cid",
+        "E",
+        &email,
+        &imap_detection(),
+        &Credentials::password("pw"),
+        scopes(),
+    )
+    .unwrap();
+    assert_eq!(
+        request.reauthenticate("  ").unwrap_err(),
+        PayloadError::Empty { field: "account id" }
+    );
 }
