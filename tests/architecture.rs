@@ -97,7 +97,9 @@ fn providers_build_on_the_kernel_and_products_on_the_facade() {
         assert_eq!(nativeauth_dependencies(&manifest), core, "{}", manifest.display());
     }
     let facade = BTreeSet::from(["nativeauth".to_owned()]);
-    let cli = root().join("crates/cli/Cargo.toml");
-    assert_eq!(nativeauth_dependencies(&cli), facade, "the CLI uses only the facade");
+    for product in ["crates/cli", "crates/sandbox"] {
+        let manifest = root().join(product).join("Cargo.toml");
+        assert_eq!(nativeauth_dependencies(&manifest), facade, "{product} uses only the facade");
+    }
     assert!(nativeauth_dependencies(&root().join("crates/core/Cargo.toml")).is_empty());
 }

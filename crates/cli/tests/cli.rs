@@ -189,7 +189,7 @@ fn payloads_show_placeholders_instead_of_secrets() {
     let body = json(&discover(&["tim@icloud.com", "--offline", "--payload", "v3"]));
     assert_eq!(
         body,
-        serde_json::json!({"provider": "icloud", "settings": {"username": "tim", "password": "<PASSWORD>"}})
+        serde_json::json!({"provider": "icloud", "settings": {"username": "tim@icloud.com", "password": "<PASSWORD>"}})
     );
 
     let body = json(&discover(&[

@@ -240,48 +240,66 @@ impl ConnectClientBuilder {
     /// [`ConnectError::InvalidBaseUrl`], [`ConnectError::InsecureBaseUrl`] for a non-https URL
     /// (unless loopback http is allowed), [`ConnectError::Http`] when TLS cannot be set up.
     pub fn build(self) -> Result<ConnectClient, ConnectError> {
-        let invalid = || ConnectError::InvalidBaseUrl { url: self.base_url.clone() };
-        let mut base = Url::parse(&self.base_url).map_err(|_| invalid())?;
-        let secure = match base.scheme() {
-            "https" => true,
-            "http" => false,
-            _ => return Err(invalid()),
-        };
-        let loopback_allowed = self.allow_loopback_http && is_loopback(&base);
-        if !(secure || loopback_allowed) {
-            return Err(ConnectError::InsecureBaseUrl { url: base.to_string() });
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let authorize_url = base.join("connect/authorize").map_err(|_| invalid())?;
-        let token_url = base.join("connect/token").map_err(|_| invalid())?;
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("Nylas-API-Version", HeaderValue::from_static(API_VERSION));
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls::tls_config(self.extra_roots)?)
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
-            // Credentials are never re-sent to wherever a redirect points.
-            .redirect(reqwest::redirect::Policy::none())
-            // The API host is the app's choice; proxies from the environment must not see
-            // (or reroute) credential-carrying requests.
-            .no_proxy()
-            .https_only(secure)
-            .default_headers(headers)
-            .user_agent(concat!("nativeauth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(HttpError::Client)?;
+        let (http, base) = api_client(
+            &self.base_url,
+            self.allow_loopback_http,
+            self.timeout,
+            self.extra_roots,
+            headers,
+        )?;
+        let invalid = || ConnectError::InvalidBaseUrl { url: self.base_url.clone() };
         Ok(ConnectClient {
             http,
             timeout: self.timeout,
-            authorize_url,
-            token_url,
+            authorize_url: base.join("connect/authorize").map_err(|_| invalid())?,
+            token_url: base.join("connect/token").map_err(|_| invalid())?,
             client_id: self.client_id,
             client_secret: self.client_secret,
         })
     }
+}
+
+/// The HTTP client for a credential-carrying API, and its base URL (ending in `/`): https
+/// only (plain http only to loopback, and only when allowed), no redirects followed, no
+/// proxy from the environment, bounded in time.
+pub(crate) fn api_client(
+    base_url: &str,
+    allow_loopback_http: bool,
+    timeout: Duration,
+    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    headers: reqwest::header::HeaderMap,
+) -> Result<(reqwest::Client, Url), ConnectError> {
+    let invalid = || ConnectError::InvalidBaseUrl { url: base_url.to_owned() };
+    let mut base = Url::parse(base_url).map_err(|_| invalid())?;
+    let secure = match base.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(invalid()),
+    };
+    if !(secure || allow_loopback_http && is_loopback(&base)) {
+        return Err(ConnectError::InsecureBaseUrl { url: base.to_string() });
+    }
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls::tls_config(extra_roots)?)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        // Credentials are never re-sent to wherever a redirect points.
+        .redirect(reqwest::redirect::Policy::none())
+        // The API host is the app's choice; proxies from the environment must not see
+        // (or reroute) credential-carrying requests.
+        .no_proxy()
+        .https_only(secure)
+        .default_headers(headers)
+        .user_agent(concat!("nativeauth/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(HttpError::Client)?;
+    Ok((http, base))
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -491,7 +509,7 @@ fn classify(
 
 /// A short description of a body that carries no JSON message: its type and, for HTML, the
 /// page title.
-fn describe_body(headers: &reqwest::header::HeaderMap, body: &[u8]) -> String {
+pub(crate) fn describe_body(headers: &reqwest::header::HeaderMap, body: &[u8]) -> String {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -518,7 +536,7 @@ fn describe_body(headers: &reqwest::header::HeaderMap, body: &[u8]) -> String {
 
 /// A server message fit for an error: control characters dropped, at most
 /// [`MESSAGE_LEN`] characters.
-fn clean(message: &str) -> String {
+pub(crate) fn clean(message: &str) -> String {
     let mut cleaned: String =
         message.chars().filter(|c| !c.is_control()).take(MESSAGE_LEN + 1).collect();
     if cleaned.chars().count() > MESSAGE_LEN {
@@ -532,7 +550,7 @@ const UNIX_TIME_THRESHOLD: u64 = 1_000_000_000;
 
 /// How long to wait after a 429: `Retry-After` (seconds or an HTTP date) first, then
 /// `X-RateLimit-Reset` (seconds from now when small, a Unix time when large).
-fn retry_after(
+pub(crate) fn retry_after(
     headers: &reqwest::header::HeaderMap,
     now: std::time::SystemTime,
 ) -> Option<Duration> {
@@ -582,7 +600,7 @@ fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-fn transport_error(error: reqwest::Error) -> ConnectError {
+pub(crate) fn transport_error(error: reqwest::Error) -> ConnectError {
     ConnectError::Transport {
         before_sending: error.is_connect(),
         timeout: error.is_timeout(),

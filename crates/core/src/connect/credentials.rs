@@ -37,8 +37,11 @@ pub struct OAuthCredentials {
     pub client_secret: SecretString,
     /// The user's refresh token.
     pub refresh_token: SecretString,
-    /// The redirect URI registered with Microsoft (required for Microsoft 365).
+    /// The redirect URI registered with Microsoft (required for Microsoft 365 in v2).
     pub redirect_uri: Option<String>,
+    /// v3 only: which of the connector's provider applications issued the refresh token,
+    /// when it has several.
+    pub credential_id: Option<String>,
 }
 
 impl Credentials {
@@ -70,6 +73,7 @@ impl Credentials {
             client_secret: SecretString::from(client_secret.into()),
             refresh_token: SecretString::from(refresh_token.into()),
             redirect_uri,
+            credential_id: None,
         })
     }
 
@@ -106,6 +110,7 @@ impl fmt::Debug for OAuthCredentials {
             .field("client_secret", &"[REDACTED]")
             .field("refresh_token", &"[REDACTED]")
             .field("redirect_uri", &self.redirect_uri)
+            .field("credential_id", &self.credential_id)
             .finish()
     }
 }

@@ -18,6 +18,7 @@ mod error;
 mod payload;
 mod scope;
 mod settings;
+mod v3;
 
 pub use account::{Account, AuthCode, CODE_LIFETIME};
 pub use client::{
@@ -32,6 +33,9 @@ pub use scope::{KNOWN_SCOPES, ScopeError, Scopes};
 pub use settings::{
     ExchangeSettings, GoogleSettings, ImapSettings, MicrosoftSettings, PasswordSettings,
     ProviderSettings,
+};
+pub use v3::{
+    CustomAuthClient, CustomAuthClientBuilder, Grant, GrantResponse, V3_EU_BASE_URL, V3_US_BASE_URL,
 };
 
 #[cfg(test)]

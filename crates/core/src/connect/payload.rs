@@ -8,8 +8,8 @@ use super::credentials::Credentials;
 use super::error::PayloadError;
 use super::scope::Scopes;
 use super::settings::{
-    self, ProviderSettings, check_plaintext, check_trust, expose, oauth_credentials,
-    password_credentials, preferred, warn_foreign,
+    self, ProviderSettings, check_plaintext, check_trust, expose, password_credentials, preferred,
+    warn_foreign,
 };
 use crate::model::{Detection, EmailAddress, NylasProvider, Protocol};
 
@@ -170,11 +170,14 @@ impl V3Provider {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum V3Settings {
-    /// `google` and `microsoft`: the user's refresh token.
+    /// `google`, `microsoft` and `yahoo`: the user's refresh token.
     RefreshToken {
         /// The refresh token.
         #[serde(serialize_with = "expose")]
         refresh_token: SecretString,
+        /// Which provider application of the connector issued it, when there are several.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        credential_id: Option<String>,
     },
     /// `imap`.
     Imap {
@@ -192,7 +195,8 @@ pub enum V3Settings {
         /// SMTP port.
         smtp_port: u16,
     },
-    /// `icloud`, `yahoo` and `ews`: login and password.
+    /// `icloud` (the iCloud address and an app-specific password) and `ews`: login and
+    /// password.
     Password {
         /// Login name.
         username: String,
@@ -244,11 +248,29 @@ impl CustomAuthRequest {
         check_trust(detection, consent)?;
         let mut warnings = Vec::new();
         let nylas = detection.provider.nylas;
-        let provider = V3Provider::from_nylas(nylas);
+        // Yahoo's v3 connector takes a refresh token; with an app password, Yahoo (like AOL)
+        // goes through IMAP.
+        let provider = match (V3Provider::from_nylas(nylas), credentials) {
+            (V3Provider::Yahoo, Credentials::Password { .. }) => V3Provider::Imap,
+            (provider, _) => provider,
+        };
         let settings = match provider {
-            V3Provider::Google | V3Provider::Microsoft => V3Settings::RefreshToken {
-                refresh_token: oauth_credentials(nylas, credentials)?.refresh_token.clone(),
-            },
+            V3Provider::Google | V3Provider::Microsoft | V3Provider::Yahoo => {
+                let Credentials::OAuth(oauth) = credentials else {
+                    return Err(PayloadError::WrongCredentials {
+                        provider: nylas,
+                        needed: "a refresh token",
+                        given: credentials.kind(),
+                    });
+                };
+                if Credentials::is_blank(&oauth.refresh_token) {
+                    return Err(PayloadError::Empty { field: "refresh token" });
+                }
+                V3Settings::RefreshToken {
+                    refresh_token: oauth.refresh_token.clone(),
+                    credential_id: oauth.credential_id.clone(),
+                }
+            }
             V3Provider::Imap => {
                 let (password, username) = password_credentials(nylas, credentials)?;
                 let imap = preferred(&detection.incoming, Protocol::Imap, nylas)?;
@@ -265,12 +287,17 @@ impl CustomAuthRequest {
                     smtp_port: smtp.port,
                 }
             }
-            V3Provider::Icloud | V3Provider::Yahoo | V3Provider::Ews => {
+            V3Provider::Icloud | V3Provider::Ews => {
                 let (password, username) = password_credentials(nylas, credentials)?;
                 let username = username.map_or_else(
                     || {
                         if provider == V3Provider::Ews {
                             return settings::exchange_login(detection, email);
+                        }
+                        // iCloud signs in with the whole iCloud address here (its IMAP server
+                        // takes the local part, the v3 connector does not).
+                        if provider == V3Provider::Icloud {
+                            return email.as_str().to_owned();
                         }
                         // iCloud logs in with the local part; the detection's IMAP template says so.
                         detection

@@ -377,13 +377,40 @@ fn v3_bodies_use_the_v3_provider_names() {
             ),
             "tim@icloud.com",
             Credentials::password("pw"),
-            json!({"provider": "icloud", "settings": {"username": "tim", "password": "pw"}}),
+            json!({"provider": "icloud", "settings": {"username": "tim@icloud.com", "password": "pw"}}),
         ),
         (
-            detection(NylasProvider::Yahoo, vec![], vec![]),
+            // An app password: Yahoo goes through IMAP in v3.
+            detection(
+                NylasProvider::Yahoo,
+                vec![server(
+                    Protocol::Imap,
+                    "imap.mail.yahoo.com",
+                    993,
+                    Security::Tls,
+                    "%EMAILADDRESS%",
+                )],
+                vec![server(
+                    Protocol::Smtp,
+                    "smtp.mail.yahoo.com",
+                    465,
+                    Security::Tls,
+                    "%EMAILADDRESS%",
+                )],
+            ),
             "c@yahoo.com",
             Credentials::password("pw"),
-            json!({"provider": "yahoo", "settings": {"username": "c@yahoo.com", "password": "pw"}}),
+            json!({"provider": "imap", "settings": {
+                "imap_username": "c@yahoo.com", "imap_password": "pw", "imap_host": "imap.mail.yahoo.com", "imap_port": 993,
+                "smtp_host": "smtp.mail.yahoo.com", "smtp_port": 465
+            }}),
+        ),
+        (
+            // A refresh token from Yahoo's OAuth: the yahoo connector.
+            detection(NylasProvider::Yahoo, vec![], vec![]),
+            "c@yahoo.com",
+            oauth(),
+            json!({"provider": "yahoo", "settings": {"refresh_token": "refresh-tok"}}),
         ),
         (
             imap_detection(),
