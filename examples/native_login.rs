@@ -1,14 +1,20 @@
-//! The whole native login flow, as a login service would run it:
-//! discover the provider → ask for the password (no echo) → authorize → token.
+//! The whole native login flow, as a login service would run it: discover the provider → ask
+//! for the password (no echo) → optionally check it against the mail servers → v2
+//! authorize → token, or v3 create a grant.
 //!
 //! ```sh
 //! NYLAS_CLIENT_SECRET=… cargo run --example native_login -- \
-//!     --api-url https://api.nylas.com --client-id YOUR_CLIENT_ID --name "Jane Doe" jane@example.com
+//!     --api v2 --api-url https://api.nylas.com --client-id YOUR_CLIENT_ID --name "Jane Doe" jane@example.com
+//! NYLAS_API_KEY=… cargo run --example native_login -- --api v3 --api-url https://api.us.nylas.com jane@example.com
 //! ```
 //!
-//! The client secret is read from `NYLAS_CLIENT_SECRET` (never a command-line argument, which
-//! other users can see). The password is read from the terminal without echo, or from the
-//! first line of standard input when that is not a terminal (for scripted runs).
+//! Without an account, run it against the local sandbox (`cargo run -p nativeauth-sandbox`):
+//! `--api-url http://127.0.0.1:8099` with the sandbox's client id `sandbox-client`.
+//!
+//! The client secret (v2) is read from `NYLAS_CLIENT_SECRET`, the API key (v3) from
+//! `NYLAS_API_KEY` — never a command-line argument, which other users can see. The password is
+//! read from the terminal without echo, or from the first line of standard input when that is
+//! not a terminal (for scripted runs).
 
 #![allow(clippy::print_stdout)] // an example program talks to its user
 
@@ -16,7 +22,11 @@ use std::io::{self, BufRead, IsTerminal};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use nativeauth::connect::{AuthorizeRequest, ConnectClient, Consent, Credentials, Scopes};
+use nativeauth::connect::{
+    AuthorizeRequest, ConnectClient, Consent, Credentials, CustomAuthClient, CustomAuthRequest,
+    Scopes,
+};
+use nativeauth::providers::imap::check_login;
 use nativeauth::secrecy::ExposeSecret;
 use nativeauth::{AuthHint, Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Trust};
 
@@ -25,11 +35,14 @@ use nativeauth::{AuthHint, Discovery, DiscoveryConfig, EmailAddress, NylasProvid
 struct Args {
     /// The user's email address.
     email: String,
-    /// Base URL of the Nylas-v2-compatible API (http is accepted only for loopback mocks).
-    #[arg(long, default_value = nativeauth::connect::DEFAULT_BASE_URL)]
-    api_url: String,
-    /// Your Nylas client id.
+    /// Which API: v2 (authorize → token) or v3 (a grant).
+    #[arg(long, default_value = "v2", value_parser = ["v2", "v3"])]
+    api: String,
+    /// Base URL of the API (http is accepted only for loopback, such as the sandbox).
     #[arg(long)]
+    api_url: Option<String>,
+    /// Your Nylas client id (v2).
+    #[arg(long, default_value = "sandbox-client")]
     client_id: String,
     /// The user's display name.
     #[arg(long, default_value = "Native Login Example")]
@@ -43,6 +56,9 @@ struct Args {
     /// Go on with an unverified answer (you checked its servers).
     #[arg(long)]
     accept_unverified: bool,
+    /// Sign in to the detected IMAP and SMTP servers before sending the password on.
+    #[arg(long)]
+    check_login: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -50,8 +66,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let email = EmailAddress::parse(&args.email)?;
     let scopes: Scopes = args.scopes.parse()?;
-    let client_secret = std::env::var("NYLAS_CLIENT_SECRET")
-        .context("set NYLAS_CLIENT_SECRET to your client secret")?;
+    let (secret_variable, what) = match args.api.as_str() {
+        "v3" => ("NYLAS_API_KEY", "your API key"),
+        _ => ("NYLAS_CLIENT_SECRET", "your client secret"),
+    };
+    let api_secret = std::env::var(secret_variable)
+        .with_context(|| format!("set {secret_variable} to {what}"))?;
 
     let discovery = Discovery::new(DiscoveryConfig::builder().offline(args.offline).build())?;
     let report = discovery.discover(&email).await;
@@ -98,6 +118,46 @@ async fn main() -> anyhow::Result<()> {
     };
     let password = read_password(&prompt)?;
     let credentials = Credentials::password(password);
+    if args.check_login {
+        let check = check_login(
+            &discovery.context(),
+            &email,
+            &detection,
+            &credentials,
+            consent,
+            std::time::Duration::from_secs(10),
+        )
+        .await?;
+        println!("login check: {} — {}", check.kind.as_str(), check.message);
+        if let Some(url) = &check.help_url {
+            println!("  help: {url}");
+        }
+        if !check.ok {
+            bail!("the mail server did not accept the password; nothing was sent to the API");
+        }
+    }
+
+    if args.api == "v3" {
+        let request = CustomAuthRequest::with_consent(&email, &detection, &credentials, consent)?;
+        for warning in request.warnings() {
+            println!("warning: {warning}");
+        }
+        let base = args.api_url.as_deref().unwrap_or(nativeauth::connect::V3_US_BASE_URL);
+        let client = CustomAuthClient::builder(api_secret)
+            .base_url(base)
+            .allow_loopback_http(true)
+            .build()?;
+        let created = client.create_grant(&request).await?;
+        println!(
+            "created grant {} ({}, provider {}, status {})",
+            created.grant.id,
+            created.grant.email.as_deref().unwrap_or(email.as_str()),
+            created.grant.provider,
+            created.grant.grant_status.as_deref().unwrap_or("unknown")
+        );
+        return Ok(());
+    }
+
     let request = AuthorizeRequest::with_consent(
         &args.client_id,
         &args.name,
@@ -111,8 +171,9 @@ async fn main() -> anyhow::Result<()> {
         println!("warning: {warning}");
     }
 
-    let client = ConnectClient::builder(&args.client_id, client_secret)
-        .base_url(&args.api_url)
+    let base = args.api_url.as_deref().unwrap_or(nativeauth::connect::DEFAULT_BASE_URL);
+    let client = ConnectClient::builder(&args.client_id, api_secret)
+        .base_url(base)
         .allow_loopback_http(true)
         .build()?;
     let code = client.authorize(&request).await?;

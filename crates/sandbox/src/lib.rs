@@ -15,6 +15,10 @@
 //! | the local part `ratelimited` | 429 with `X-RateLimit-Limit`, `X-RateLimit-Reset`, `Retry-After` | the same |
 //! | the local part `unavailable` | 503 | 503 |
 //!
+//! With [`SandboxConfig::verify_logins`], IMAP credentials are checked for real before a code or
+//! a grant is issued: the sandbox signs in to the IMAP and SMTP servers the request names
+//! (the pre-flight check) and refuses as the API would when they say no.
+//!
 //! It keeps nothing on disk and logs no secret: requests are logged by path and status only.
 
 use std::collections::HashMap;
@@ -48,6 +52,10 @@ pub struct SandboxConfig {
     pub api_key: SecretString,
     /// How long a code stays valid. Default: [`CODE_LIFETIME`].
     pub code_lifetime: Duration,
+    /// Check IMAP credentials against the servers a request names before issuing a code or
+    /// a grant, with this discovery configuration (its resolver, trusted roots and address
+    /// policy). Default: `None`, only the scripted failures.
+    pub verify_logins: Option<nativeauth::DiscoveryConfig>,
 }
 
 impl Default for SandboxConfig {
@@ -57,6 +65,7 @@ impl Default for SandboxConfig {
             client_secret: SecretString::from("sandbox-secret"),
             api_key: SecretString::from("sandbox-api-key"),
             code_lifetime: CODE_LIFETIME,
+            verify_logins: None,
         }
     }
 }
@@ -73,6 +82,8 @@ struct Issued {
 
 struct Shared {
     config: SandboxConfig,
+    /// Built once from `config.verify_logins`.
+    verifier: Option<nativeauth::Discovery>,
     codes: Mutex<HashMap<String, Issued>>,
     counter: AtomicU64,
     keys: std::collections::hash_map::RandomState,
@@ -93,8 +104,18 @@ impl Shared {
 }
 
 /// The sandbox as an axum router (mount it, or serve it with [`serve`]).
+///
+/// # Panics
+/// Never: a verification configuration that cannot be set up (no usable DNS) turns
+/// verification off with a warning.
 pub fn router(config: SandboxConfig) -> Router {
+    let verifier = config.verify_logins.clone().and_then(|discovery| {
+        nativeauth::Discovery::with_providers(discovery, Vec::new())
+            .map_err(|error| tracing::warn!(%error, "login verification is off"))
+            .ok()
+    });
     let shared = Arc::new(Shared {
+        verifier,
         config,
         codes: Mutex::new(HashMap::new()),
         counter: AtomicU64::new(0),
@@ -235,6 +256,61 @@ fn password(settings: Option<&Map<String, Value>>) -> Option<&str> {
     ["password", "imap_password"].iter().find_map(|field| settings.get(*field)?.as_str())
 }
 
+/// Signs in to the IMAP and SMTP servers an IMAP request names; `Some(message)` when they
+/// refuse (or cannot be reached), `None` when they accept or verification is off.
+async fn refused_by_servers(
+    shared: &Shared,
+    email: &str,
+    settings: Option<&Map<String, Value>>,
+) -> Option<String> {
+    use nativeauth::connect::{Consent, Credentials};
+    use nativeauth::providers::imap::check_login;
+    use nativeauth::{
+        AuthMethod, Detection, EmailAddress, NylasProvider, Protocol, ProviderInfo, Security,
+        Server, Source, Trust, UsernameTemplate,
+    };
+    let verifier = shared.verifier.as_ref()?;
+    let settings = settings?;
+    let text = |field: &str| settings.get(field).and_then(Value::as_str).unwrap_or_default();
+    let port = |field: &str| {
+        settings.get(field).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0)
+    };
+    let plain_allowed = settings.get("ssl_required").and_then(Value::as_bool) == Some(false);
+    let server = |protocol, host: &str, port: u16, username: &str| {
+        let implicit = matches!(port, 993 | 465);
+        Server {
+            protocol,
+            host: host.to_owned(),
+            port,
+            security: if implicit { Security::Tls } else { Security::StartTls },
+            username: UsernameTemplate::new(username),
+            auth: vec![AuthMethod::PasswordCleartext],
+        }
+    };
+    let imap_user = text("imap_username");
+    let smtp_user = settings.get("smtp_username").and_then(Value::as_str).unwrap_or(imap_user);
+    let provider = ProviderInfo::new("sandbox", "the mail provider", NylasProvider::Imap);
+    let detection = Detection::new(provider, Source::Catalogue, Trust::Verified, "the request")
+        .with_servers(
+            vec![server(Protocol::Imap, text("imap_host"), port("imap_port"), imap_user)],
+            vec![server(Protocol::Smtp, text("smtp_host"), port("smtp_port"), smtp_user)],
+        );
+    let email = EmailAddress::parse(email).ok()?;
+    let credentials = Credentials::password(text("imap_password"));
+    let mut consent = Consent::none();
+    if plain_allowed {
+        consent = consent.allow_plaintext();
+    }
+    let ctx = verifier.context();
+    match check_login(&ctx, &email, &detection, &credentials, consent, Duration::from_secs(10))
+        .await
+    {
+        Ok(check) if check.ok => None,
+        Ok(check) => Some(check.message),
+        Err(error) => Some(error.to_string()),
+    }
+}
+
 async fn authorize(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(&body) else {
         return v2_error(
@@ -304,6 +380,12 @@ async fn authorize(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     if password(settings) == Some("wrong") {
         tracing::info!(provider, "authorize: 403 (scripted wrong password)");
         return v2_error(StatusCode::FORBIDDEN, "auth_error", "Invalid credentials");
+    }
+    if provider == "imap" {
+        if let Some(message) = refused_by_servers(&shared, email, settings).await {
+            tracing::info!("authorize: 403 (the mail servers refused)");
+            return v2_error(StatusCode::FORBIDDEN, "auth_error", &message);
+        }
     }
     let code = shared.token("code-");
     let organization_unit = if provider == "gmail" { "label" } else { "folder" };
@@ -483,14 +565,21 @@ async fn custom(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         }
         None => {}
     }
-    if password(settings) == Some("wrong") {
+    let refusal = if password(settings) == Some("wrong") {
+        Some("Could not authenticate with the provider".to_owned())
+    } else if provider == "imap" {
+        refused_by_servers(&shared, &email, settings).await
+    } else {
+        None
+    };
+    if let Some(message) = refusal {
         return json_response(
             StatusCode::UNAUTHORIZED,
             &json!({
                 "request_id": shared.token("req-"),
                 "error": {
                     "type": "api.authentication_error",
-                    "message": "Could not authenticate with the provider",
+                    "message": message,
                     "provider_error": { "error": "AUTHENTICATIONFAILED Invalid credentials" },
                 },
             }),

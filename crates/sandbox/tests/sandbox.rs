@@ -232,3 +232,49 @@ async fn v3_conformance_settings_per_provider() {
         send(json!({"provider": "google", "settings": {"refresh_token": "rt"}}), "wrong").await;
     assert_eq!((status, body["error"]["type"].as_str()), (401, Some("api.authentication_error")));
 }
+
+#[tokio::test]
+async fn with_verification_the_sandbox_asks_the_real_servers_first() {
+    use nativeauth::AddressPolicy;
+    use nativeauth_testkit::{
+        DnsServer, MailAccount, MailMode, MailProtocol, MailServer, TestCa, Zone,
+    };
+    let hosts = ["imap.verify.test", "smtp.verify.test"];
+    let ca = TestCa::new(&hosts);
+    let dns = DnsServer::start(
+        hosts.iter().fold(Zone::new(), |z, h| z.a(h, std::net::Ipv4Addr::LOCALHOST)),
+    );
+    let account = Some(MailAccount {
+        username: "jane@verify.test".into(),
+        password: "right".into(),
+        refusal: "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)".into(),
+    });
+    // Ports other than 993 and 465 mean STARTTLS to the sandbox, as to the API.
+    let starttls = || MailMode::Plain { starttls: Some(&ca) };
+    let imap = MailServer::start_with_account(MailProtocol::Imap, starttls(), account.clone());
+    let smtp = MailServer::start_with_account(MailProtocol::Smtp, starttls(), account);
+    let verify = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .extra_roots([ca.root()])
+        .address_policy(AddressPolicy::strict().allowing(["127.0.0.1/32".parse().unwrap()]))
+        .build();
+    let sandbox =
+        sandbox(SandboxConfig { verify_logins: Some(verify), ..SandboxConfig::default() }).await;
+    let url = format!("{}/connect/authorize", sandbox.url());
+    let request = |password: &str| {
+        json!({
+            "client_id": "sandbox-client", "name": "Jane", "email_address": "jane@verify.test",
+            "provider": "imap", "scopes": "email.read_only",
+            "settings": {"imap_host": "imap.verify.test", "imap_port": imap.addr().port(),
+                "imap_username": "jane@verify.test", "imap_password": password,
+                "smtp_host": "smtp.verify.test", "smtp_port": smtp.addr().port(),
+                "smtp_username": "jane@verify.test", "smtp_password": password, "ssl_required": true},
+        })
+    };
+    let (status, _, body) = post(&url, &request("right")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = post(&url, &request("not-the-password")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("not right"), "the check's words: {body}");
+    assert!(imap.commands().iter().any(|c| c.contains("STARTTLS")));
+}
