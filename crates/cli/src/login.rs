@@ -35,7 +35,7 @@ pub(crate) async fn run(args: &Args, discovery: &Discovery, report: &Report) -> 
     if args.allow_plaintext {
         consent = consent.allow_plaintext();
     }
-    let credentials = Credentials::Password { password, username: None };
+    let credentials = Credentials::Password { password, username: None, smtp: None };
     let ctx = discovery.context();
     let check =
         check_login(&ctx, &report.email, detection, &credentials, consent, SERVER_TIMEOUT).await;

@@ -23,9 +23,30 @@ pub enum Credentials {
         /// A login name other than the one the detection's template gives (for example a
         /// separate IMAP username).
         username: Option<String>,
+        /// A separate login for the SMTP server, when it differs from the IMAP one.
+        smtp: Option<SmtpLogin>,
     },
     /// OAuth material from the app's own sign-in flow, for Gmail and Microsoft 365.
     OAuth(OAuthCredentials),
+}
+
+/// The SMTP login of an account whose outgoing server takes other credentials than its
+/// incoming one.
+#[derive(Clone)]
+pub struct SmtpLogin {
+    /// The SMTP login name (`None`: the detection's template).
+    pub username: Option<String>,
+    /// The SMTP password.
+    pub password: SecretString,
+}
+
+impl fmt::Debug for SmtpLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpLogin")
+            .field("username", &self.username)
+            .field("password", &"[REDACTED]")
+            .finish()
+    }
 }
 
 /// OAuth client data and the user's refresh token.
@@ -47,7 +68,7 @@ pub struct OAuthCredentials {
 impl Credentials {
     /// A password, with the username taken from the detection.
     pub fn password(password: impl Into<String>) -> Self {
-        Self::Password { password: SecretString::from(password.into()), username: None }
+        Self::Password { password: SecretString::from(password.into()), username: None, smtp: None }
     }
 
     /// A password with an explicit username.
@@ -58,7 +79,21 @@ impl Credentials {
         Self::Password {
             password: SecretString::from(password.into()),
             username: Some(username.into()),
+            smtp: None,
         }
+    }
+
+    /// With a separate SMTP login (a password credential only; other kinds are unchanged).
+    #[must_use]
+    pub fn with_smtp_login(
+        mut self,
+        username: Option<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        if let Self::Password { smtp, .. } = &mut self {
+            *smtp = Some(SmtpLogin { username, password: SecretString::from(password.into()) });
+        }
+        self
     }
 
     /// OAuth client data and a refresh token.
@@ -93,10 +128,11 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Password { username, .. } => f
+            Self::Password { username, smtp, .. } => f
                 .debug_struct("Password")
                 .field("password", &"[REDACTED]")
                 .field("username", username)
+                .field("smtp", smtp)
                 .finish(),
             Self::OAuth(oauth) => oauth.fmt(f),
         }

@@ -26,7 +26,7 @@ pub use client::{
     DEFAULT_BASE_URL, DEFAULT_TIMEOUT, IRELAND_BASE_URL, US_BASE_URL,
 };
 pub use consent::Consent;
-pub use credentials::{Credentials, OAuthCredentials};
+pub use credentials::{Credentials, OAuthCredentials, SmtpLogin};
 pub use error::PayloadError;
 pub use payload::{AuthorizeRequest, CustomAuthRequest, V3Provider, V3Settings};
 pub use scope::{KNOWN_SCOPES, ScopeError, Scopes};

@@ -130,6 +130,17 @@ fn non_empty(value: &str, field: &'static str) -> Result<String, PayloadError> {
     if value.is_empty() { Err(PayloadError::Empty { field }) } else { Ok(value.to_owned()) }
 }
 
+/// Serialises an optional secret for the wire body.
+fn expose_optional<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => expose(secret, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// The `provider` of a v3 custom-auth request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -194,6 +205,12 @@ pub enum V3Settings {
         smtp_host: String,
         /// SMTP port.
         smtp_port: u16,
+        /// The SMTP login, when it differs from the IMAP one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        smtp_username: Option<String>,
+        /// The SMTP password, when it differs from the IMAP one.
+        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_optional")]
+        smtp_password: Option<SecretString>,
     },
     /// `icloud` (the iCloud address and an app-specific password) and `ews`: login and
     /// password.
@@ -277,6 +294,7 @@ impl CustomAuthRequest {
                 let smtp = preferred(&detection.outgoing, Protocol::Smtp, nylas)?;
                 check_plaintext(&[imap, smtp], consent, &mut warnings)?;
                 warn_foreign(email, &[&imap.host, &smtp.host], &mut warnings);
+                let smtp_login = settings::smtp_login(credentials)?;
                 V3Settings::Imap {
                     imap_username: username
                         .map_or_else(|| imap.username.render(email), str::to_owned),
@@ -285,6 +303,10 @@ impl CustomAuthRequest {
                     imap_port: imap.port,
                     smtp_host: smtp.host.clone(),
                     smtp_port: smtp.port,
+                    smtp_username: smtp_login.map(|(_, user)| {
+                        user.or(username).map_or_else(|| smtp.username.render(email), str::to_owned)
+                    }),
+                    smtp_password: smtp_login.map(|(password, _)| password.clone()),
                 }
             }
             V3Provider::Icloud | V3Provider::Ews => {

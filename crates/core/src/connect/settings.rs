@@ -207,6 +207,9 @@ pub(crate) fn build(
             check_plaintext(&[imap, smtp], consent, &mut warnings)?;
             warn_foreign(email, &[&imap.host, &smtp.host], &mut warnings);
             let ssl_required = imap.security.is_encrypted() && smtp.security.is_encrypted();
+            let smtp_login = smtp_login(credentials)?;
+            let (smtp_password, smtp_username) =
+                smtp_login.map_or((password, username), |(p, u)| (p, u.or(username)));
             ProviderSettings::Imap(ImapSettings {
                 imap_host: imap.host.clone(),
                 imap_port: imap.port,
@@ -214,8 +217,9 @@ pub(crate) fn build(
                 imap_password: password.clone(),
                 smtp_host: smtp.host.clone(),
                 smtp_port: smtp.port,
-                smtp_username: username.map_or_else(|| smtp.username.render(email), str::to_owned),
-                smtp_password: password.clone(),
+                smtp_username: smtp_username
+                    .map_or_else(|| smtp.username.render(email), str::to_owned),
+                smtp_password: smtp_password.clone(),
                 ssl_required,
             })
         }
@@ -294,7 +298,7 @@ pub(crate) fn password_credentials(
     credentials: &Credentials,
 ) -> Result<(&SecretString, Option<&str>), PayloadError> {
     match credentials {
-        Credentials::Password { password, username } => {
+        Credentials::Password { password, username, .. } => {
             if Credentials::is_blank(password) {
                 return Err(PayloadError::Empty { field: "password" });
             }
@@ -307,6 +311,18 @@ pub(crate) fn password_credentials(
             given: other.kind(),
         }),
     }
+}
+
+/// The separate SMTP login, if the credentials carry one (its password checked non-empty).
+pub(crate) fn smtp_login(
+    credentials: &Credentials,
+) -> Result<Option<(&SecretString, Option<&str>)>, PayloadError> {
+    let Credentials::Password { smtp: Some(smtp), .. } = credentials else { return Ok(None) };
+    if Credentials::is_blank(&smtp.password) {
+        return Err(PayloadError::Empty { field: "SMTP password" });
+    }
+    let username = smtp.username.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    Ok(Some((&smtp.password, username)))
 }
 
 /// The OAuth credentials (every field checked non-empty), or a typed error.

@@ -563,3 +563,32 @@ fn reauthentication_needs_an_account_id() {
         PayloadError::Empty { field: "account id" }
     );
 }
+
+#[test]
+fn a_separate_smtp_login_reaches_both_bodies() {
+    let email = email("dave@example.net");
+    let creds =
+        Credentials::password("imap-pw").with_smtp_login(Some("dave-out".into()), "smtp-pw");
+    let v2 =
+        AuthorizeRequest::new("cid", "D", &email, &imap_detection(), &creds, scopes()).unwrap();
+    let settings = &body(&v2)["settings"];
+    assert_eq!(
+        (settings["imap_username"].as_str(), settings["imap_password"].as_str()),
+        (Some("dave"), Some("imap-pw"))
+    );
+    assert_eq!(
+        (settings["smtp_username"].as_str(), settings["smtp_password"].as_str()),
+        (Some("dave-out"), Some("smtp-pw"))
+    );
+    let v3 = CustomAuthRequest::new(&email, &imap_detection(), &creds).unwrap();
+    let settings = &serde_json::to_value(&v3).unwrap()["settings"];
+    assert_eq!(
+        (settings["smtp_username"].as_str(), settings["smtp_password"].as_str()),
+        (Some("dave-out"), Some("smtp-pw"))
+    );
+    // Without one, the v3 body has no SMTP login fields at all.
+    let plain =
+        CustomAuthRequest::new(&email, &imap_detection(), &Credentials::password("pw")).unwrap();
+    assert!(serde_json::to_value(&plain).unwrap()["settings"].get("smtp_password").is_none());
+    assert!(!format!("{creds:?}").contains("smtp-pw"), "no secret in Debug");
+}

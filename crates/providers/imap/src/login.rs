@@ -134,24 +134,30 @@ pub async fn check_login(
     if detection.trust == Trust::Unverified && !consent.accepts_unverified() {
         return Err(LoginCheckError::Unverified);
     }
-    let Credentials::Password { password, username } = credentials else {
+    let Credentials::Password { password, username, smtp } = credentials else {
         return Err(LoginCheckError::NotAPassword(detection.provider.name.clone()));
     };
-    let imap = pick(&detection.incoming, Protocol::Imap, consent)?;
-    let smtp = pick(&detection.outgoing, Protocol::Smtp, consent)?;
-    if [imap, smtp].iter().all(|s| !s.auth.iter().any(|a| a.is_password())) {
+    let imap_server = pick(&detection.incoming, Protocol::Imap, consent)?;
+    let smtp_server = pick(&detection.outgoing, Protocol::Smtp, consent)?;
+    if [imap_server, smtp_server].iter().all(|s| !s.auth.iter().any(|a| a.is_password())) {
         return Err(LoginCheckError::NotAPassword(detection.provider.name.clone()));
     }
-    let login = |server: &Server| {
+    let login = |server: &Server, username: Option<&str>| {
         username
-            .as_deref()
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .map_or_else(|| server.username.render(email), str::to_owned)
     };
-    for server in [imap, smtp] {
-        let name = login(server);
-        let attempt = sign_in(ctx, server, &name, password);
+    // The SMTP server may take its own login (a separate SMTP username and password).
+    let smtp_user = smtp.as_ref().and_then(|s| s.username.as_deref()).or(username.as_deref());
+    let smtp_password = smtp.as_ref().map_or(password, |s| &s.password);
+    let attempts = [
+        (imap_server, login(imap_server, username.as_deref()), password),
+        (smtp_server, login(smtp_server, smtp_user), smtp_password),
+    ];
+    for (server, name, password) in &attempts {
+        let (server, name, password) = (*server, name.as_str(), *password);
+        let attempt = sign_in(ctx, server, name, password);
         let verdict = match tokio::time::timeout(timeout, attempt).await {
             Ok(verdict) => verdict,
             Err(_) => Verdict::failed(LoginCheckKind::Timeout, None),

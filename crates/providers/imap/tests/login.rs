@@ -296,3 +296,38 @@ fn detection_with_port(imap: u16, smtp: u16) -> Detection {
         server(Protocol::Smtp, "smtp.login.test", smtp, Security::Tls),
     )
 }
+
+#[tokio::test]
+async fn the_smtp_server_gets_its_own_login_when_there_is_one() {
+    let lab = lab();
+    let imap = MailServer::start_with_account(
+        MailProtocol::Imap,
+        MailMode::ImplicitTls(&lab.ca),
+        account("NO x"),
+    );
+    let smtp = MailServer::start_with_account(
+        MailProtocol::Smtp,
+        MailMode::ImplicitTls(&lab.ca),
+        Some(MailAccount {
+            username: "relay-user".into(),
+            password: "relay-pw".into(),
+            refusal: "535 5.7.8 no".into(),
+        }),
+    );
+    let email = EmailAddress::parse(USER).unwrap();
+    let ctx = context(&lab.dns, &lab.ca);
+    let credentials =
+        Credentials::password(PASSWORD).with_smtp_login(Some("relay-user".into()), "relay-pw");
+    let detection = servers_of(&imap, &smtp);
+    let result = check_login(
+        &ctx,
+        &email,
+        &detection,
+        &credentials,
+        Consent::none(),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.kind, LoginCheckKind::Ok, "{result:?}");
+}
