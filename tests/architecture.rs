@@ -101,5 +101,8 @@ fn providers_build_on_the_kernel_and_products_on_the_facade() {
         let manifest = root().join(product).join("Cargo.toml");
         assert_eq!(nativeauth_dependencies(&manifest), facade, "{product} uses only the facade");
     }
+    // The server may start the sandbox in-process (`--sandbox`), a product beside it.
+    let server = BTreeSet::from(["nativeauth".to_owned(), "nativeauth-sandbox".to_owned()]);
+    assert_eq!(nativeauth_dependencies(&root().join("crates/server/Cargo.toml")), server);
     assert!(nativeauth_dependencies(&root().join("crates/core/Cargo.toml")).is_empty());
 }

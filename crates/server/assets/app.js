@@ -1,0 +1,112 @@
+// Detects the provider as the user leaves the email field, shows only the fields it needs, and
+// signs in through the JSON API. Without this script the form posts to /login and the server
+// answers with the same steps.
+"use strict";
+(function () {
+  var form = document.getElementById("login");
+  if (!form) return;
+  var $ = function (id) { return document.getElementById(id); };
+  var email = $("email");
+  var csrf = form.querySelector("input[name=csrf]").value;
+  var lastEmail = "";
+  var view = null;
+
+  function show(el, visible) { if (el) el.hidden = !visible; }
+  function text(el, value) { if (el) { el.textContent = value || ""; show(el, !!value); } }
+
+  function applyDetection(d) {
+    view = d;
+    text($("provider"), d.provider);
+    text($("reason"), d.reason);
+    var notes = $("notes");
+    notes.textContent = "";
+    (d.notes || []).forEach(function (n) {
+      var li = document.createElement("li");
+      li.textContent = n;
+      notes.appendChild(li);
+    });
+    var suggestion = $("suggestion");
+    if (d.suggestion) {
+      var button = suggestion.querySelector("button");
+      if (button) { button.textContent = d.suggestion; button.dataset.email = d.suggestion; }
+      show(suggestion, !!button);
+    } else {
+      show(suggestion, false);
+    }
+    var oauth = d.auth === "oauth2";
+    var manual = d.auth === "manual";
+    show($("oauth"), oauth);
+    if (oauth) {
+      $("oauth").href = d.sign_in_url || "#";
+      $("oauth").textContent = form.dataset[d.nylas === "gmail" ? "google" : "microsoft"];
+    }
+    show($("password-field"), !oauth);
+    $("password-label").textContent = form.dataset[d.auth === "app-password" ? "appPassword" : "password"];
+    var help = $("help");
+    if (d.auth === "app-password" && d.help_url) { help.href = d.help_url; show(help, true); } else { show(help, false); }
+    show($("manual"), manual);
+    if (manual) {
+      if (d.incoming && !$("imap_host").value) { $("imap_host").value = d.incoming.host; $("imap_port").value = d.incoming.port; }
+      if (d.outgoing && !$("smtp_host").value) { $("smtp_host").value = d.outgoing.host; $("smtp_port").value = d.outgoing.port; }
+    }
+    show($("submit"), !oauth);
+    $("submit").textContent = form.dataset.signIn;
+  }
+
+  function post(path, body) {
+    return fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); });
+  }
+
+  function detect() {
+    var value = email.value.trim();
+    if (!value || value === lastEmail) return Promise.resolve(view);
+    lastEmail = value;
+    text($("error"), "");
+    return post("/api/detect", { email: value }).then(function (r) {
+      if (r.status === 200) applyDetection(r.body); else text($("error"), r.body.message);
+      return view;
+    });
+  }
+
+  email.addEventListener("blur", detect);
+  $("suggestion").addEventListener("click", function (e) {
+    var target = e.target.closest("button[data-email]");
+    if (target) { email.value = target.dataset.email; detect(); }
+  });
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    detect().then(function () {
+      if (!view || !$("password").value) { $("password").focus(); return; }
+      var body = {};
+      ["email", "name", "password", "imap_host", "imap_port", "smtp_host", "smtp_port"].forEach(function (k) {
+        var el = form.elements[k];
+        if (el && !(el.closest("[hidden]"))) body[k] = el.value;
+      });
+      $("submit").disabled = true;
+      return post("/api/login", body).then(function (r) {
+        $("password").value = "";
+        if (r.status === 200 && r.body.ok) {
+          if (r.body.redirect) { window.location.assign(r.body.redirect); return; }
+          form.hidden = true;
+          text($("done"), form.dataset.success);
+          return;
+        }
+        if (r.body.kind === "confirm-servers") show($("manual"), true);
+        text($("error"), r.body.message);
+        if (r.body.help_url) {
+          var link = document.createElement("a");
+          link.href = r.body.help_url; link.rel = "noopener"; link.textContent = " " + form.dataset.help;
+          $("error").appendChild(link);
+        }
+      });
+    }).catch(function () {
+      text($("error"), form.dataset.unavailable);
+    }).then(function () { $("submit").disabled = false; });
+  });
+})();

@@ -1,0 +1,175 @@
+//! The server's configuration: one TOML file for everything public, environment variables for
+//! every secret (`NYLAS_CLIENT_SECRET`, `NYLAS_API_KEY`, `NATIVEAUTH_CALLBACK_SECRET`,
+//! `NATIVEAUTH_COOKIE_KEY`).
+
+use std::path::Path;
+
+use nativeauth::secrecy::SecretString;
+use serde::Deserialize;
+
+/// How the page looks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Brand {
+    /// The app's name, shown in the title and the heading.
+    pub name: String,
+    /// A logo URL (https, or a path on this server).
+    pub logo_url: Option<String>,
+    /// The main colour (CSS hex such as `#0b5fff`).
+    pub primary_color: String,
+    /// Where users get help.
+    pub support_url: Option<String>,
+}
+
+impl Default for Brand {
+    fn default() -> Self {
+        Self {
+            name: "Your app".into(),
+            logo_url: None,
+            primary_color: "#0b5fff".into(),
+            support_url: None,
+        }
+    }
+}
+
+/// Which connect API the server calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// Nylas v2: authorize → token.
+    V2,
+    /// Nylas v3: a grant.
+    V3,
+}
+
+/// The public part of the configuration (the TOML file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    /// The page's look.
+    pub brand: Brand,
+    /// v2 or v3.
+    pub api: Api,
+    /// The API base URL (default: the provider's US region).
+    pub api_url: Option<String>,
+    /// The v2 client id.
+    pub client_id: String,
+    /// Comma-separated v2 scopes.
+    pub scopes: String,
+    /// Where the account (v2) or grant (v3) is posted, signed; none: not posted.
+    pub callback_url: Option<String>,
+    /// Where the browser goes after a successful sign-in (`state` is appended).
+    pub success_url: Option<String>,
+    /// Where "Sign in with Google" sends the user until the OAuth flow is built in.
+    pub google_sign_in_url: Option<String>,
+    /// The same for Microsoft.
+    pub microsoft_sign_in_url: Option<String>,
+    /// Check the password against the mail servers before calling the API.
+    pub preflight: bool,
+    /// Origins (besides this server's own) whose pages may call the JSON API.
+    pub allowed_origins: Vec<String>,
+    /// The page is served over https (cookies get `Secure`, responses HSTS).
+    pub https: bool,
+    /// Sign-in attempts allowed per client address and per email address, per minute.
+    pub login_attempts_per_minute: u32,
+    /// Detections that need the network, allowed per client address, per minute.
+    pub detections_per_minute: u32,
+    /// Allow plain http to loopback APIs (the sandbox, tests).
+    pub allow_loopback_http: bool,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        Self {
+            brand: Brand::default(),
+            api: Api::V2,
+            api_url: None,
+            client_id: "sandbox-client".into(),
+            scopes: "email.read_only,email.send".into(),
+            callback_url: None,
+            success_url: None,
+            google_sign_in_url: None,
+            microsoft_sign_in_url: None,
+            preflight: false,
+            allowed_origins: Vec::new(),
+            https: false,
+            login_attempts_per_minute: 10,
+            detections_per_minute: 120,
+            allow_loopback_http: false,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path} is not a valid configuration")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl FileConfig {
+    /// Reads the TOML file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when it cannot be read or parsed.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })
+    }
+}
+
+/// The secrets, from the environment only.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// The v2 client secret (`NYLAS_CLIENT_SECRET`).
+    pub client_secret: SecretString,
+    /// The v3 API key (`NYLAS_API_KEY`).
+    pub api_key: SecretString,
+    /// The key the callback is signed with (`NATIVEAUTH_CALLBACK_SECRET`).
+    pub callback_secret: SecretString,
+    /// The key cookies are signed with (`NATIVEAUTH_COOKIE_KEY`; random per process when
+    /// unset, so cookies do not survive a restart).
+    pub cookie_key: Option<SecretString>,
+}
+
+impl Secrets {
+    /// Reads the four variables; the missing ones are empty (and refused where needed).
+    pub fn from_env() -> Self {
+        let var = |name: &str| SecretString::from(std::env::var(name).unwrap_or_default());
+        Self {
+            client_secret: var("NYLAS_CLIENT_SECRET"),
+            api_key: var("NYLAS_API_KEY"),
+            callback_secret: var("NATIVEAUTH_CALLBACK_SECRET"),
+            cookie_key: std::env::var("NATIVEAUTH_COOKIE_KEY").ok().map(SecretString::from),
+        }
+    }
+}
+
+/// Everything the server needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public configuration.
+    pub file: FileConfig,
+    /// The secrets.
+    pub secrets: Secrets,
+    /// The discovery configuration (resolver, trusted roots, address policy).
+    pub discovery: nativeauth::DiscoveryConfig,
+}

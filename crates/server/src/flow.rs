@@ -1,0 +1,499 @@
+//! What the page and the JSON API do, shared by both: detect an address, and sign a user in
+//! (pre-flight check → the connect API → the signed callback).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use nativeauth::connect::{
+    AuthorizeRequest, ConnectClient, ConnectError, Consent, Credentials, CustomAuthClient,
+    CustomAuthRequest, PayloadError,
+};
+use nativeauth::providers::imap::{LoginCheckError, check_login};
+use nativeauth::secrecy::SecretString;
+use nativeauth::{
+    AuthHint, AuthMethod, Detection, Discovery, EmailAddress, NylasProvider, Protocol,
+    ProviderInfo, Report, Security, Server, Source, Trust, UsernameTemplate,
+};
+use serde::Serialize;
+
+use crate::SetupError;
+use crate::config::{Api, ServerConfig};
+use crate::i18n::{Lang, Msg, t};
+
+/// The connect API client the server was configured with.
+pub(crate) enum ApiClient {
+    V2(ConnectClient),
+    V3(CustomAuthClient),
+}
+
+/// What the handlers share.
+pub(crate) struct App {
+    pub(crate) config: ServerConfig,
+    pub(crate) discovery: Discovery,
+    pub(crate) api: ApiClient,
+    pub(crate) cookie_key: Vec<u8>,
+    pub(crate) limits: crate::limits::Limits,
+    pub(crate) callbacks: reqwest::Client,
+    /// The `Content-Security-Policy` of every response.
+    pub(crate) content_security_policy: String,
+}
+
+impl App {
+    /// Checks the configuration and builds what the handlers share.
+    pub(crate) fn new(config: ServerConfig) -> Result<Self, SetupError> {
+        use nativeauth::secrecy::ExposeSecret;
+        let file = &config.file;
+        let allow_http = file.allow_loopback_http;
+        let mut form_targets = vec!["'self'".to_owned()];
+        for (field, url) in
+            [("callback_url", &file.callback_url), ("success_url", &file.success_url)]
+        {
+            if let Some(url) = url {
+                let origin = usable_url(url, allow_http)
+                    .ok_or_else(|| SetupError::Url { field, url: url.clone() })?;
+                if field == "success_url" {
+                    // A form post ending in a redirect to the app is checked against form-action.
+                    form_targets.push(origin);
+                }
+            }
+        }
+        let secrets = &config.secrets;
+        if file.callback_url.is_some() && secrets.callback_secret.expose_secret().is_empty() {
+            return Err(SetupError::MissingSecret("NATIVEAUTH_CALLBACK_SECRET"));
+        }
+        match file.api {
+            Api::V2 if secrets.client_secret.expose_secret().is_empty() => {
+                return Err(SetupError::MissingSecret("NYLAS_CLIENT_SECRET"));
+            }
+            Api::V3 if secrets.api_key.expose_secret().is_empty() => {
+                return Err(SetupError::MissingSecret("NYLAS_API_KEY"));
+            }
+            _ => {}
+        }
+        let cookie_key = match &secrets.cookie_key {
+            Some(key) if !key.expose_secret().is_empty() => key.expose_secret().as_bytes().to_vec(),
+            _ => crate::signing::random_token().into_bytes(),
+        };
+        let content_security_policy = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; \
+             connect-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
+            form_targets.join(" ")
+        );
+        let callbacks = reqwest::Client::builder()
+            .tls_backend_preconfigured(callback_tls().map_err(SetupError::Tls)?)
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .https_only(!allow_http)
+            .user_agent(concat!("nativeauth-server/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SetupError::Tls(e.to_string()))?;
+        Ok(Self {
+            discovery: Discovery::new(config.discovery.clone())?,
+            api: api_client(&config)?,
+            cookie_key,
+            limits: crate::limits::Limits::default(),
+            callbacks,
+            content_security_policy,
+            config,
+        })
+    }
+}
+
+/// The origin of `url` when it is https (or http to loopback, when allowed).
+fn usable_url(url: &str, allow_loopback_http: bool) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_loopback_http && loopback => {}
+        _ => return None,
+    }
+    Some(parsed.origin().ascii_serialization())
+}
+
+/// TLS for the callback: the system's roots, full verification.
+fn callback_tls() -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous() // only to plug in the platform verifier, which verifies fully
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// A server as the page shows it, for prefilling manual fields.
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerView {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: &'static str,
+}
+
+/// The answer of `POST /api/detect`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DetectView {
+    pub(crate) email: String,
+    pub(crate) detected: bool,
+    pub(crate) provider: Option<String>,
+    pub(crate) nylas: Option<&'static str>,
+    /// `password`, `app-password`, `oauth2`, or `manual` (servers to confirm or type).
+    pub(crate) auth: &'static str,
+    pub(crate) trust: Option<&'static str>,
+    pub(crate) source: Option<&'static str>,
+    pub(crate) sign_in_url: Option<String>,
+    pub(crate) help_url: Option<String>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) incoming: Option<ServerView>,
+    pub(crate) outgoing: Option<ServerView>,
+    pub(crate) suggestion: Option<String>,
+    pub(crate) reason: Option<String>,
+}
+
+fn server_view(servers: &[Server], protocol: Protocol) -> Option<ServerView> {
+    servers.iter().find(|s| s.protocol == protocol).map(|s| ServerView {
+        host: s.host.clone(),
+        port: s.port,
+        security: s.security.as_str(),
+    })
+}
+
+/// What the page should ask for, given a report.
+pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
+    let Some(best) = &report.best else {
+        return DetectView {
+            email: report.email.as_str().to_owned(),
+            detected: false,
+            provider: None,
+            nylas: None,
+            auth: "manual",
+            trust: None,
+            source: None,
+            sign_in_url: None,
+            help_url: None,
+            notes: Vec::new(),
+            incoming: None,
+            outgoing: None,
+            suggestion: report.suggestion.as_ref().map(|s| s.as_str().to_owned()),
+            reason: report.failure.as_ref().map(|f| f.message.clone()),
+        };
+    };
+    let file = &app.config.file;
+    let oauth = best.auth_hint == AuthHint::OAuth2
+        || matches!(best.provider.nylas, NylasProvider::Outlook | NylasProvider::Hotmail);
+    let (auth, sign_in_url) = if oauth {
+        let url = match best.provider.nylas {
+            NylasProvider::Gmail => file.google_sign_in_url.clone(),
+            _ => file.microsoft_sign_in_url.clone(),
+        };
+        ("oauth2", url)
+    } else if best.trust == Trust::Unverified {
+        ("manual", None)
+    } else if best.auth_hint == AuthHint::AppPassword {
+        ("app-password", None)
+    } else {
+        ("password", None)
+    };
+    DetectView {
+        email: report.email.as_str().to_owned(),
+        detected: true,
+        provider: Some(best.provider.name.clone()),
+        nylas: Some(best.provider.nylas.as_str()),
+        auth,
+        trust: Some(best.trust.as_str()),
+        source: Some(best.source.as_str()),
+        sign_in_url,
+        help_url: best
+            .provider
+            .app_password_url
+            .clone()
+            .filter(|_| auth == "app-password")
+            .or_else(|| best.provider.documentation.clone()),
+        notes: best.notes.clone(),
+        incoming: server_view(&best.incoming, Protocol::Imap),
+        outgoing: server_view(&best.outgoing, Protocol::Smtp),
+        suggestion: None,
+        reason: None,
+    }
+}
+
+/// Servers the user typed or confirmed on the page.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ManualServers {
+    pub(crate) imap_host: String,
+    pub(crate) imap_port: u16,
+    pub(crate) smtp_host: String,
+    pub(crate) smtp_port: u16,
+}
+
+/// What a sign-in needs.
+pub(crate) struct LoginInput {
+    pub(crate) email: String,
+    pub(crate) password: SecretString,
+    pub(crate) name: String,
+    pub(crate) manual: Option<ManualServers>,
+    pub(crate) state: Option<String>,
+}
+
+/// A failed sign-in, as the page shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct LoginFailure {
+    #[serde(skip)]
+    pub(crate) status: StatusCode,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    pub(crate) help_url: Option<String>,
+    #[serde(skip)]
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl LoginFailure {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self { status, kind, message: message.into(), help_url: None, retry_after: None }
+    }
+}
+
+/// A successful sign-in.
+#[derive(Debug, Serialize)]
+pub(crate) struct LoginSuccess {
+    pub(crate) ok: bool,
+    pub(crate) redirect: Option<String>,
+    pub(crate) provider: String,
+}
+
+fn manual_detection(email: &EmailAddress, manual: &ManualServers) -> Detection {
+    let server = |protocol, host: &str, port: u16| {
+        let implicit = matches!(port, 993 | 465);
+        Server {
+            protocol,
+            host: host.trim().to_ascii_lowercase(),
+            port,
+            security: if implicit { Security::Tls } else { Security::StartTls },
+            username: UsernameTemplate::email_address(),
+            auth: vec![AuthMethod::PasswordCleartext],
+        }
+    };
+    let domain = email.domain();
+    Detection::new(
+        ProviderInfo::new(domain, domain, NylasProvider::Imap),
+        Source::Guess,
+        Trust::Unverified,
+        "servers the user confirmed",
+    )
+    .with_servers(
+        vec![server(Protocol::Imap, &manual.imap_host, manual.imap_port)],
+        vec![server(Protocol::Smtp, &manual.smtp_host, manual.smtp_port)],
+    )
+}
+
+/// Signs the user in: detection (cached), the pre-flight check when configured, the API call,
+/// then the signed callback. The password is dropped when this returns.
+pub(crate) async fn login(
+    app: &Arc<App>,
+    input: LoginInput,
+    lang: Lang,
+) -> Result<LoginSuccess, LoginFailure> {
+    let Ok(email) = EmailAddress::parse(&input.email) else {
+        return Err(LoginFailure::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-email",
+            t(lang, Msg::InvalidEmail),
+        ));
+    };
+    let report = app.discovery.discover(&email).await;
+    // Servers the user confirmed or typed replace an unverified (or missing) answer; they
+    // are the user's own choice, so they are accepted as such.
+    let (detection, consent) = match (&report.best, &input.manual) {
+        (Some(best), _) if best.trust == Trust::Verified => (best.clone(), Consent::none()),
+        (_, Some(manual))
+            if !manual.imap_host.trim().is_empty() && !manual.smtp_host.trim().is_empty() =>
+        {
+            (manual_detection(&email, manual), Consent::none().accept_unverified())
+        }
+        _ => {
+            return Err(LoginFailure::new(
+                StatusCode::CONFLICT,
+                "confirm-servers",
+                t(lang, Msg::ConfirmServers),
+            ));
+        }
+    };
+    let credentials =
+        Credentials::Password { password: input.password, username: None, smtp: None };
+    if app.config.file.preflight {
+        let ctx = app.discovery.context();
+        match check_login(&ctx, &email, &detection, &credentials, consent, Duration::from_secs(15))
+            .await
+        {
+            Ok(check) if check.ok => {}
+            Ok(check) => {
+                let status = if check.kind.is_refusal() {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_GATEWAY
+                };
+                let mut failure = LoginFailure::new(status, check.kind.as_str(), check.message);
+                failure.help_url = check.help_url;
+                return Err(failure);
+            }
+            Err(LoginCheckError::NotAPassword(_)) => {
+                return Err(LoginFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "oauth-required",
+                    t(lang, Msg::NoPasswordHere),
+                ));
+            }
+            Err(error) => {
+                return Err(LoginFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "not-checked",
+                    error.to_string(),
+                ));
+            }
+        }
+    }
+    let file = &app.config.file;
+    let name =
+        if input.name.trim().is_empty() { email.local_part().to_owned() } else { input.name };
+    let linked = match &app.api {
+        ApiClient::V2(client) => {
+            let scopes = file.scopes.parse().map_err(|e: nativeauth::connect::ScopeError| {
+                LoginFailure::new(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", e.to_string())
+            })?;
+            let request = AuthorizeRequest::with_consent(
+                &file.client_id,
+                &name,
+                &email,
+                &detection,
+                &credentials,
+                scopes,
+                consent,
+            )
+            .map_err(|e| payload_failure(&e, lang))?;
+            drop(credentials);
+            let code = client.authorize(&request).await.map_err(|e| api_failure(&e, lang))?;
+            drop(request);
+            let account = client.token(code).await.map_err(|e| api_failure(&e, lang))?;
+            serde_json::json!({
+                "api": "v2",
+                "account_id": account.account_id,
+                "email_address": account.email_address,
+                "provider": account.provider,
+            })
+        }
+        ApiClient::V3(client) => {
+            let request =
+                CustomAuthRequest::with_consent(&email, &detection, &credentials, consent)
+                    .map_err(|e| payload_failure(&e, lang))?;
+            drop(credentials);
+            let created = client.create_grant(&request).await.map_err(|e| api_failure(&e, lang))?;
+            serde_json::json!({
+                "api": "v3",
+                "grant_id": created.grant.id,
+                "email_address": created.grant.email,
+                "provider": created.grant.provider,
+            })
+        }
+    };
+    let provider = detection.provider.nylas.as_str().to_owned();
+    crate::callback::send(app, &linked, &detection, input.state.as_deref()).await.map_err(
+        |reason| {
+            tracing::warn!(%reason, "the callback failed");
+            LoginFailure::new(
+                StatusCode::BAD_GATEWAY,
+                "callback-failed",
+                t(lang, Msg::ApiUnavailable),
+            )
+        },
+    )?;
+    let redirect = file.success_url.as_ref().map(|url| with_state(url, input.state.as_deref()));
+    Ok(LoginSuccess { ok: true, redirect, provider })
+}
+
+/// `url` with `state` appended as a query parameter.
+pub(crate) fn with_state(url: &str, state: Option<&str>) -> String {
+    match (reqwest::Url::parse(url), state) {
+        (Ok(mut parsed), Some(state)) => {
+            parsed.query_pairs_mut().append_pair("state", state);
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn payload_failure(error: &PayloadError, lang: Lang) -> LoginFailure {
+    match error {
+        PayloadError::OAuthRequired { .. } | PayloadError::WrongCredentials { .. } => {
+            LoginFailure::new(
+                StatusCode::BAD_REQUEST,
+                "oauth-required",
+                t(lang, Msg::NoPasswordHere),
+            )
+        }
+        other => LoginFailure::new(StatusCode::BAD_REQUEST, "invalid-request", other.to_string()),
+    }
+}
+
+fn api_failure(error: &ConnectError, lang: Lang) -> LoginFailure {
+    match error {
+        ConnectError::WrongCredentials { .. } => LoginFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong-credentials",
+            t(lang, Msg::ApiRefused),
+        ),
+        ConnectError::RateLimited { retry_after, .. } => {
+            let mut failure = LoginFailure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                t(lang, Msg::TooManyAttempts),
+            );
+            failure.retry_after = *retry_after;
+            failure
+        }
+        other => {
+            tracing::warn!(error = %other, "the connect API failed");
+            LoginFailure::new(
+                StatusCode::BAD_GATEWAY,
+                "api-unavailable",
+                t(lang, Msg::ApiUnavailable),
+            )
+        }
+    }
+}
+
+/// Builds the API client the configuration asks for.
+fn api_client(config: &ServerConfig) -> Result<ApiClient, ConnectError> {
+    use nativeauth::secrecy::ExposeSecret;
+    let file = &config.file;
+    Ok(match file.api {
+        Api::V2 => {
+            let mut builder = ConnectClient::builder(
+                &file.client_id,
+                config.secrets.client_secret.expose_secret(),
+            )
+            .allow_loopback_http(file.allow_loopback_http);
+            if let Some(url) = &file.api_url {
+                builder = builder.base_url(url);
+            }
+            ApiClient::V2(builder.build()?)
+        }
+        Api::V3 => {
+            let mut builder = CustomAuthClient::builder(config.secrets.api_key.expose_secret())
+                .allow_loopback_http(file.allow_loopback_http);
+            if let Some(url) = &file.api_url {
+                builder = builder.base_url(url);
+            }
+            ApiClient::V3(builder.build()?)
+        }
+    })
+}

@@ -1,0 +1,107 @@
+//! What every request goes through: the client's address for rate limits, the security
+//! headers, an access log without addresses or secrets; and the checks the JSON API needs.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::flow::App;
+
+/// The client's address (`None` when the router is served without connect info).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
+
+impl ClientIp {
+    /// The rate-limit key of this client.
+    pub(crate) fn key(self) -> String {
+        self.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+}
+
+/// Adds [`ClientIp`], sets the security headers, and logs method, path (never the query: it
+/// may hold an address or the app's state), status and latency.
+pub(crate) async fn headers_and_access_log(
+    State(app): State<Arc<App>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    request.extensions_mut().insert(ClientIp(ip));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&app.content_security_policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if app.config.file.https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    tracing::info!(
+        target: "nativeauth_server::access",
+        %method,
+        path = %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Whether the request carries a JSON body.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Where a request comes from, as far as the browser tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// This server's own page, or an allowed origin.
+    SameOrigin,
+    /// Another site's page: refused.
+    CrossSite,
+    /// No browser headers at all: a server-side caller or curl.
+    NotABrowser,
+}
+
+/// Classifies the request by `Origin`, then `Sec-Fetch-Site`.
+pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Caller {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let scheme = if app.config.file.https { "https" } else { "http" };
+        let own = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|host| origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")));
+        let allowed = app
+            .config
+            .file
+            .allowed_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin));
+        return if own || allowed { Caller::SameOrigin } else { Caller::CrossSite };
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("same-origin" | "none") => Caller::SameOrigin,
+        Some(_) => Caller::CrossSite,
+        None => Caller::NotABrowser,
+    }
+}

@@ -1,0 +1,493 @@
+//! The HTTP handlers: they check the request (CSRF, origin, rate limits), call [`crate::flow`],
+//! and answer as HTML (the page, `POST /login`) or JSON (`/api/*`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use nativeauth::EmailAddress;
+use nativeauth::providers::catalogue::{CatalogueChoice, lookup_domain};
+use nativeauth::secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::cookies::{self, CSRF_COOKIE, STATE_COOKIE, STATE_LIMIT};
+use crate::flow::{self, App, DetectView, LoginFailure, LoginInput, ManualServers};
+use crate::guard::{Caller, ClientIp, caller, is_json};
+use crate::i18n::{Lang, Msg, t};
+use crate::page::{PageState, render};
+
+/// How long the CSRF cookie lasts.
+const CSRF_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// What the app may pass to the page.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    state: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (status, Json(json!({ "kind": kind, "message": message }))).into_response()
+}
+
+fn too_many(lang: Lang, wait: Duration) -> Response {
+    let mut response =
+        json_error(StatusCode::TOO_MANY_REQUESTS, "rate-limited", t(lang, Msg::TooManyAttempts));
+    insert_retry_after(&mut response, wait);
+    response
+}
+
+fn insert_retry_after(response: &mut Response, wait: Duration) {
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+}
+
+/// The page with the cookies it needs: the CSRF cookie, and the state cookie when given.
+fn page_response(
+    app: &App,
+    headers: &HeaderMap,
+    status: StatusCode,
+    state: &PageState<'_>,
+    app_state: Option<&str>,
+) -> Response {
+    let lang = Lang::from_headers(headers);
+    let (token, field) = cookies::csrf_token(&app.cookie_key, headers);
+    let secure = app.config.file.https;
+    let mut response =
+        (status, Html(render(&app.config.file.brand, lang, &field, state))).into_response();
+    let mut set_cookies = vec![cookies::set(CSRF_COOKIE, &token, CSRF_LIFETIME, secure)];
+    if let Some(app_state) = app_state {
+        set_cookies.push(cookies::state_cookie(&app.cookie_key, app_state, secure));
+    }
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// `GET /`: the page. `state` is kept in a signed cookie; `email` and `name` prefill the form.
+pub(crate) async fn page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    if query.state.as_ref().is_some_and(|s| s.len() > STATE_LIMIT) {
+        return (StatusCode::BAD_REQUEST, format!("state is longer than {STATE_LIMIT} bytes"))
+            .into_response();
+    }
+    let state = PageState {
+        email: query.email.as_deref().unwrap_or_default(),
+        name: query.name.as_deref().unwrap_or_default(),
+        ..PageState::default()
+    };
+    let mut response =
+        page_response(&app, &headers, StatusCode::OK, &state, query.state.as_deref());
+    if query.state.is_none() && cookies::read(&headers, STATE_COOKIE).is_some() {
+        // A sign-in started without `state` must not inherit an earlier one.
+        if let Ok(value) = HeaderValue::from_str(&cookies::set(
+            STATE_COOKIE,
+            "",
+            Duration::ZERO,
+            app.config.file.https,
+        )) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Whether detecting `email` can use the network (catalogue answers cannot, and are free).
+fn needs_network(app: &App, email: &EmailAddress) -> bool {
+    if app.discovery.config().is_offline() {
+        return false;
+    }
+    let choice = app.discovery.context().options::<CatalogueChoice>();
+    lookup_domain(&choice, email.domain()).is_none()
+}
+
+/// Detects `email`, counting a network detection against the client's budget.
+async fn detect_email(
+    app: &App,
+    ip: ClientIp,
+    email: &EmailAddress,
+) -> Result<DetectView, Duration> {
+    if needs_network(app, email) {
+        app.limits.check(&format!("detect:{}", ip.key()), app.config.file.detections_per_minute)?;
+    }
+    let report = app.discovery.discover(email).await;
+    let view = flow::detect_view(app, &report);
+    tracing::info!(
+        domain = email.domain(),
+        source = view.source.unwrap_or("none"),
+        trust = view.trust.unwrap_or("none"),
+        auth = view.auth,
+        "detected"
+    );
+    Ok(view)
+}
+
+#[derive(Debug, Deserialize)]
+struct DetectBody {
+    email: String,
+}
+
+/// `POST /api/detect`: `{"email": "…"}` → what to ask the user for.
+pub(crate) async fn detect(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    if !is_json(&headers) {
+        return json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send Content-Type: application/json",
+        );
+    }
+    if caller(&app, &headers) == Caller::CrossSite {
+        return json_error(StatusCode::FORBIDDEN, "cross-site", "cross-site requests are refused");
+    }
+    let Ok(request) = serde_json::from_slice::<DetectBody>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "the body must be {\"email\": \"…\"}",
+        );
+    };
+    let email = match EmailAddress::parse(request.email.trim()) {
+        Ok(email) => email,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "kind": "invalid-email", "message": t(lang, Msg::InvalidEmail), "reason": error.to_string() })),
+            )
+                .into_response();
+        }
+    };
+    match detect_email(&app, ip, &email).await {
+        Ok(view) => Json(view).into_response(),
+        Err(wait) => too_many(lang, wait),
+    }
+}
+
+/// The sign-in fields, from the JSON API or the form.
+#[derive(Deserialize)]
+pub(crate) struct LoginFields {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: Option<SecretString>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    imap_host: String,
+    #[serde(default)]
+    imap_port: String,
+    #[serde(default)]
+    smtp_host: String,
+    #[serde(default)]
+    smtp_port: String,
+    /// The form's CSRF field (the JSON API sends `X-CSRF-Token` instead).
+    #[serde(default)]
+    csrf: String,
+}
+
+impl LoginFields {
+    /// The servers the user typed, when they typed any.
+    fn manual(&self) -> Result<Option<ManualServers>, ()> {
+        if self.imap_host.trim().is_empty() && self.smtp_host.trim().is_empty() {
+            return Ok(None);
+        }
+        let port = |text: &str, default: u16| match text.trim() {
+            "" => Ok(default),
+            text => text.parse::<u16>().ok().filter(|p| *p != 0).ok_or(()),
+        };
+        Ok(Some(ManualServers {
+            imap_host: self.imap_host.trim().to_owned(),
+            imap_port: port(&self.imap_port, 993)?,
+            smtp_host: self.smtp_host.trim().to_owned(),
+            smtp_port: port(&self.smtp_port, 465)?,
+        }))
+    }
+
+    fn has_password(&self) -> bool {
+        use nativeauth::secrecy::ExposeSecret;
+        self.password.as_ref().is_some_and(|p| !p.expose_secret().is_empty())
+    }
+}
+
+/// The rate limits of a sign-in: per client address and per target address (keyed, so the
+/// table holds no address).
+fn check_login_limits(app: &App, ip: ClientIp, email: &str) -> Result<(), Duration> {
+    let limit = app.config.file.login_attempts_per_minute;
+    app.limits.check(&format!("login-ip:{}", ip.key()), limit)?;
+    let address = crate::signing::hmac_hex(&app.cookie_key, email.trim().to_lowercase().as_bytes());
+    app.limits.check(&format!("login-address:{address}"), limit)
+}
+
+fn invalid_port(lang: Lang) -> LoginFailure {
+    LoginFailure::new(StatusCode::BAD_REQUEST, "invalid-port", t(lang, Msg::InvalidPort))
+}
+
+/// Runs a sign-in for either front end.
+async fn sign_in(
+    app: &Arc<App>,
+    ip: ClientIp,
+    headers: &HeaderMap,
+    fields: LoginFields,
+) -> Result<flow::LoginSuccess, LoginFailure> {
+    let lang = Lang::from_headers(headers);
+    let manual = fields.manual().map_err(|()| invalid_port(lang))?;
+    if let Err(wait) = check_login_limits(app, ip, &fields.email) {
+        let mut failure = LoginFailure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            t(lang, Msg::TooManyAttempts),
+        );
+        failure.retry_after = Some(wait);
+        return Err(failure);
+    }
+    let domain =
+        fields.email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+    let input = LoginInput {
+        email: fields.email,
+        password: fields.password.unwrap_or_else(|| SecretString::from(String::new())),
+        name: fields.name,
+        manual,
+        state: cookies::read_state(&app.cookie_key, headers),
+    };
+    let result = flow::login(app, input, lang).await;
+    match &result {
+        Ok(success) => tracing::info!(%domain, provider = %success.provider, "signed in"),
+        Err(failure) => tracing::info!(%domain, kind = failure.kind, "sign-in refused"),
+    }
+    result
+}
+
+fn clear_state(response: &mut Response, app: &App) {
+    if let Ok(value) = HeaderValue::from_str(&cookies::set(
+        STATE_COOKIE,
+        "",
+        Duration::ZERO,
+        app.config.file.https,
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// `POST /api/login`: the page's sign-in. Browser requests only, from this server's page (or an
+/// allowed origin), with the CSRF token in `X-CSRF-Token`.
+pub(crate) async fn login_json(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    if !is_json(&headers) {
+        return json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send Content-Type: application/json",
+        );
+    }
+    if caller(&app, &headers) != Caller::SameOrigin {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "cross-site",
+            "sign-in requests come from the login page only",
+        );
+    }
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !cookies::csrf_valid(&app.cookie_key, &headers, token) {
+        return json_error(StatusCode::FORBIDDEN, "session-expired", t(lang, Msg::SessionExpired));
+    }
+    let parsed = serde_json::from_slice::<LoginFields>(&body);
+    drop(body);
+    let Ok(fields) = parsed else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "the body must be a JSON object of the sign-in fields",
+        );
+    };
+    match sign_in(&app, ip, &headers, fields).await {
+        Ok(success) => {
+            let mut response = Json(success).into_response();
+            clear_state(&mut response, &app);
+            response
+        }
+        Err(failure) => failure_response(failure),
+    }
+}
+
+fn failure_response(failure: LoginFailure) -> Response {
+    let retry_after = failure.retry_after;
+    let mut response = (failure.status, Json(&failure)).into_response();
+    if let Some(wait) = retry_after {
+        insert_retry_after(&mut response, wait);
+    }
+    response
+}
+
+/// `POST /login`: the form, for browsers without JavaScript. Without a password it answers
+/// with the next step (what to ask for); with one it signs in.
+pub(crate) async fn login_form(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    Form(fields): Form<LoginFields>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let kept = Kept::from(&fields);
+    if !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf) {
+        let state = PageState {
+            email: &kept.email,
+            name: &kept.name,
+            error: Some((t(lang, Msg::SessionExpired), None)),
+            ..PageState::default()
+        };
+        return page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
+    }
+    let email = match EmailAddress::parse(fields.email.trim()) {
+        Ok(email) => email,
+        Err(_) => {
+            let state = PageState {
+                email: &kept.email,
+                name: &kept.name,
+                error: Some((t(lang, Msg::InvalidEmail), None)),
+                ..PageState::default()
+            };
+            return page_response(&app, &headers, StatusCode::BAD_REQUEST, &state, None);
+        }
+    };
+    let mut view = match detect_email(&app, ip, &email).await {
+        Ok(view) => view,
+        Err(wait) => {
+            let state = PageState {
+                email: &kept.email,
+                name: &kept.name,
+                error: Some((t(lang, Msg::TooManyAttempts), None)),
+                ..PageState::default()
+            };
+            let mut response =
+                page_response(&app, &headers, StatusCode::TOO_MANY_REQUESTS, &state, None);
+            insert_retry_after(&mut response, wait);
+            return response;
+        }
+    };
+    if kept.manual {
+        // Keep what the user typed over what was detected.
+        view.auth = "manual";
+        view.incoming = Some(flow::ServerView {
+            host: kept.imap_host.clone(),
+            port: kept.imap_port.parse().unwrap_or(0),
+            security: "",
+        });
+        view.outgoing = Some(flow::ServerView {
+            host: kept.smtp_host.clone(),
+            port: kept.smtp_port.parse().unwrap_or(0),
+            security: "",
+        });
+    }
+    if !fields.has_password() || view.auth == "oauth2" {
+        let state = PageState {
+            email: &kept.email,
+            name: &kept.name,
+            detection: Some(&view),
+            ..PageState::default()
+        };
+        return page_response(&app, &headers, StatusCode::OK, &state, None);
+    }
+    match sign_in(&app, ip, &headers, fields).await {
+        Ok(success) => {
+            let mut response = match &success.redirect {
+                Some(url) => Redirect::to(url).into_response(),
+                None => {
+                    let state = PageState { success: true, ..PageState::default() };
+                    page_response(&app, &headers, StatusCode::OK, &state, None)
+                }
+            };
+            clear_state(&mut response, &app);
+            response
+        }
+        Err(failure) => {
+            if failure.kind == "confirm-servers" {
+                view.auth = "manual";
+            }
+            let state = PageState {
+                email: &kept.email,
+                name: &kept.name,
+                detection: Some(&view),
+                error: Some((&failure.message, failure.help_url.as_deref())),
+                ..PageState::default()
+            };
+            let mut response = page_response(&app, &headers, failure.status, &state, None);
+            if let Some(wait) = failure.retry_after {
+                insert_retry_after(&mut response, wait);
+            }
+            response
+        }
+    }
+}
+
+/// What the form shows again after a failure: everything but the password.
+struct Kept {
+    email: String,
+    name: String,
+    manual: bool,
+    imap_host: String,
+    imap_port: String,
+    smtp_host: String,
+    smtp_port: String,
+}
+
+impl From<&LoginFields> for Kept {
+    fn from(fields: &LoginFields) -> Self {
+        Self {
+            email: fields.email.clone(),
+            name: fields.name.clone(),
+            manual: !fields.imap_host.trim().is_empty() || !fields.smtp_host.trim().is_empty(),
+            imap_host: fields.imap_host.clone(),
+            imap_port: fields.imap_port.clone(),
+            smtp_host: fields.smtp_host.clone(),
+            smtp_port: fields.smtp_port.clone(),
+        }
+    }
+}
+
+fn asset(content_type: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300")], body)
+        .into_response()
+}
+
+/// `GET /static/app.css`.
+pub(crate) async fn app_css() -> Response {
+    asset("text/css; charset=utf-8", include_str!("../assets/app.css").to_owned())
+}
+
+/// `GET /static/app.js`.
+pub(crate) async fn app_js() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("../assets/app.js").to_owned())
+}
+
+/// `GET /static/brand.css`: the configured colour.
+pub(crate) async fn brand_css(State(app): State<Arc<App>>) -> Response {
+    asset("text/css; charset=utf-8", crate::page::brand_css(&app.config.file.brand))
+}
+
+/// `GET /healthz`.
+pub(crate) async fn healthz() -> Response {
+    Json(json!({ "ok": true })).into_response()
+}

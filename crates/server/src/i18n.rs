@@ -1,0 +1,132 @@
+//! Every user-facing string, in English and German, chosen by `Accept-Language`.
+
+use axum::http::HeaderMap;
+
+/// The page's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    En,
+    De,
+}
+
+impl Lang {
+    /// The first of the user's languages we speak (English otherwise).
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let accepted = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        for range in accepted.split(',') {
+            let tag = range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            if tag == "de" || tag.starts_with("de-") {
+                return Self::De;
+            }
+            if tag == "en" || tag.starts_with("en-") {
+                return Self::En;
+            }
+        }
+        Self::En
+    }
+
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::De => "de",
+        }
+    }
+}
+
+/// A message of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Msg {
+    SignInTitle,
+    Email,
+    Password,
+    AppPassword,
+    Name,
+    Continue,
+    SignIn,
+    SignInWithGoogle,
+    SignInWithMicrosoft,
+    DidYouMean,
+    ConfirmServers,
+    IncomingServer,
+    OutgoingServer,
+    Port,
+    InvalidEmail,
+    Success,
+    Help,
+    TooManyAttempts,
+    SessionExpired,
+    ApiRefused,
+    ApiUnavailable,
+    NoPasswordHere,
+    InvalidPort,
+}
+
+/// The text of `msg` in `lang`.
+pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
+    use Msg::*;
+    match (lang, msg) {
+        (Lang::En, SignInTitle) => "Connect your mailbox",
+        (Lang::De, SignInTitle) => "Postfach verbinden",
+        (Lang::En, Email) => "Email address",
+        (Lang::De, Email) => "E-Mail-Adresse",
+        (Lang::En, Password) => "Password",
+        (Lang::De, Password) => "Passwort",
+        (Lang::En, AppPassword) => "App password",
+        (Lang::De, AppPassword) => "App-Passwort",
+        (Lang::En, Name) => "Your name",
+        (Lang::De, Name) => "Ihr Name",
+        (Lang::En, Continue) => "Continue",
+        (Lang::De, Continue) => "Weiter",
+        (Lang::En, SignIn) => "Connect",
+        (Lang::De, SignIn) => "Verbinden",
+        (Lang::En, SignInWithGoogle) => "Sign in with Google",
+        (Lang::De, SignInWithGoogle) => "Mit Google anmelden",
+        (Lang::En, SignInWithMicrosoft) => "Sign in with Microsoft",
+        (Lang::De, SignInWithMicrosoft) => "Mit Microsoft anmelden",
+        (Lang::En, DidYouMean) => "Did you mean",
+        (Lang::De, DidYouMean) => "Meinten Sie",
+        (Lang::En, ConfirmServers) => {
+            "We could not verify these servers. Check them before you send your password:"
+        }
+        (Lang::De, ConfirmServers) => {
+            "Diese Server konnten wir nicht bestätigen. Prüfen Sie sie, bevor Sie Ihr Passwort senden:"
+        }
+        (Lang::En, IncomingServer) => "Incoming server (IMAP)",
+        (Lang::De, IncomingServer) => "Posteingangsserver (IMAP)",
+        (Lang::En, OutgoingServer) => "Outgoing server (SMTP)",
+        (Lang::De, OutgoingServer) => "Postausgangsserver (SMTP)",
+        (Lang::En, Port) => "Port",
+        (Lang::De, Port) => "Port",
+        (Lang::En, InvalidEmail) => "This is not a valid email address.",
+        (Lang::De, InvalidEmail) => "Das ist keine gültige E-Mail-Adresse.",
+        (Lang::En, Success) => "Your mailbox is connected.",
+        (Lang::De, Success) => "Ihr Postfach ist verbunden.",
+        (Lang::En, Help) => "Help",
+        (Lang::De, Help) => "Hilfe",
+        (Lang::En, TooManyAttempts) => "Too many attempts. Please wait a moment and try again.",
+        (Lang::De, TooManyAttempts) => {
+            "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut."
+        }
+        (Lang::En, SessionExpired) => "The page expired. Please try again.",
+        (Lang::De, SessionExpired) => "Die Seite ist abgelaufen. Bitte versuchen Sie es erneut.",
+        (Lang::En, ApiRefused) => "The mail provider did not accept the password.",
+        (Lang::De, ApiRefused) => "Der E-Mail-Anbieter hat das Passwort nicht akzeptiert.",
+        (Lang::En, ApiUnavailable) => {
+            "The service is not available right now. Please try again later."
+        }
+        (Lang::De, ApiUnavailable) => {
+            "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut."
+        }
+        (Lang::En, InvalidPort) => "A port is a number from 1 to 65535.",
+        (Lang::De, InvalidPort) => "Ein Port ist eine Zahl von 1 bis 65535.",
+        (Lang::En, NoPasswordHere) => {
+            "This provider does not take a password here: use the sign-in button."
+        }
+        (Lang::De, NoPasswordHere) => {
+            "Dieser Anbieter nimmt hier kein Passwort an: Nutzen Sie die Anmelde-Schaltfläche."
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `nativeauth-server`: serves the branded login page.
+//!
+//! `nativeauth-server --sandbox` runs the whole flow on a fresh machine: the local connect
+//! sandbox starts in-process and the page signs in against it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use nativeauth::DiscoveryConfig;
+use nativeauth::secrecy::{ExposeSecret, SecretString};
+use nativeauth_server::{FileConfig, Secrets, ServerConfig};
+
+/// Serve the branded native login page.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The configuration file (TOML); secrets come from the environment only.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Start the local connect sandbox in-process and sign in against it.
+    #[arg(long)]
+    sandbox: bool,
+    /// Answer from the catalogue only (no DNS, no HTTP): for machines without a network.
+    #[arg(long)]
+    offline: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).init();
+    let args = Args::parse();
+    let mut file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let mut secrets = Secrets::from_env();
+    // Kept alive until the server stops.
+    let mut _sandbox = None;
+    if args.sandbox {
+        let sandbox_config = nativeauth_sandbox::SandboxConfig::default();
+        let running = nativeauth_sandbox::serve(([127, 0, 0, 1], 0).into(), sandbox_config.clone())
+            .await
+            .context("cannot start the sandbox")?;
+        tracing::info!(url = %running.url(), "the connect sandbox is running");
+        file.api_url = Some(running.url());
+        file.allow_loopback_http = true;
+        file.client_id = sandbox_config.client_id;
+        secrets.client_secret = sandbox_config.client_secret;
+        secrets.api_key = sandbox_config.api_key;
+        if secrets.callback_secret.expose_secret().is_empty() {
+            secrets.callback_secret = SecretString::from("sandbox-callback-secret");
+        }
+        _sandbox = Some(running);
+    }
+    let discovery = DiscoveryConfig::builder().offline(args.offline).build();
+    let router = nativeauth_server::router(ServerConfig { file, secrets, discovery })?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %format!("http://{}", listener.local_addr()?), "the login page is served");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish the requests in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,219 @@
+//! The login page, rendered on the server: it works without JavaScript (the form posts to
+//! `/login` and the server answers with the next step), and `/static/app.js` makes it detect
+//! as the user leaves the email field.
+
+use crate::config::Brand;
+use crate::flow::DetectView;
+use crate::i18n::{Lang, Msg, t};
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What the page shows besides the empty form.
+#[derive(Default)]
+pub(crate) struct PageState<'a> {
+    pub(crate) email: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) detection: Option<&'a DetectView>,
+    pub(crate) error: Option<(&'a str, Option<&'a str>)>,
+    pub(crate) success: bool,
+}
+
+/// The whole page.
+pub(crate) fn render(brand: &Brand, lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
+    let title = escape(&brand.name);
+    let logo = brand
+        .logo_url
+        .as_deref()
+        .map(|url| format!(r#"<img class="logo" src="{}" alt="">"#, escape(url)))
+        .unwrap_or_default();
+    let support = brand
+        .support_url
+        .as_deref()
+        .map(|url| {
+            format!(
+                r#"<p class="support"><a href="{}">{}</a></p>"#,
+                escape(url),
+                t(lang, Msg::Help)
+            )
+        })
+        .unwrap_or_default();
+    let body = if state.success {
+        format!(r#"<p class="success" role="status">{}</p>"#, t(lang, Msg::Success))
+    } else {
+        form(lang, csrf, state)
+    };
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="{lang_code}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — {heading}</title>
+<link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="/static/brand.css">
+</head>
+<body>
+<main>
+{logo}
+<h1>{heading}</h1>
+{body}
+{support}
+</main>
+<script src="/static/app.js" defer></script>
+</body>
+</html>
+"#,
+        lang_code = lang.code(),
+        heading = t(lang, Msg::SignInTitle),
+    )
+}
+
+fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
+    let detection = state.detection;
+    let auth = detection.map_or("", |d| d.auth);
+    let hidden = |visible: bool| if visible { "" } else { " hidden" };
+    let show_password = matches!(auth, "password" | "app-password" | "manual");
+    let password_label =
+        if auth == "app-password" { t(lang, Msg::AppPassword) } else { t(lang, Msg::Password) };
+    let provider = detection
+        .and_then(|d| d.provider.as_deref())
+        .map(|name| format!(r#"<p id="provider" class="provider">{}</p>"#, escape(name)))
+        .unwrap_or_else(|| r#"<p id="provider" class="provider" hidden></p>"#.to_owned());
+    let help = detection
+        .and_then(|d| d.help_url.as_deref())
+        .filter(|_| auth == "app-password")
+        .map(|url| {
+            format!(
+                r#"<a id="help" href="{}" rel="noopener">{}</a>"#,
+                escape(url),
+                t(lang, Msg::Help)
+            )
+        })
+        .unwrap_or_else(|| r#"<a id="help" hidden></a>"#.to_owned());
+    let notes: String = detection
+        .map(|d| d.notes.iter().map(|n| format!("<li>{}</li>", escape(n))).collect())
+        .unwrap_or_default();
+    let oauth = detection
+        .filter(|d| d.auth == "oauth2")
+        .map(|d| {
+            let label = if d.nylas == Some("gmail") {
+                t(lang, Msg::SignInWithGoogle)
+            } else {
+                t(lang, Msg::SignInWithMicrosoft)
+            };
+            format!(
+                r#"<a id="oauth" class="button" href="{}">{label}</a>"#,
+                escape(d.sign_in_url.as_deref().unwrap_or("#"))
+            )
+        })
+        .unwrap_or_else(|| r#"<a id="oauth" class="button" hidden></a>"#.to_owned());
+    let suggested = detection.and_then(|d| d.suggestion.as_deref()).map(escape);
+    let suggestion = format!(
+        r#"<p id="suggestion"{}>{} <button type="button" class="link" data-email="{email}">{email}</button>?</p>"#,
+        hidden(suggested.is_some()),
+        t(lang, Msg::DidYouMean),
+        email = suggested.unwrap_or_default(),
+    );
+    let reason = detection
+        .and_then(|d| d.reason.as_deref())
+        .map(|r| format!(r#"<p id="reason" class="notice">{}</p>"#, escape(r)))
+        .unwrap_or_else(|| r#"<p id="reason" class="notice" hidden></p>"#.to_owned());
+    let error = state
+        .error
+        .map(|(message, help)| {
+            let link = help
+                .map(|url| {
+                    format!(
+                        r#" <a href="{}" rel="noopener">{}</a>"#,
+                        escape(url),
+                        t(lang, Msg::Help)
+                    )
+                })
+                .unwrap_or_default();
+            format!(r#"<p id="error" class="error" role="alert">{}{link}</p>"#, escape(message))
+        })
+        .unwrap_or_else(|| r#"<p id="error" class="error" role="alert" hidden></p>"#.to_owned());
+    let manual = auth == "manual";
+    let incoming = detection.and_then(|d| d.incoming.as_ref());
+    let outgoing = detection.and_then(|d| d.outgoing.as_ref());
+    let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
+    format!(
+        r#"<p id="done" class="success" role="status" hidden></p>
+<form id="login" method="post" action="/login" novalidate data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="email">{email_label}</label>
+<input id="email" name="email" type="email" autocomplete="email" required value="{email}">
+{suggestion}
+{reason}
+{provider}
+<ul id="notes">{notes}</ul>
+<label for="name">{name_label}</label>
+<input id="name" name="name" autocomplete="name" value="{name}">
+<fieldset id="manual"{manual_hidden}>
+<legend>{confirm}</legend>
+<label for="imap_host">{incoming_label}</label>
+<input id="imap_host" name="imap_host" value="{imap_host}">
+<label for="imap_port">{port}</label>
+<input id="imap_port" name="imap_port" inputmode="numeric" value="{imap_port}">
+<label for="smtp_host">{outgoing_label}</label>
+<input id="smtp_host" name="smtp_host" value="{smtp_host}">
+<label for="smtp_port">{port}</label>
+<input id="smtp_port" name="smtp_port" inputmode="numeric" value="{smtp_port}">
+</fieldset>
+<div id="password-field"{password_hidden}>
+<label id="password-label" for="password">{password_label}</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+{help}
+</div>
+{oauth}
+{error}
+<button id="submit" type="submit">{submit}</button>
+</form>"#,
+        csrf = escape(csrf),
+        password_text = t(lang, Msg::Password),
+        app_password_text = t(lang, Msg::AppPassword),
+        google = t(lang, Msg::SignInWithGoogle),
+        microsoft = t(lang, Msg::SignInWithMicrosoft),
+        submit_sign_in = t(lang, Msg::SignIn),
+        success = t(lang, Msg::Success),
+        help_text = t(lang, Msg::Help),
+        unavailable = t(lang, Msg::ApiUnavailable),
+        email_label = t(lang, Msg::Email),
+        email = escape(state.email),
+        name_label = t(lang, Msg::Name),
+        name = escape(state.name),
+        manual_hidden = hidden(manual),
+        confirm = t(lang, Msg::ConfirmServers),
+        incoming_label = t(lang, Msg::IncomingServer),
+        outgoing_label = t(lang, Msg::OutgoingServer),
+        port = t(lang, Msg::Port),
+        imap_host = value(incoming.map(|s| s.host.clone())),
+        imap_port = value(incoming.map(|s| s.port.to_string())),
+        smtp_host = value(outgoing.map(|s| s.host.clone())),
+        smtp_port = value(outgoing.map(|s| s.port.to_string())),
+        password_hidden = hidden(show_password),
+        submit = if detection.is_some() { t(lang, Msg::SignIn) } else { t(lang, Msg::Continue) },
+    )
+}
+
+/// `:root { --brand: … }` from the configuration (only a CSS colour is let through).
+pub(crate) fn brand_css(brand: &Brand) -> String {
+    let colour = &brand.primary_color;
+    let safe = colour.len() <= 32
+        && colour.chars().all(|c| c.is_ascii_alphanumeric() || "#(),.% ".contains(c));
+    format!(":root {{ --brand: {}; }}\n", if safe { colour.as_str() } else { "#0b5fff" })
+}

@@ -1,0 +1,168 @@
+//! A login server on loopback, signing in against the local connect sandbox and calling back a
+//! small receiver that records what it got.
+
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use nativeauth::DiscoveryConfig;
+use nativeauth::secrecy::SecretString;
+use nativeauth_sandbox::{RunningSandbox, SandboxConfig};
+use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig};
+
+pub(crate) const CALLBACK_SECRET: &str = "test-callback-secret";
+
+/// What the app's callback endpoint received.
+pub(crate) type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+pub(crate) struct Harness {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) callbacks: Received,
+    pub(crate) callback_url: String,
+    _sandbox: RunningSandbox,
+}
+
+async fn serve(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+/// Starts the sandbox, a callback receiver and the login server (offline discovery unless
+/// `discovery` is given), with `tweak` applied to the configuration.
+pub(crate) async fn start(
+    api: Api,
+    discovery: Option<DiscoveryConfig>,
+    tweak: impl FnOnce(&mut FileConfig),
+) -> Harness {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sandbox_config = SandboxConfig::default();
+    let sandbox = nativeauth_sandbox::serve(([127, 0, 0, 1], 0).into(), sandbox_config.clone())
+        .await
+        .unwrap();
+    let callbacks: Received = Arc::default();
+    let recorded = callbacks.clone();
+    let receiver = axum::Router::new().route(
+        "/callback",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let recorded = recorded.clone();
+            async move {
+                recorded
+                    .lock()
+                    .unwrap()
+                    .push((headers, String::from_utf8_lossy(&body).into_owned()));
+                "ok"
+            }
+        }),
+    );
+    let callback_url = format!("http://{}/callback", serve(receiver).await);
+    let mut file = FileConfig {
+        api,
+        api_url: Some(sandbox.url()),
+        allow_loopback_http: true,
+        client_id: sandbox_config.client_id.clone(),
+        callback_url: Some(callback_url.clone()),
+        success_url: Some("http://127.0.0.1:9/welcome".into()),
+        google_sign_in_url: Some("https://app.example/oauth/google".into()),
+        microsoft_sign_in_url: Some("https://app.example/oauth/microsoft".into()),
+        ..FileConfig::default()
+    };
+    tweak(&mut file);
+    let secrets = Secrets {
+        client_secret: sandbox_config.client_secret.clone(),
+        api_key: sandbox_config.api_key.clone(),
+        callback_secret: SecretString::from(CALLBACK_SECRET),
+        cookie_key: Some(SecretString::from("test-cookie-key")),
+    };
+    let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
+    let router = nativeauth_server::router(ServerConfig { file, secrets, discovery }).unwrap();
+    let base = format!("http://{}", serve(router).await);
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Harness { base, http, callbacks, callback_url, _sandbox: sandbox }
+}
+
+/// The `name=value` pairs of a response's `Set-Cookie` headers, as a `Cookie` header.
+pub(crate) fn cookies_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter(|pair| !pair.ends_with('='))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The page's CSRF field value.
+pub(crate) fn csrf_field(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("the form has a CSRF field")
+        + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A browser session: the page's cookies and CSRF token.
+pub(crate) struct Session {
+    pub(crate) cookies: String,
+    pub(crate) csrf: String,
+}
+
+impl Harness {
+    /// Opens the page (with `query`) the way a browser would.
+    pub(crate) async fn open(&self, query: &str) -> Session {
+        let response = self.http.get(format!("{}/{query}", self.base)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let cookies = cookies_of(&response);
+        let html = response.text().await.unwrap();
+        Session { cookies, csrf: csrf_field(&html) }
+    }
+
+    /// `POST /api/detect` as the page does.
+    pub(crate) async fn detect(&self, email: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/detect", self.base))
+            .header("Origin", &self.base)
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// `POST /api/login` as the page does.
+    pub(crate) async fn login(
+        &self,
+        session: &Session,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/login", self.base))
+            .header("Origin", &self.base)
+            .header("Cookie", &session.cookies)
+            .header("X-CSRF-Token", &session.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body.
+pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
+    let mut url = reqwest::Url::parse("http://form.invalid/").unwrap();
+    url.query_pairs_mut().extend_pairs(fields);
+    url.query().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,417 @@
+//! The login server over HTTP: the page, `/api/detect`, `/api/login` and the form flow against
+//! the local connect sandbox, with the callback received by a real HTTP endpoint.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use common::{CALLBACK_SECRET, cookies_of, csrf_field, start};
+use nativeauth_server::{Api, SIGNATURE_HEADER};
+use serde_json::{Value, json};
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_page_is_small_branded_translated_and_sends_the_security_headers() {
+    let harness = start(Api::V2, None, |file| {
+        file.brand.name = "Acme <Mail>".into();
+        file.https = true;
+    })
+    .await;
+    let response = harness
+        .http
+        .get(format!("{}/?state=abc&email=ann%40yahoo.com&name=Ann%22", harness.base))
+        .header("Accept-Language", "fr-CH, de;q=0.9, en;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = header(&response, "content-security-policy").to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+    assert!(header(&response, "strict-transport-security").starts_with("max-age="));
+    let set_cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(set_cookies.len(), 2, "{set_cookies:?}");
+    for cookie in &set_cookies {
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="de">"#));
+    assert!(html.contains("Postfach verbinden") && html.contains("E-Mail-Adresse"));
+    assert!(html.contains("Acme &lt;Mail&gt;") && !html.contains("Acme <Mail>"));
+    assert!(html.contains(r#"value="ann@yahoo.com""#) && html.contains(r#"value="Ann&quot;""#));
+    assert!(!html.contains("<script>"), "no inline script");
+
+    let english = harness.http.get(&harness.base).send().await.unwrap().text().await.unwrap();
+    assert!(english.contains("Connect your mailbox") && english.contains(r#"<html lang="en">"#));
+
+    let mut weight = html.len();
+    for asset in ["/static/app.css", "/static/app.js", "/static/brand.css"] {
+        let response = harness.http.get(format!("{}{asset}", harness.base)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        weight += response.bytes().await.unwrap().len();
+    }
+    assert!(weight <= 30 * 1024, "the page weighs {weight} bytes");
+
+    let too_long = "s".repeat(513);
+    let response =
+        harness.http.get(format!("{}/?state={too_long}", harness.base)).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn detect_answers_what_to_ask_for() {
+    let harness = start(Api::V2, None, |_| {}).await;
+
+    let (status, yahoo) = harness.detect("ann@yahoo.com").await;
+    assert_eq!(status, 200, "{yahoo}");
+    assert_eq!(yahoo["detected"], true);
+    assert_eq!(yahoo["auth"], "app-password", "{yahoo}");
+    assert_eq!(yahoo["help_url"], "https://login.yahoo.com/account/security");
+    assert_eq!(yahoo["trust"], "verified");
+
+    let (_, gmail) = harness.detect("ann@gmail.com").await;
+    assert_eq!(gmail["auth"], "oauth2", "{gmail}");
+    assert_eq!(gmail["sign_in_url"], "https://app.example/oauth/google");
+
+    let (_, outlook) = harness.detect("ann@outlook.com").await;
+    assert_eq!(outlook["auth"], "oauth2", "{outlook}");
+    assert_eq!(outlook["sign_in_url"], "https://app.example/oauth/microsoft");
+
+    let (_, unknown) = harness.detect("ann@unknown-company.example").await;
+    assert_eq!(unknown["detected"], false, "{unknown}");
+    assert_eq!(unknown["auth"], "manual");
+    assert!(unknown["reason"].is_string(), "{unknown}");
+
+    let (_, typo) = harness.detect("ann@gmial.com").await;
+    assert_eq!(typo["suggestion"], "ann@gmail.com", "{typo}");
+
+    let (status, invalid) = harness.detect("not an address").await;
+    assert_eq!(status, 400);
+    assert_eq!(invalid["kind"], "invalid-email");
+}
+
+#[tokio::test]
+async fn detect_refuses_other_sites_and_non_json_but_serves_server_side_callers() {
+    let harness =
+        start(Api::V2, None, |file| file.allowed_origins = vec!["https://app.example".into()])
+            .await;
+    let url = format!("{}/api/detect", harness.base);
+    let body = json!({ "email": "ann@yahoo.com" });
+
+    let cross = harness
+        .http
+        .post(&url)
+        .header("Origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let fetch_cross = harness
+        .http
+        .post(&url)
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetch_cross.status(), 403);
+    let allowed = harness
+        .http
+        .post(&url)
+        .header("Origin", "https://app.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    let curl = harness.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(curl.status(), 200);
+    let form = harness
+        .http
+        .post(&url)
+        .header("Content-Type", "text/plain")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let huge = harness
+        .http
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(format!(r#"{{"email":"{}"}}"#, "a".repeat(100_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+}
+
+fn verify_signature(header: &str, body: &str) -> bool {
+    let (t, v1) = header.split_once(',').unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let v1 = v1.strip_prefix("v1=").unwrap();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, CALLBACK_SECRET.as_bytes());
+    let tag: Vec<u8> =
+        (0..v1.len()).step_by(2).map(|i| u8::from_str_radix(&v1[i..i + 2], 16).unwrap()).collect();
+    ring::hmac::verify(&key, format!("{t}.{body}").as_bytes(), &tag).is_ok()
+}
+
+#[tokio::test]
+async fn a_v2_sign_in_calls_back_signed_with_the_state_and_redirects() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let session = harness.open("?state=user%3D42%26x").await;
+    let response = harness
+        .login(
+            &session,
+            json!({ "email": "ann@yahoo.com", "password": "app-password-1", "name": "Ann" }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cleared = cookies_of(&response);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["redirect"], "http://127.0.0.1:9/welcome?state=user%3D42%26x");
+    assert!(!cleared.contains("nativeauth_state=") || cleared.is_empty());
+
+    let received = harness.callbacks.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let (headers, raw) = &received[0];
+    let signature = headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap();
+    assert!(verify_signature(signature, raw), "{signature}");
+    assert!(!verify_signature(signature, &raw.replace("ann", "bob")));
+    let callback: Value = serde_json::from_str(raw).unwrap();
+    assert_eq!(callback["state"], "user=42&x");
+    assert_eq!(callback["linked"]["api"], "v2");
+    assert!(callback["linked"]["account_id"].is_string(), "{callback}");
+    assert_eq!(callback["provider"], "yahoo");
+    assert_eq!(callback["trust"], "verified");
+    assert!(!raw.contains("app-password-1") && !raw.contains("sandbox-secret"));
+}
+
+#[tokio::test]
+async fn a_v3_sign_in_calls_back_with_the_grant() {
+    let harness = start(Api::V3, None, |_| {}).await;
+    let session = harness.open("").await;
+    let response =
+        harness.login(&session, json!({ "email": "ann@gmx.de", "password": "pw" })).await;
+    assert_eq!(response.status(), 200);
+    let received = harness.callbacks.lock().unwrap().clone();
+    let callback: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(callback["linked"]["api"], "v3");
+    assert!(callback["linked"]["grant_id"].is_string(), "{callback}");
+    assert_eq!(callback["state"], Value::Null);
+}
+
+#[tokio::test]
+async fn sign_in_failures_are_precise() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let session = harness.open("").await;
+
+    let wrong =
+        harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "wrong" })).await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(wrong.json::<Value>().await.unwrap()["kind"], "wrong-credentials");
+
+    let limited = harness
+        .login(&session, json!({ "email": "ratelimited@yahoo.com", "password": "pw" }))
+        .await;
+    assert_eq!(limited.status(), 429);
+    assert!(!header(&limited, "retry-after").is_empty());
+
+    let down = harness
+        .login(&session, json!({ "email": "unavailable@yahoo.com", "password": "pw" }))
+        .await;
+    assert_eq!(down.status(), 502);
+    assert_eq!(down.json::<Value>().await.unwrap()["kind"], "api-unavailable");
+
+    let unconfirmed = harness
+        .login(&session, json!({ "email": "ann@unknown-company.example", "password": "pw" }))
+        .await;
+    assert_eq!(unconfirmed.status(), 409);
+    assert_eq!(unconfirmed.json::<Value>().await.unwrap()["kind"], "confirm-servers");
+
+    let oauth =
+        harness.login(&session, json!({ "email": "ann@gmail.com", "password": "pw" })).await;
+    assert_eq!(oauth.status(), 400);
+    assert_eq!(oauth.json::<Value>().await.unwrap()["kind"], "oauth-required");
+
+    let bad_port = harness
+        .login(&session, json!({ "email": "ann@unknown-company.example", "password": "pw", "imap_host": "imap.unknown-company.example", "imap_port": "99999", "smtp_host": "smtp.unknown-company.example" }))
+        .await;
+    assert_eq!(bad_port.status(), 400);
+
+    let confirmed = harness
+        .login(&session, json!({ "email": "ann@unknown-company.example", "password": "pw", "imap_host": "imap.unknown-company.example", "imap_port": "993", "smtp_host": "smtp.unknown-company.example", "smtp_port": "465" }))
+        .await;
+    assert_eq!(confirmed.status(), 200, "{:?}", confirmed.text().await);
+    assert_eq!(
+        harness.callbacks.lock().unwrap().len(),
+        1,
+        "only the successful sign-in calls back"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_needs_the_page_token_and_a_same_origin_browser() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let session = harness.open("").await;
+    let url = format!("{}/api/login", harness.base);
+    let body = json!({ "email": "ann@yahoo.com", "password": "pw" });
+
+    let no_token = harness
+        .http
+        .post(&url)
+        .header("Origin", &harness.base)
+        .header("Cookie", &session.cookies)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    let curl = harness
+        .http
+        .post(&url)
+        .header("Cookie", &session.cookies)
+        .header("X-CSRF-Token", &session.csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(curl.status(), 403);
+    let cross = harness
+        .http
+        .post(&url)
+        .header("Origin", "https://evil.example")
+        .header("Cookie", &session.cookies)
+        .header("X-CSRF-Token", &session.csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let other = harness.open("").await;
+    let mixed = common::Session { cookies: other.cookies, csrf: session.csrf.clone() };
+    let response = harness.login(&mixed, body.clone()).await;
+    assert_eq!(response.status(), 403, "a token from another browser is refused");
+
+    let form = harness
+        .http
+        .post(format!("{}/login", harness.base))
+        .header("Cookie", &session.cookies)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(common::form_body(&[("email", "ann@yahoo.com"), ("password", "pw")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 403);
+    assert!(harness.callbacks.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sign_ins_are_rate_limited_per_client_and_per_address() {
+    let harness = start(Api::V2, None, |file| file.login_attempts_per_minute = 2).await;
+    let session = harness.open("").await;
+    for _ in 0..2 {
+        let response =
+            harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "wrong" })).await;
+        assert_eq!(response.status(), 401);
+    }
+    let limited =
+        harness.login(&session, json!({ "email": "bob@yahoo.com", "password": "pw" })).await;
+    assert_eq!(limited.status(), 429);
+    let wait: u64 = header(&limited, "retry-after").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(limited.json::<Value>().await.unwrap()["kind"], "rate-limited");
+}
+
+#[tokio::test]
+async fn without_javascript_the_form_walks_the_same_steps() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let page = harness.http.get(format!("{}/?state=s1", harness.base)).send().await.unwrap();
+    let cookies = cookies_of(&page);
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let url = format!("{}/login", harness.base);
+
+    let step = harness
+        .http
+        .post(&url)
+        .header("Cookie", &cookies)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(common::form_body(&[
+            ("csrf", csrf.as_str()),
+            ("email", "ann@yahoo.com"),
+            ("name", "Ann"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(step.status(), 200);
+    let html = step.text().await.unwrap();
+    assert!(html.contains("Yahoo"), "the provider is shown");
+    assert!(
+        html.contains("App password") && html.contains("https://login.yahoo.com/account/security")
+    );
+    assert!(html.contains(r#"value="Ann""#), "what the user typed is kept");
+
+    let wrong = harness
+        .http
+        .post(&url)
+        .header("Cookie", &cookies)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(common::form_body(&[
+            ("csrf", csrf.as_str()),
+            ("email", "ann@yahoo.com"),
+            ("name", "Ann"),
+            ("password", "wrong"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let html = wrong.text().await.unwrap();
+    assert!(
+        html.contains("did not accept the password") && html.contains(r#"value="ann@yahoo.com""#)
+    );
+    assert!(!html.contains(r#"value="wrong""#), "the password is not sent back");
+
+    let done = harness
+        .http
+        .post(&url)
+        .header("Cookie", &cookies)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(common::form_body(&[
+            ("csrf", csrf.as_str()),
+            ("email", "ann@yahoo.com"),
+            ("password", "right"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(header(&done, "location"), "http://127.0.0.1:9/welcome?state=s1");
+    let received = harness.callbacks.lock().unwrap().clone();
+    assert_eq!(serde_json::from_str::<Value>(&received[0].1).unwrap()["state"], "s1");
+}
+
+#[tokio::test]
+async fn health_answers() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let response = harness.http.get(format!("{}/healthz", harness.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
