@@ -34,6 +34,7 @@ pub(crate) struct App {
     pub(crate) api: ApiClient,
     pub(crate) cookie_key: Vec<u8>,
     pub(crate) limits: crate::limits::Limits,
+    pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) callbacks: reqwest::Client,
     /// The `Content-Security-Policy` of every response.
     pub(crate) content_security_policy: String,
@@ -94,6 +95,7 @@ impl App {
             api: api_client(&config)?,
             cookie_key,
             limits: crate::limits::Limits::default(),
+            metrics: crate::metrics::Metrics::default(),
             callbacks,
             content_security_policy,
             config,

@@ -36,6 +36,7 @@ pub(crate) async fn headers_and_access_log(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
+    app.metrics.latency(crate::metrics::route(&path), started.elapsed());
     let headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&app.content_security_policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);

@@ -125,6 +125,14 @@ async fn detect_email(
     }
     let report = app.discovery.discover(email).await;
     let view = flow::detect_view(app, &report);
+    let cached = report.trace.first().is_some_and(|step| step.source == "cache");
+    let outcome = if view.detected { "detected" } else { "not-found" };
+    app.metrics.detection(
+        view.source.unwrap_or("none"),
+        view.trust.unwrap_or("none"),
+        outcome,
+        cached,
+    );
     tracing::info!(
         domain = email.domain(),
         source = view.source.unwrap_or("none"),
@@ -250,6 +258,7 @@ async fn sign_in(
     let lang = Lang::from_headers(headers);
     let manual = fields.manual().map_err(|()| invalid_port(lang))?;
     if let Err(wait) = check_login_limits(app, ip, &fields.email) {
+        app.metrics.login("rate-limited");
         let mut failure = LoginFailure::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",
@@ -269,8 +278,14 @@ async fn sign_in(
     };
     let result = flow::login(app, input, lang).await;
     match &result {
-        Ok(success) => tracing::info!(%domain, provider = %success.provider, "signed in"),
-        Err(failure) => tracing::info!(%domain, kind = failure.kind, "sign-in refused"),
+        Ok(success) => {
+            app.metrics.login("ok");
+            tracing::info!(%domain, provider = %success.provider, "signed in");
+        }
+        Err(failure) => {
+            app.metrics.login(failure.kind);
+            tracing::info!(%domain, kind = failure.kind, "sign-in refused");
+        }
     }
     result
 }
@@ -387,7 +402,7 @@ pub(crate) async fn login_form(
             return response;
         }
     };
-    if kept.manual {
+    if kept.manual && view.auth == "manual" {
         // Keep what the user typed over what was detected.
         view.auth = "manual";
         view.incoming = Some(flow::ServerView {
@@ -485,6 +500,12 @@ pub(crate) async fn app_js() -> Response {
 /// `GET /static/brand.css`: the configured colour.
 pub(crate) async fn brand_css(State(app): State<Arc<App>>) -> Response {
     asset("text/css; charset=utf-8", crate::page::brand_css(&app.config.file.brand))
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
+        .into_response()
 }
 
 /// `GET /healthz`.

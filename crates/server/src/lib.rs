@@ -5,7 +5,7 @@
 //! * `POST /api/detect` — `{"email": "…"}` → what to ask the user for;
 //! * `POST /api/login` — the page's sign-in (JSON), `POST /login` — the same as a form, for
 //!   browsers without JavaScript;
-//! * `GET /healthz`.
+//! * `GET /healthz`, and `GET /metrics` in the Prometheus text format.
 //!
 //! After a successful sign-in the app's callback URL receives the account (v2) or grant (v3),
 //! signed with [`SIGNATURE_HEADER`], and the browser goes to the app's success URL.
@@ -18,6 +18,7 @@ mod guard;
 mod handlers;
 mod i18n;
 mod limits;
+mod metrics;
 mod page;
 mod signing;
 
@@ -77,6 +78,7 @@ pub fn router(config: ServerConfig) -> Result<Router, SetupError> {
         .route("/static/app.js", get(handlers::app_js))
         .route("/static/brand.css", get(handlers::brand_css))
         .route("/healthz", get(handlers::healthz))
+        .route("/metrics", get(handlers::metrics))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::headers_and_access_log))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app))

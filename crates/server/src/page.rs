@@ -103,7 +103,9 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
                 t(lang, Msg::Help)
             )
         })
-        .unwrap_or_else(|| r#"<a id="help" hidden></a>"#.to_owned());
+        .unwrap_or_else(|| {
+            format!(r#"<a id="help" rel="noopener" hidden>{}</a>"#, t(lang, Msg::Help))
+        });
     let notes: String = detection
         .map(|d| d.notes.iter().map(|n| format!("<li>{}</li>", escape(n))).collect())
         .unwrap_or_default();
@@ -148,8 +150,10 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
         })
         .unwrap_or_else(|| r#"<p id="error" class="error" role="alert" hidden></p>"#.to_owned());
     let manual = auth == "manual";
-    let incoming = detection.and_then(|d| d.incoming.as_ref());
-    let outgoing = detection.and_then(|d| d.outgoing.as_ref());
+    // Hidden fields are still posted: prefilled only when they are shown, so that a verified
+    // answer is never replaced by servers the user did not see.
+    let incoming = detection.filter(|_| manual).and_then(|d| d.incoming.as_ref());
+    let outgoing = detection.filter(|_| manual).and_then(|d| d.outgoing.as_ref());
     let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
     format!(
         r#"<p id="done" class="success" role="status" hidden></p>

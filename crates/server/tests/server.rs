@@ -415,3 +415,115 @@ async fn health_answers() {
     let response = harness.http.get(format!("{}/healthz", harness.base)).send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
+
+fn schema<'a>(spec: &'a Value, name: &str) -> &'a Value {
+    &spec["components"]["schemas"][name]
+}
+
+/// Every key of `body` is a property of the schema, and every required property is there.
+fn conforms(spec: &Value, name: &str, body: &Value) {
+    let schema = schema(spec, name);
+    let object = body.as_object().unwrap_or_else(|| panic!("{name}: not an object: {body}"));
+    let properties = schema["properties"].as_object().unwrap();
+    for key in object.keys() {
+        assert!(properties.contains_key(key), "{name}: {key} is not documented");
+    }
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            object.contains_key(required.as_str().unwrap()),
+            "{name}: {required} is missing in {body}"
+        );
+    }
+    for (key, property) in properties {
+        if let (Some(allowed), Some(value)) = (property["enum"].as_array(), object.get(key)) {
+            assert!(allowed.contains(value), "{name}.{key}: {value} is not one of {allowed:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_file_describes_what_the_server_answers() {
+    let spec: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    let harness = start(Api::V2, None, |_| {}).await;
+
+    // Every documented path exists, with the documented method.
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let request = match method.as_str() {
+                "get" => harness.http.get(format!("{}{path}", harness.base)),
+                "post" => harness
+                    .http
+                    .post(format!("{}{path}", harness.base))
+                    .header("Content-Type", "application/json")
+                    .body("{}"),
+                other => panic!("{other}"),
+            };
+            let status = request.send().await.unwrap().status();
+            assert!(status != 404 && status != 405, "{method} {path}: {status}");
+        }
+    }
+    let undocumented =
+        harness.http.get(format!("{}/api/nothing", harness.base)).send().await.unwrap();
+    assert_eq!(undocumented.status(), 404);
+
+    for email in ["ann@yahoo.com", "ann@gmail.com", "ann@unknown-company.example", "ann@gmial.com"]
+    {
+        let (status, body) = harness.detect(email).await;
+        assert_eq!(status, 200);
+        conforms(&spec, "Detection", &body);
+        for server in ["incoming", "outgoing"] {
+            if !body[server].is_null() {
+                conforms(&spec, "Server", &body[server]);
+            }
+        }
+    }
+    let (_, invalid) = harness.detect("nope").await;
+    conforms(&spec, "Error", &invalid);
+
+    let session = harness.open("").await;
+    let ok = harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "pw" })).await;
+    conforms(&spec, "LoginSuccess", &ok.json().await.unwrap());
+    let refused =
+        harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "wrong" })).await;
+    conforms(&spec, "LoginFailure", &refused.json().await.unwrap());
+    let login_fields: Vec<&String> =
+        schema(&spec, "LoginRequest")["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(login_fields.len(), 7, "{login_fields:?}");
+}
+
+#[tokio::test]
+async fn metrics_count_detections_and_cache_hits_without_addresses() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    for _ in 0..2 {
+        harness.detect("ann@yahoo.com").await;
+    }
+    harness.detect("ann@unknown-company.example").await;
+    let text = harness
+        .http
+        .get(format!("{}/metrics", harness.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"nativeauth_detections_total{source="catalogue",trust="verified",outcome="detected"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"nativeauth_detections_total{source="none",trust="none",outcome="not-found"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("nativeauth_detection_cache_hits_total 1"), "{text}");
+    assert!(
+        text.contains(r#"nativeauth_request_duration_seconds_count{route="detect"} 3"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("yahoo") && !text.contains("ann"),
+        "no address or domain in the metrics"
+    );
+}

@@ -27,7 +27,8 @@ pub(crate) struct Harness {
     _sandbox: RunningSandbox,
 }
 
-async fn serve(router: axum::Router) -> SocketAddr {
+/// Serves `router` on a free loopback port.
+pub(crate) async fn serve(router: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

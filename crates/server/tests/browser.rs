@@ -1,0 +1,343 @@
+//! The page in a real browser: headless Chromium driven over WebDriver (Debian's `chromium`
+//! and `chromium-driver`, installed by `scripts/test`). It types an address, sees the provider
+//! and the fields it needs, gets a precise error, signs in against the sandbox and lands on
+//! the app's success URL with its `state`; then the same without JavaScript, and in German.
+//!
+//! The WebDriver protocol is a handful of JSON calls, spoken here with reqwest (already a
+//! dependency) rather than a client crate that would bring a second TLS stack.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::start;
+use nativeauth_server::Api;
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// `chromedriver` on a free loopback port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn driver() -> Driver {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test installs chromium-driver)");
+    let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        let ready = http.get(format!("{}/status", driver.url)).send().await;
+        if let Ok(response) = ready {
+            if response.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true) {
+                return driver;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One browser session.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Browser {
+    async fn open(driver: &Driver, language: &str, javascript: bool) -> Self {
+        let http = reqwest::Client::new();
+        let prefs = json!({
+            "intl.accept_languages": language,
+            "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+        });
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--no-first-run", "--window-size=800,900", format!("--lang={language}")],
+                "prefs": prefs,
+            }
+        }}});
+        let response: Value = http
+            .post(format!("{}/session", driver.url))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {response}"));
+        Self { http, session: format!("{}/session/{session}", driver.url) }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        response["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("{css}: {found}")).to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({})))
+            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({})))
+            .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn value(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{element}/property/value"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{element}/attribute/{name}"), None)
+            .await
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    async fn displayed(&self, css: &str) -> bool {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{element}/displayed"), None).await
+            == true
+    }
+
+    /// Waits until `css`'s text contains `expected` (the page answers asynchronously).
+    async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.text(css).await;
+            if text.contains(expected) {
+                return text;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{css} never showed {expected:?}: {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_for_url(&self, expected: &str) {
+        let started = Instant::now();
+        while self.url().await != expected {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "never reached {expected}: {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, path: &str) {
+        use std::io::Write as _;
+        let encoded = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let Some(encoded) = encoded.as_str() else { return };
+        // Kept for a person to look at; the test does not depend on it.
+        if let Ok(bytes) = decode_base64(encoded) {
+            let _ = std::fs::File::create(path).and_then(|mut f| f.write_all(&bytes));
+        }
+    }
+
+    async fn close(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+fn decode_base64(text: &str) -> Result<Vec<u8>, ()> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Ok(c - b'A'),
+        b'a'..=b'z' => Ok(c - b'a' + 26),
+        b'0'..=b'9' => Ok(c - b'0' + 52),
+        b'+' => Ok(62),
+        b'/' => Ok(63),
+        _ => Err(()),
+    };
+    let clean: Vec<u8> = text.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= u32::from(value(*c)?) << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_the_page_in_a_real_browser() {
+    let driver = driver().await;
+    let harness = start(Api::V2, None, |file| file.success_url = None).await;
+
+    let browser = Browser::open(&driver, "en-US", true).await;
+    browser.go(&format!("{}/?state=browser-1", harness.base)).await;
+    assert_eq!(browser.text("h1").await, "Connect your mailbox");
+
+    // Leaving the email field detects the provider and shows the fields it needs.
+    browser.type_into("#email", "ann@yahoo.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#provider", "Yahoo").await;
+    assert_eq!(browser.text("#password-label").await, "App password");
+    assert!(browser.displayed("#help").await);
+    assert_eq!(
+        browser.attribute("#help", "href").await.as_deref(),
+        Some("https://login.yahoo.com/account/security")
+    );
+    assert!(!browser.displayed("#manual").await, "a verified answer needs no server fields");
+    assert!(!browser.displayed("#oauth").await);
+    browser.screenshot("/tmp/nativeauth-page-detected.png").await;
+
+    // A wrong password: a precise error, the address kept, the password cleared.
+    browser.type_into("#password", "wrong").await;
+    browser.click("#submit").await;
+    browser.wait_for_text("#error", "did not accept the password").await;
+    assert_eq!(browser.value("#email").await, "ann@yahoo.com");
+    assert_eq!(browser.value("#password").await, "");
+    assert!(harness.callbacks.lock().unwrap().is_empty());
+
+    // The right one: signed in, the app called back with its state.
+    browser.type_into("#password", "right-password").await;
+    browser.click("#submit").await;
+    browser.wait_for_text("#done", "Your mailbox is connected").await;
+    let received = harness.callbacks.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let callback: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(callback["state"], "browser-1");
+    assert_eq!(callback["provider"], "yahoo");
+
+    // Gmail: a sign-in button instead of a password field.
+    browser.go(&harness.base).await;
+    browser.type_into("#email", "ann@gmail.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#oauth", "Sign in with Google").await;
+    assert_eq!(
+        browser.attribute("#oauth", "href").await.as_deref(),
+        Some("https://app.example/oauth/google")
+    );
+    assert!(!browser.displayed("#password-field").await);
+
+    // A typo: "did you mean", and one click fixes it.
+    browser.type_into("#email", "ann@gmial.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#suggestion", "ann@gmail.com").await;
+    browser.click("#suggestion button").await;
+    assert_eq!(browser.value("#email").await, "ann@gmail.com");
+
+    // Nothing found: the server fields, to type.
+    browser.type_into("#email", "ann@unknown-company.example").await;
+    browser.click("#name").await;
+    let started = Instant::now();
+    while !browser.displayed("#manual").await {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server fields never showed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_and_in_german_the_page_still_works() {
+    let driver = driver().await;
+    // The app's success page: any page will do, only the URL the browser lands on is checked.
+    let app = common::serve(
+        axum::Router::new().route("/welcome", axum::routing::get(|| async { "welcome" })),
+    )
+    .await;
+    let welcome = format!("http://{app}/welcome");
+    let harness = start(Api::V2, None, |file| file.success_url = Some(welcome.clone())).await;
+    let browser = Browser::open(&driver, "de-DE", false).await;
+    browser.go(&format!("{}/?state=nojs", harness.base)).await;
+    assert_eq!(browser.text("h1").await, "Postfach verbinden");
+    assert_eq!(browser.text("label[for=email]").await, "E-Mail-Adresse");
+
+    browser.type_into("#email", "ann@yahoo.com").await;
+    browser.click("#submit").await;
+    browser.wait_for_text("#provider", "Yahoo").await;
+    assert_eq!(browser.text("#password-label").await, "App-Passwort");
+    assert_eq!(browser.value("#email").await, "ann@yahoo.com");
+
+    browser.type_into("#password", "wrong").await;
+    browser.click("#submit").await;
+    browser.wait_for_text("#error", "nicht akzeptiert").await;
+    assert_eq!(browser.value("#password").await, "");
+    assert!(!browser.displayed("#manual").await, "a verified answer needs no server fields");
+    browser.screenshot("/tmp/nativeauth-page-nojs-error.png").await;
+
+    browser.type_into("#password", "right-password").await;
+    browser.click("#submit").await;
+    browser.wait_for_url(&format!("{welcome}?state=nojs")).await;
+    let received = harness.callbacks.lock().unwrap().clone();
+    assert_eq!(serde_json::from_str::<Value>(&received[0].1).unwrap()["state"], "nojs");
+    browser.close().await;
+}
