@@ -15,22 +15,26 @@ use crate::flow::App;
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "Nativeauth-Signature";
 
-/// Posts the callback, if one is configured.
+/// Hands the value to the embedding app's hook, and posts it, signed, to the callback URL;
+/// each only when configured.
 pub(crate) async fn send(
     app: &App,
     linked: &Value,
     detection: &Detection,
     state: Option<&str>,
 ) -> Result<(), String> {
-    let Some(url) = &app.config.file.callback_url else { return Ok(()) };
-    let body = json!({
+    let value = json!({
         "state": state,
         "linked": linked,
         "provider": detection.provider.nylas.as_str(),
         "source": detection.source.as_str(),
         "trust": detection.trust.as_str(),
-    })
-    .to_string();
+    });
+    if let Some(hook) = &app.hook {
+        hook(value.clone());
+    }
+    let Some(url) = &app.config.file.callback_url else { return Ok(()) };
+    let body = value.to_string();
     let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let key = app.config.secrets.callback_secret.expose_secret().as_bytes();
     let signature = crate::signing::callback_signature(key, timestamp, body.as_bytes());

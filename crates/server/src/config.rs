@@ -76,6 +76,10 @@ pub struct FileConfig {
     pub detections_per_minute: u32,
     /// Allow plain http to loopback APIs (the sandbox, tests).
     pub allow_loopback_http: bool,
+    /// The header a trusted reverse proxy puts the client's address in (such as
+    /// `X-Forwarded-For`; its last address is used). Unset: the TCP peer's address, which
+    /// behind a proxy is the proxy's, so all clients would share one rate limit.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for FileConfig {
@@ -96,6 +100,7 @@ impl Default for FileConfig {
             login_attempts_per_minute: 10,
             detections_per_minute: 120,
             allow_loopback_http: false,
+            client_ip_header: None,
         }
     }
 }

@@ -38,11 +38,13 @@ pub(crate) struct App {
     pub(crate) callbacks: reqwest::Client,
     /// The `Content-Security-Policy` of every response.
     pub(crate) content_security_policy: String,
+    /// The embedding app's hook: the callback's value, unsigned.
+    pub(crate) hook: Option<crate::Hook>,
 }
 
 impl App {
     /// Checks the configuration and builds what the handlers share.
-    pub(crate) fn new(config: ServerConfig) -> Result<Self, SetupError> {
+    pub(crate) fn new(config: ServerConfig, hook: Option<crate::Hook>) -> Result<Self, SetupError> {
         use nativeauth::secrecy::ExposeSecret;
         let file = &config.file;
         let allow_http = file.allow_loopback_http;
@@ -98,6 +100,7 @@ impl App {
             metrics: crate::metrics::Metrics::default(),
             callbacks,
             content_security_policy,
+            hook,
             config,
         })
     }

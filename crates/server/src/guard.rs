@@ -31,7 +31,13 @@ pub(crate) async fn headers_and_access_log(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let forwarded = app.config.file.client_ip_header.as_deref().and_then(|name| {
+        // The proxy appends the address it saw: the last one is the only one it vouches for.
+        let value = request.headers().get_all(name).iter().next_back()?.to_str().ok()?;
+        value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+    });
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let ip = forwarded.or(peer);
     request.extensions_mut().insert(ClientIp(ip));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

@@ -68,7 +68,24 @@ pub enum SetupError {
 /// # Errors
 /// [`SetupError`] when the configuration cannot work (see its variants).
 pub fn router(config: ServerConfig) -> Result<Router, SetupError> {
-    let app = Arc::new(flow::App::new(config)?);
+    build(config, None)
+}
+
+/// What an embedding Rust app receives after each successful sign-in: the callback's JSON
+/// value (`state`, `linked`, `provider`, `source`, `trust`; never a secret), unsigned, since
+/// it never leaves the process. Called before the callback URL (if any) is posted to.
+pub type Hook = Arc<dyn Fn(serde_json::Value) + Send + Sync>;
+
+/// [`router`], with `hook` called after each successful sign-in.
+///
+/// # Errors
+/// As [`router`].
+pub fn router_with_hook(config: ServerConfig, hook: Hook) -> Result<Router, SetupError> {
+    build(config, Some(hook))
+}
+
+fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, SetupError> {
+    let app = Arc::new(flow::App::new(config, hook)?);
     Ok(Router::new()
         .route("/", get(handlers::page))
         .route("/login", post(handlers::login_form))

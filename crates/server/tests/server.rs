@@ -527,3 +527,52 @@ async fn metrics_count_detections_and_cache_hits_without_addresses() {
         "no address or domain in the metrics"
     );
 }
+
+#[tokio::test]
+async fn an_embedding_app_gets_the_same_value_through_its_hook() {
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = std::sync::Arc::default();
+    let recorder = seen.clone();
+    let hook: nativeauth_server::Hook =
+        std::sync::Arc::new(move |value| recorder.lock().unwrap().push(value));
+    let harness =
+        common::start_with_hook(Api::V2, None, Some(hook), |file| file.callback_url = None).await;
+    let session = harness.open("?state=embedded").await;
+    let response =
+        harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "pw" })).await;
+    assert_eq!(response.status(), 200);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0]["state"], "embedded");
+    assert!(seen[0]["linked"]["account_id"].is_string(), "{}", seen[0]);
+    assert!(!seen[0].to_string().contains("\"pw\""));
+    assert!(harness.callbacks.lock().unwrap().is_empty(), "no callback URL: nothing posted");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    let harness = start(Api::V2, None, |file| {
+        file.login_attempts_per_minute = 1;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+    })
+    .await;
+    let session = harness.open("").await;
+    let attempt = |client: &'static str, email: &'static str| {
+        harness
+            .http
+            .post(format!("{}/api/login", harness.base))
+            .header("Origin", &harness.base)
+            .header("Cookie", &session.cookies)
+            .header("X-CSRF-Token", &session.csrf)
+            // A client may send its own header: the proxy appends the address it saw.
+            .header("X-Forwarded-For", format!("203.0.113.9, {client}"))
+            .json(&json!({ "email": email, "password": "wrong" }))
+            .send()
+    };
+    assert_eq!(attempt("198.51.100.1", "a@yahoo.com").await.unwrap().status(), 401);
+    assert_eq!(attempt("198.51.100.1", "b@yahoo.com").await.unwrap().status(), 429);
+    assert_eq!(
+        attempt("198.51.100.2", "c@yahoo.com").await.unwrap().status(),
+        401,
+        "another client"
+    );
+}

@@ -46,6 +46,16 @@ pub(crate) async fn start(
     discovery: Option<DiscoveryConfig>,
     tweak: impl FnOnce(&mut FileConfig),
 ) -> Harness {
+    start_with_hook(api, discovery, None, tweak).await
+}
+
+/// [`start`], with the embedding app's hook.
+pub(crate) async fn start_with_hook(
+    api: Api,
+    discovery: Option<DiscoveryConfig>,
+    hook: Option<nativeauth_server::Hook>,
+    tweak: impl FnOnce(&mut FileConfig),
+) -> Harness {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sandbox_config = SandboxConfig::default();
     let sandbox = nativeauth_sandbox::serve(([127, 0, 0, 1], 0).into(), sandbox_config.clone())
@@ -86,7 +96,11 @@ pub(crate) async fn start(
         cookie_key: Some(SecretString::from("test-cookie-key")),
     };
     let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
-    let router = nativeauth_server::router(ServerConfig { file, secrets, discovery }).unwrap();
+    let config = ServerConfig { file, secrets, discovery };
+    let router = match hook {
+        Some(hook) => nativeauth_server::router_with_hook(config, hook).unwrap(),
+        None => nativeauth_server::router(config).unwrap(),
+    };
     let base = format!("http://{}", serve(router).await);
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
