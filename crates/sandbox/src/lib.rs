@@ -295,8 +295,17 @@ async fn refused_by_servers(
             vec![server(Protocol::Imap, text("imap_host"), port("imap_port"), imap_user)],
             vec![server(Protocol::Smtp, text("smtp_host"), port("smtp_port"), smtp_user)],
         );
-    let email = EmailAddress::parse(email).ok()?;
-    let credentials = Credentials::password(text("imap_password"));
+    // Verification fails closed: a request it cannot check is refused, not waved through.
+    let Ok(email) = EmailAddress::parse(email) else {
+        return Some("the sandbox verifies logins by email address, and this is not one".into());
+    };
+    let mut credentials = Credentials::password(text("imap_password"));
+    if let Some(smtp_password) = settings.get("smtp_password").and_then(Value::as_str) {
+        // A separate SMTP login is checked with its own password.
+        if smtp_password != text("imap_password") {
+            credentials = credentials.with_smtp_login(Some(smtp_user.to_owned()), smtp_password);
+        }
+    }
     let mut consent = Consent::none();
     if plain_allowed {
         consent = consent.allow_plaintext();

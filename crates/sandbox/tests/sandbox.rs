@@ -277,4 +277,33 @@ async fn with_verification_the_sandbox_asks_the_real_servers_first() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("not right"), "the check's words: {body}");
     assert!(imap.commands().iter().any(|c| c.contains("STARTTLS")));
+
+    // A separate SMTP login is checked with its own password.
+    let smtp_only = MailServer::start_with_account(
+        MailProtocol::Smtp,
+        starttls(),
+        Some(MailAccount {
+            username: "jane@verify.test".into(),
+            password: "smtp-password".into(),
+            refusal: "535 5.7.8 Authentication credentials invalid".into(),
+        }),
+    );
+    let mut separate = request("right");
+    separate["settings"]["smtp_port"] = json!(smtp_only.addr().port());
+    separate["settings"]["smtp_password"] = json!("smtp-password");
+    let (status, _, body) = post(&url, &separate).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Verification fails closed: a login it cannot check is refused.
+    let v3 = reqwest::Client::new()
+        .post(format!("{}/v3/connect/custom", sandbox.url()))
+        .bearer_auth("sandbox-api-key")
+        .json(&json!({"provider": "imap", "settings": {
+            "imap_username": "jane-not-an-address", "imap_password": "anything",
+            "imap_host": "imap.verify.test", "imap_port": imap.addr().port(),
+            "smtp_host": "smtp.verify.test", "smtp_port": smtp.addr().port()}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v3.status(), 401, "{:?}", v3.text().await);
 }

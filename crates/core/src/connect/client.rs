@@ -586,6 +586,11 @@ fn httpdate_seconds(text: &str) -> Result<u64, ()> {
     let hms: Vec<u64> =
         time.split(':').map(|p| p.parse().map_err(|_| ())).collect::<Result<_, _>>()?;
     let [h, m, s] = hms[..] else { return Err(()) };
+    // A server's date is input: out-of-range fields are refused, and 1970 and later keep the
+    // arithmetic below from going negative.
+    if !(1970..=9999).contains(&year) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return Err(());
+    }
     // Days since the epoch (Howard Hinnant's days_from_civil).
     let (y, mo) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
     let era = y / 400;
@@ -630,6 +635,16 @@ mod tests {
         assert_eq!(httpdate_seconds("Sun, 06 Nov 1994 08:49:37 GMT"), Ok(784_111_777));
         assert_eq!(httpdate_seconds("Thu, 01 Jan 1970 00:00:00 GMT"), Ok(0));
         assert!(httpdate_seconds("yesterday").is_err());
+        for malformed in [
+            "Mon, 00 Jan 2024 00:00:00 GMT",
+            "Mon, 01 Jan 0 00:00:00 GMT",
+            "Mon, 01 Jan 1900 00:00:00 GMT",
+            "Mon, 01 Jan 2024 99:00:00 GMT",
+            "Mon, 01 Jan 2024 00:00:99999999999999999 GMT",
+            "Mon, 99999999999999 Jan 2024 00:00:00 GMT",
+        ] {
+            assert!(httpdate_seconds(malformed).is_err(), "{malformed}");
+        }
     }
 
     #[test]
