@@ -242,9 +242,12 @@ impl Discovery {
         let mut head_start = std::pin::pin!(head_start);
         let mut head_start_over = false;
         loop {
-            let early_done = pending
-                .iter()
-                .all(|&i| self.providers[i].best_possible_source().rank() > Source::Mx.rank());
+            // The lower-ranked providers wait for the domain's MX verdict too: a domain that
+            // cannot have mail must not see their requests.
+            let early_done = !checking
+                && pending
+                    .iter()
+                    .all(|&i| self.providers[i].best_possible_source().rank() > Source::Mx.rank());
             if !waiting.is_empty() && (head_start_over || early_done) {
                 for index in std::mem::take(&mut waiting) {
                     let provider = &self.providers[index];
@@ -279,6 +282,13 @@ impl Discovery {
             }
             tokio::select! {
                 biased;
+                // The verdict first: when it and a result are both ready, it decides.
+                answer = &mut domain_check, if checking => {
+                    checking = false;
+                    if let Some(verdict) = self.judge(ctx, domain, answer, state, &pending, &waiting) {
+                        return Some(verdict);
+                    }
+                }
                 Some((index, result)) = running.next(), if !pending.is_empty() => {
                     pending.remove(&index);
                     match result {
@@ -288,12 +298,6 @@ impl Discovery {
                             ctx.timer(self.providers[index].id(), domain).fail(&error);
                             state.errors.push(error);
                         }
-                    }
-                }
-                answer = &mut domain_check, if checking => {
-                    checking = false;
-                    if let Some(verdict) = self.judge(ctx, domain, answer, state, &pending, &waiting) {
-                        return Some(verdict);
                     }
                 }
                 () = &mut head_start, if !head_start_over && !waiting.is_empty() => {

@@ -125,7 +125,9 @@ async fn a_slower_higher_priority_source_is_awaited() {
     ]);
     let started = tokio::time::Instant::now();
     let report = discovery.discover(&email()).await;
-    assert_eq!(started.elapsed(), Duration::from_millis(80));
+    // This test's DNS never answers, so without the MX verdict both start after the 10 ms
+    // head start; autoconfig then takes 80 ms and is awaited.
+    assert_eq!(started.elapsed(), Duration::from_millis(90));
     assert_eq!(report.best.as_ref().map(|d| d.provider.id.as_str()), Some("autoconfig"));
     assert_eq!(report.alternatives.len(), 1);
 }
