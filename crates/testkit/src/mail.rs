@@ -212,9 +212,17 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                         let (user, pass) = (args.first().copied(), args.get(1).copied());
                         imap_verdict(tag, account, user, pass)
                     }
+                    // Like many servers, this one does not offer SASL-IR (RFC 4959): an
+                    // initial response on the command line is a protocol error.
                     _ if command.starts_with("AUTHENTICATE PLAIN ") => {
-                        let encoded = line.rsplit(' ').next().unwrap_or_default();
-                        let (user, pass) = plain(encoded);
+                        format!("{tag} BAD SASL-IR is not supported\r\n")
+                    }
+                    "AUTHENTICATE PLAIN" => {
+                        stream.get_mut().write_all(b"+ \r\n").await.ok()?;
+                        let mut response = String::new();
+                        stream.read_line(&mut response).await.ok()?;
+                        log.lock().unwrap().push(response.trim_end().to_owned());
+                        let (user, pass) = plain(response.trim());
                         imap_verdict(tag, account, user.as_deref(), pass.as_deref())
                     }
                     "LOGOUT" => {

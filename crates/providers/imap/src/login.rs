@@ -416,15 +416,14 @@ impl Session<'_> {
         &self,
         stream: &mut BufReader<S>,
     ) -> Result<Verdict, Failure> {
-        // AUTHENTICATE PLAIN with an initial response carries any character; LOGIN's quoted
-        // strings do not, so it is not used.
-        let line = format!("b1 AUTHENTICATE PLAIN {}", self.sasl_plain().expose_secret());
-        command(stream, &line).await?;
+        // AUTHENTICATE PLAIN carries any character; LOGIN's quoted strings do not, so it is not
+        // used. The response follows the server's `+`: an initial response on the command line
+        // needs SASL-IR, which many servers do not offer and answer with BAD.
+        command(stream, "b1 AUTHENTICATE PLAIN").await?;
         loop {
             let reply = read_line(stream).await?;
             let upper = reply.to_ascii_uppercase();
-            if upper.starts_with("+") {
-                // No SASL-IR: the server asks for the response after all.
+            if upper.starts_with('+') {
                 command(stream, self.sasl_plain().expose_secret()).await?;
             } else if upper.starts_with("B1 OK") {
                 let _ = command(stream, "b2 LOGOUT").await;

@@ -101,7 +101,8 @@ async fn the_right_password_signs_in_to_both_servers() {
         tls_pair(&lab, "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)", "535 5.7.8 no");
     let result = check(&lab, &servers_of(&imap, &smtp), PASSWORD).await;
     assert_eq!((result.ok, result.kind, result.protocol), (true, LoginCheckKind::Ok, None));
-    assert!(imap.commands().iter().any(|c| c.starts_with("b1 AUTHENTICATE PLAIN ")));
+    // The response follows the server's `+`: the test server, like many, offers no SASL-IR.
+    assert!(imap.commands().iter().any(|c| c == "b1 AUTHENTICATE PLAIN"));
     assert!(smtp.commands().iter().any(|c| c.starts_with("AUTH PLAIN ")));
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(json["kind"], "ok");
