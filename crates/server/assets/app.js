@@ -45,6 +45,7 @@
     var help = $("help");
     if (d.auth === "app-password" && d.help_url) { help.href = d.help_url; show(help, true); } else { show(help, false); }
     show($("manual"), manual);
+    $("manual-legend").textContent = form.dataset[d.detected ? "confirm" : "enter"];
     if (manual) {
       if (d.incoming && !$("imap_host").value) { $("imap_host").value = d.incoming.host; $("imap_port").value = d.incoming.port; }
       if (d.outgoing && !$("smtp_host").value) { $("smtp_host").value = d.outgoing.host; $("smtp_port").value = d.outgoing.port; }

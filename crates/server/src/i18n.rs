@@ -62,6 +62,7 @@ pub(crate) enum Msg {
     ApiUnavailable,
     NoPasswordHere,
     InvalidPort,
+    EnterServers,
 }
 
 /// The text of `msg` in `lang`.
@@ -119,6 +120,12 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         }
         (Lang::De, ApiUnavailable) => {
             "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut."
+        }
+        (Lang::En, EnterServers) => {
+            "Enter your mail servers (your provider's help pages list them):"
+        }
+        (Lang::De, EnterServers) => {
+            "Geben Sie Ihre Mailserver ein (die Hilfeseiten Ihres Anbieters nennen sie):"
         }
         (Lang::En, InvalidPort) => "A port is a number from 1 to 65535.",
         (Lang::De, InvalidPort) => "Ein Port ist eine Zahl von 1 bis 65535.",

@@ -157,7 +157,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
     let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
     format!(
         r#"<p id="done" class="success" role="status" hidden></p>
-<form id="login" method="post" action="/login" novalidate data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}">
+<form id="login" method="post" action="/login" novalidate data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="email">{email_label}</label>
 <input id="email" name="email" type="email" autocomplete="email" required value="{email}">
@@ -168,7 +168,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
 <label for="name">{name_label}</label>
 <input id="name" name="name" autocomplete="name" value="{name}">
 <fieldset id="manual"{manual_hidden}>
-<legend>{confirm}</legend>
+<legend id="manual-legend">{legend}</legend>
 <label for="imap_host">{incoming_label}</label>
 <input id="imap_host" name="imap_host" value="{imap_host}">
 <label for="imap_port">{port}</label>
@@ -201,7 +201,13 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
         name_label = t(lang, Msg::Name),
         name = escape(state.name),
         manual_hidden = hidden(manual),
+        legend = if detection.is_some_and(|d| !d.detected) {
+            t(lang, Msg::EnterServers)
+        } else {
+            t(lang, Msg::ConfirmServers)
+        },
         confirm = t(lang, Msg::ConfirmServers),
+        enter = t(lang, Msg::EnterServers),
         incoming_label = t(lang, Msg::IncomingServer),
         outgoing_label = t(lang, Msg::OutgoingServer),
         port = t(lang, Msg::Port),

@@ -2,6 +2,7 @@
 //! and `chromium-driver`, installed by `scripts/test`). It types an address, sees the provider
 //! and the fields it needs, gets a precise error, signs in against the sandbox and lands on
 //! the app's success URL with its `state`; then the same without JavaScript, and in German.
+//! Screenshots of each step are saved under `target/tmp/` for a person to look at.
 //!
 //! The WebDriver protocol is a handful of JSON calls, spoken here with reqwest (already a
 //! dependency) rather than a client crate that would bring a second TLS stack.
@@ -199,13 +200,16 @@ impl Browser {
         }
     }
 
-    async fn screenshot(&self, path: &str) {
+    /// Saves a screenshot under `target/tmp/` for a person to look at.
+    async fn screenshot(&self, name: &str) {
         use std::io::Write as _;
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("nativeauth-page-{name}.png"));
         let encoded = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let Some(encoded) = encoded.as_str() else { return };
         // Kept for a person to look at; the test does not depend on it.
         if let Ok(bytes) = decode_base64(encoded) {
-            let _ = std::fs::File::create(path).and_then(|mut f| f.write_all(&bytes));
+            let _ = std::fs::File::create(&path).and_then(|mut f| f.write_all(&bytes));
         }
     }
 
@@ -245,7 +249,17 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
     browser.go(&format!("{}/?state=browser-1", harness.base)).await;
     assert_eq!(browser.text("h1").await, "Connect your mailbox");
 
+    browser.screenshot("1-empty").await;
+
     // Leaving the email field detects the provider and shows the fields it needs.
+    browser.type_into("#email", "jane@comcast.net").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#provider", "Comcast").await;
+    assert!(browser.displayed("#password-field").await);
+    assert_eq!(browser.text("#password-label").await, "Password");
+    assert!(!browser.displayed("#help").await, "no app password here");
+    browser.screenshot("2-password").await;
+
     browser.type_into("#email", "ann@yahoo.com").await;
     browser.click("#name").await;
     browser.wait_for_text("#provider", "Yahoo").await;
@@ -257,12 +271,13 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
     );
     assert!(!browser.displayed("#manual").await, "a verified answer needs no server fields");
     assert!(!browser.displayed("#oauth").await);
-    browser.screenshot("/tmp/nativeauth-page-detected.png").await;
+    browser.screenshot("3-app-password").await;
 
     // A wrong password: a precise error, the address kept, the password cleared.
     browser.type_into("#password", "wrong").await;
     browser.click("#submit").await;
     browser.wait_for_text("#error", "did not accept the password").await;
+    browser.screenshot("4-wrong-password").await;
     assert_eq!(browser.value("#email").await, "ann@yahoo.com");
     assert_eq!(browser.value("#password").await, "");
     assert!(harness.callbacks.lock().unwrap().is_empty());
@@ -271,6 +286,7 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
     browser.type_into("#password", "right-password").await;
     browser.click("#submit").await;
     browser.wait_for_text("#done", "Your mailbox is connected").await;
+    browser.screenshot("5-connected").await;
     let received = harness.callbacks.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     let callback: Value = serde_json::from_str(&received[0].1).unwrap();
@@ -287,11 +303,13 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
         Some("https://app.example/oauth/google")
     );
     assert!(!browser.displayed("#password-field").await);
+    browser.screenshot("6-google").await;
 
     // A typo: "did you mean", and one click fixes it.
     browser.type_into("#email", "ann@gmial.com").await;
     browser.click("#name").await;
     browser.wait_for_text("#suggestion", "ann@gmail.com").await;
+    browser.screenshot("7-suggestion").await;
     browser.click("#suggestion button").await;
     assert_eq!(browser.value("#email").await, "ann@gmail.com");
 
@@ -303,6 +321,8 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
         assert!(started.elapsed() < Duration::from_secs(20), "the server fields never showed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(browser.text("#manual-legend").await.starts_with("Enter your mail servers"));
+    browser.screenshot("8-manual").await;
     browser.close().await;
 }
 
@@ -332,7 +352,7 @@ async fn without_javascript_and_in_german_the_page_still_works() {
     browser.wait_for_text("#error", "nicht akzeptiert").await;
     assert_eq!(browser.value("#password").await, "");
     assert!(!browser.displayed("#manual").await, "a verified answer needs no server fields");
-    browser.screenshot("/tmp/nativeauth-page-nojs-error.png").await;
+    browser.screenshot("9-no-javascript-german-error").await;
 
     browser.type_into("#password", "right-password").await;
     browser.click("#submit").await;
