@@ -148,6 +148,18 @@ struct DetectBody {
     email: String,
 }
 
+/// The refusal of a body that is not JSON: a form or text body is what a cross-site page can
+/// post without asking, so the JSON endpoints take JSON only.
+fn refuse_unless_json(headers: &HeaderMap) -> Option<Response> {
+    (!is_json(headers)).then(|| {
+        json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send Content-Type: application/json",
+        )
+    })
+}
+
 /// `POST /api/detect`: `{"email": "…"}` → what to ask the user for.
 pub(crate) async fn detect(
     State(app): State<Arc<App>>,
@@ -156,12 +168,8 @@ pub(crate) async fn detect(
     body: Bytes,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    if !is_json(&headers) {
-        return json_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send Content-Type: application/json",
-        );
+    if let Some(refused) = refuse_unless_json(&headers) {
+        return refused;
     }
     if caller(&app, &headers) == Caller::CrossSite {
         return json_error(StatusCode::FORBIDDEN, "cross-site", "cross-site requests are refused");
@@ -310,12 +318,8 @@ pub(crate) async fn login_json(
     body: Bytes,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    if !is_json(&headers) {
-        return json_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send Content-Type: application/json",
-        );
+    if let Some(refused) = refuse_unless_json(&headers) {
+        return refused;
     }
     if caller(&app, &headers) != Caller::SameOrigin {
         return json_error(

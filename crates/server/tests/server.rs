@@ -346,21 +346,13 @@ async fn without_javascript_the_form_walks_the_same_steps() {
     let page = harness.http.get(format!("{}/?state=s1", harness.base)).send().await.unwrap();
     let cookies = cookies_of(&page);
     let csrf = csrf_field(&page.text().await.unwrap());
-    let url = format!("{}/login", harness.base);
-
     let step = harness
-        .http
-        .post(&url)
-        .header("Cookie", &cookies)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(common::form_body(&[
-            ("csrf", csrf.as_str()),
-            ("email", "ann@yahoo.com"),
-            ("name", "Ann"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/login",
+            &cookies,
+            &[("csrf", csrf.as_str()), ("email", "ann@yahoo.com"), ("name", "Ann")],
+        )
+        .await;
     assert_eq!(step.status(), 200);
     let html = step.text().await.unwrap();
     assert!(html.contains("Yahoo"), "the provider is shown");
@@ -370,19 +362,17 @@ async fn without_javascript_the_form_walks_the_same_steps() {
     assert!(html.contains(r#"value="Ann""#), "what the user typed is kept");
 
     let wrong = harness
-        .http
-        .post(&url)
-        .header("Cookie", &cookies)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(common::form_body(&[
-            ("csrf", csrf.as_str()),
-            ("email", "ann@yahoo.com"),
-            ("name", "Ann"),
-            ("password", "wrong"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/login",
+            &cookies,
+            &[
+                ("csrf", csrf.as_str()),
+                ("email", "ann@yahoo.com"),
+                ("name", "Ann"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
     assert_eq!(wrong.status(), 401);
     let html = wrong.text().await.unwrap();
     assert!(
@@ -391,18 +381,12 @@ async fn without_javascript_the_form_walks_the_same_steps() {
     assert!(!html.contains(r#"value="wrong""#), "the password is not sent back");
 
     let done = harness
-        .http
-        .post(&url)
-        .header("Cookie", &cookies)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(common::form_body(&[
-            ("csrf", csrf.as_str()),
-            ("email", "ann@yahoo.com"),
-            ("password", "right"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/login",
+            &cookies,
+            &[("csrf", csrf.as_str()), ("email", "ann@yahoo.com"), ("password", "right")],
+        )
+        .await;
     assert_eq!(done.status(), 303);
     assert_eq!(header(&done, "location"), "http://127.0.0.1:9/welcome?state=s1");
     let received = harness.callbacks.lock().unwrap().clone();

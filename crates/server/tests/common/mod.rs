@@ -181,3 +181,22 @@ pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     url.query_pairs_mut().extend_pairs(fields);
     url.query().unwrap_or_default().to_owned()
 }
+
+impl Harness {
+    /// Posts `fields` as a form to `path` with the browser's `cookies`.
+    pub(crate) async fn post_form(
+        &self,
+        path: &str,
+        cookies: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", cookies)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form_body(fields))
+            .send()
+            .await
+            .unwrap()
+    }
+}
