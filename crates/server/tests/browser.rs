@@ -111,7 +111,8 @@ impl Browser {
         self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
     }
 
-    async fn find(&self, css: &str) -> String {
+    /// The element `css` selects, if the current document has it yet.
+    async fn try_find(&self, css: &str) -> Option<String> {
         let found = self
             .call(
                 reqwest::Method::POST,
@@ -119,7 +120,11 @@ impl Browser {
                 Some(json!({ "using": "css selector", "value": css })),
             )
             .await;
-        found[ELEMENT].as_str().unwrap_or_else(|| panic!("{css}: {found}")).to_owned()
+        found[ELEMENT].as_str().map(str::to_owned)
+    }
+
+    async fn find(&self, css: &str) -> String {
+        self.try_find(css).await.unwrap_or_else(|| panic!("no element {css}"))
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -172,18 +177,44 @@ impl Browser {
             == true
     }
 
-    /// Waits until `css`'s text contains `expected` (the page answers asynchronously).
+    /// Waits until `css`'s text contains `expected`: the page answers asynchronously, and after
+    /// a form post the next document may still be loading.
     async fn wait_for_text(&self, css: &str, expected: &str) -> String {
         let started = Instant::now();
         loop {
-            let text = self.text(css).await;
-            if text.contains(expected) {
-                return text;
+            let mut text = String::new();
+            if let Some(element) = self.try_find(css).await {
+                let value = self
+                    .call(reqwest::Method::GET, &format!("/element/{element}/text"), None)
+                    .await;
+                text = value.as_str().unwrap_or_default().to_owned();
+                if text.contains(expected) {
+                    return text;
+                }
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
                 "{css} never showed {expected:?}: {text:?}"
             );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the current document has finished loading (after a form post).
+    async fn wait_for_load(&self) {
+        let started = Instant::now();
+        loop {
+            let state = self
+                .call(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({ "script": "return document.readyState", "args": [] })),
+                )
+                .await;
+            if state == "complete" {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "the page never loaded: {state}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -344,12 +375,16 @@ async fn without_javascript_and_in_german_the_page_still_works() {
     browser.type_into("#email", "ann@yahoo.com").await;
     browser.click("#submit").await;
     browser.wait_for_text("#provider", "Yahoo").await;
+    browser.wait_for_load().await;
+    // The server answered the form post: no script intercepted it.
+    assert_eq!(browser.url().await, format!("{}/login", harness.base));
     assert_eq!(browser.text("#password-label").await, "App-Passwort");
     assert_eq!(browser.value("#email").await, "ann@yahoo.com");
 
     browser.type_into("#password", "wrong").await;
     browser.click("#submit").await;
     browser.wait_for_text("#error", "nicht akzeptiert").await;
+    browser.wait_for_load().await;
     assert_eq!(browser.value("#password").await, "");
     assert!(!browser.displayed("#manual").await, "a verified answer needs no server fields");
     browser.screenshot("9-no-javascript-german-error").await;
