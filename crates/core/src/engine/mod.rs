@@ -39,6 +39,9 @@ use crate::provider::{Provider, registry};
 /// the per-domain cache, so sharing it is what lets concurrent logins for one domain cause one
 /// set of lookups.
 ///
+/// Through the `nativeauth` facade, which links the provider crates (with `nativeauth-core`
+/// alone, [`Discovery::new`] refuses: no provider is registered):
+///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
@@ -68,10 +71,19 @@ impl Discovery {
     /// A discovery with every registered provider (see [`registry`]). Sets up DNS and HTTP
     /// unless the configuration is offline.
     ///
+    /// Providers register themselves when their crates are linked: use this through the
+    /// `nativeauth` facade (`nativeauth::Discovery::new`). A program that depends on
+    /// `nativeauth-core` alone has no provider and gets [`SetupError::NoProviders`].
+    ///
     /// # Errors
-    /// [`SetupError`] when the system DNS configuration is unusable or TLS cannot be set up.
+    /// [`SetupError::NoProviders`] when no provider is registered; otherwise when the system
+    /// DNS configuration is unusable or TLS cannot be set up.
     pub fn new(config: DiscoveryConfig) -> Result<Self, SetupError> {
-        Self::with_providers(config, registry())
+        let providers = registry();
+        if providers.is_empty() {
+            return Err(SetupError::NoProviders);
+        }
+        Self::with_providers(config, providers)
     }
 
     /// A discovery with exactly these providers (ties in ranking go to the earlier one).

@@ -25,6 +25,14 @@ pub enum SetupError {
     /// HTTP or TLS could not be set up.
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// No provider is registered, so every discovery would find nothing. Provider crates
+    /// register themselves at link time; a program that depends on `nativeauth-core` alone,
+    /// or never refers to the `nativeauth` facade, links none.
+    #[error(
+        "no providers are registered: depend on the `nativeauth` facade and refer to it (for \
+         example `nativeauth::Discovery::new`), so that its provider crates are linked"
+    )]
+    NoProviders,
 }
 
 /// What is built on first use: the TLS configuration and the HTTP client on top of it.
