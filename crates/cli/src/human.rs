@@ -3,11 +3,11 @@
 
 use std::io::{self, Write};
 
-use nativeauth::{Detection, EmailAddress, Report, Server};
+use nativeauth::{Detection, EmailAddress, FailureKind, Report, Server};
 use nativeauth::{Outcome, Step};
 
 /// Writes the report.
-pub(crate) fn write_report(out: &mut impl Write, report: &Report) -> io::Result<()> {
+pub(crate) fn write_report(out: &mut impl Write, report: &Report, offline: bool) -> io::Result<()> {
     let email = &report.email;
     writeln!(out, "{email}")?;
     match &report.best {
@@ -15,6 +15,9 @@ pub(crate) fn write_report(out: &mut impl Write, report: &Report) -> io::Result<
         None => {
             let message = report.failure.as_ref().map_or("nothing found", |f| f.message.as_str());
             writeln!(out, "  {message}")?;
+            if offline && report.failure.as_ref().is_some_and(|f| f.kind == FailureKind::NotFound) {
+                writeln!(out, "  run without --offline to ask DNS and the domain's own servers")?;
+            }
         }
     }
     if let Some(suggestion) = &report.suggestion {

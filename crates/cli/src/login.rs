@@ -82,7 +82,7 @@ fn write_report(args: &Args, report: &Report, check: Option<&LoginCheck>) -> any
         return print_json(&value);
     }
     let mut out = io::stdout().lock();
-    human::write_report(&mut out, report)?;
+    human::write_report(&mut out, report, args.offline)?;
     if let Some(check) = check {
         let server = check.protocol.map_or(String::new(), |p| format!(" ({p})"));
         writeln!(out, "\nlogin       {}{server}: {}", check.kind.as_str(), check.message)?;

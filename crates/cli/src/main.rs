@@ -105,7 +105,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         print_json(&report.to_json())?;
     } else {
         let mut out = io::stdout().lock();
-        human::write_report(&mut out, &report)?;
+        human::write_report(&mut out, &report, args.offline)?;
         out.flush()?;
     }
     Ok(exit_status(&report))

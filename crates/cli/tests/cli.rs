@@ -74,7 +74,13 @@ fn lookalike_domains_find_nothing() {
     }
     let output = discover(&["bob@notaol.com", "--offline"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("nothing found"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Offline, only the catalogue was asked: the report says so and what to try next.
+    assert!(
+        stdout.contains("nothing found") && stdout.contains("offline nothing else was asked"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("run without --offline"), "{stdout}");
 }
 
 #[test]

@@ -192,9 +192,10 @@ impl Discovery {
         let mut seen = HashSet::new();
         detections.retain(|d| seen.insert((d.provider.id.clone(), d.source)));
         let failure = if detections.is_empty() {
-            Some(
-                verdict.map_or_else(|| failure(&timed_out, &errors), |v| v.failure(email.domain())),
-            )
+            Some(verdict.map_or_else(
+                || failure(&timed_out, &errors, self.config.offline),
+                |v| v.failure(email.domain()),
+            ))
         } else {
             None
         };
@@ -429,7 +430,7 @@ fn best_source(detections: &[Detection]) -> &'static str {
     detections.iter().min_by_key(|d| d.rank_key()).map_or("", |d| d.source.as_str())
 }
 
-fn failure(timed_out: &[&str], errors: &[SourceError]) -> Failure {
+fn failure(timed_out: &[&str], errors: &[SourceError], offline: bool) -> Failure {
     if !timed_out.is_empty() && errors.is_empty() {
         return Failure {
             kind: FailureKind::Timeout,
@@ -437,10 +438,14 @@ fn failure(timed_out: &[&str], errors: &[SourceError]) -> Failure {
         };
     }
     if errors.is_empty() {
-        return Failure {
-            kind: FailureKind::NotFound,
-            message: "nothing found: no source knows this domain".into(),
+        // Offline, only the catalogue was asked: say so, since the domain may well have mail.
+        let message = if offline {
+            "nothing found: the catalogue does not know this domain, and offline nothing else \
+             was asked (no DNS, no server of the domain)"
+        } else {
+            "nothing found: no source knows this domain"
         };
+        return Failure { kind: FailureKind::NotFound, message: message.into() };
     }
     let mut reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
     if !timed_out.is_empty() {
