@@ -125,7 +125,7 @@ pub(crate) struct Args {
     /// Print the request body this detection leads to instead of the report: the v2
     /// `/connect/authorize` body or the v3 `/v3/connect/custom` body. Secrets are shown as
     /// placeholders such as "<PASSWORD>".
-    #[arg(long, value_name = "VERSION", value_enum)]
+    #[arg(long, value_name = "VERSION", value_enum, conflicts_with = "json")]
     pub(crate) payload: Option<PayloadVersion>,
 
     /// The user's display name in the v2 payload.

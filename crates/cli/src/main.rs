@@ -267,9 +267,13 @@ fn init_tracing(verbosity: u8) {
         1 => tracing::Level::DEBUG,
         _ => tracing::Level::TRACE,
     };
+    // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+    let colour = io::IsTerminal::is_terminal(&io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .init();
 }

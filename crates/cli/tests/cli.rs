@@ -272,3 +272,18 @@ fn the_human_trace_is_a_waterfall_that_says_why_the_winner_won() {
     );
     assert!(text.contains("winner: catalogue (verified)"), "{text}");
 }
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_and_payload_refuses_json() {
+    let output = discover(&["alice@gmail.com", "--offline", "-vv"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.is_empty(), "-vv logs something");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes on a pipe: {stderr:?}");
+
+    // --payload prints the request body; --json would be silently ignored, so it is refused.
+    let output = discover(&["alice@comcast.net", "--offline", "--payload", "v2", "--json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
