@@ -114,11 +114,11 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) allow_http: bool,
 
-    /// Port of the https URLs discovery builds itself (default 443; for test setups).
+    /// Port of the https URLs discovery builds itself (for test setups).
     #[arg(long, value_name = "PORT", default_value_t = 443)]
     pub(crate) https_port: u16,
 
-    /// Port of the http URLs discovery builds itself (default 80; for test setups).
+    /// Port of the http URLs discovery builds itself (for test setups).
     #[arg(long, value_name = "PORT", default_value_t = 80)]
     pub(crate) http_port: u16,
 

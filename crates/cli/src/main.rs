@@ -222,7 +222,7 @@ fn check_catalogue(path: &std::path::Path) -> anyhow::Result<u8> {
             Ok(status::DETECTED)
         }
         Err(error) => {
-            let _ = writeln!(io::stderr(), "{error}");
+            let _ = writeln!(io::stderr(), "discover: {error}");
             Ok(status::USAGE)
         }
     }

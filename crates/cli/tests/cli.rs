@@ -287,3 +287,25 @@ fn logs_to_a_pipe_have_no_colour_and_payload_refuses_json() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+#[test]
+fn every_error_names_the_program_and_help_states_defaults_once() {
+    let output = discover(&["--check-catalogue", "/nonexistent/providers.toml"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("discover: "), "{stderr}");
+
+    let help = String::from_utf8_lossy(&discover(&["--help"]).stdout).into_owned();
+    for flag in ["--https-port", "--http-port"] {
+        let start = help.find(&format!("{flag} <PORT>")).unwrap();
+        // The entry runs to the next line that starts an option.
+        let entry: Vec<&str> = help[start..]
+            .lines()
+            .enumerate()
+            .take_while(|(i, line)| *i == 0 || !line.trim_start().starts_with('-'))
+            .map(|(_, line)| line)
+            .collect();
+        let entry = entry.join("\n");
+        assert_eq!(entry.matches("default").count(), 1, "{flag}: {entry}");
+    }
+}
