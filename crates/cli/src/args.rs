@@ -11,7 +11,8 @@ use nativeauth::Url;
 ///
 /// Exit status: 0 detected, 1 nothing found, 2 bad usage or invalid address,
 /// 3 every source failed on the network or the deadline passed; with --check-login, 4 when the
-/// server refused the credentials.
+/// server refused the credentials; with --batch, 0 when the run completed (each address's
+/// outcome is in its line).
 #[derive(Debug, Parser)]
 #[command(name = "discover", version, about, max_term_width = 100)]
 pub(crate) struct Args {

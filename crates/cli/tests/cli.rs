@@ -296,6 +296,8 @@ fn every_error_names_the_program_and_help_states_defaults_once() {
     assert!(stderr.starts_with("discover: "), "{stderr}");
 
     let help = String::from_utf8_lossy(&discover(&["--help"]).stdout).into_owned();
+    // The exit statuses, as the README lists them, batch included.
+    assert!(help.contains("with --batch, 0 when the run completed"), "{help}");
     for flag in ["--https-port", "--http-port"] {
         let start = help.find(&format!("{flag} <PORT>")).unwrap();
         // The entry runs to the next line that starts an option.
