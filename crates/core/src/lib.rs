@@ -40,7 +40,7 @@ pub use net::config::{
 pub use net::error::SourceError;
 pub use net::guard::{AddressPolicy, GuardError, IpRange, RangeParseError};
 pub use net::network::SetupError;
-pub use net::tls::{HttpError, load_pem_roots};
+pub use net::tls::{HttpError, load_pem_roots, tls_config};
 pub use provider::{Provider, registry};
 
 /// Re-exported for extra trusted roots in the configuration.

@@ -84,14 +84,14 @@ impl App {
             form_targets.join(" ")
         );
         let callbacks = reqwest::Client::builder()
-            .tls_backend_preconfigured(callback_tls().map_err(SetupError::Tls)?)
+            .tls_backend_preconfigured(nativeauth::tls_config(std::iter::empty())?)
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .https_only(!allow_http)
             .user_agent(concat!("nativeauth-server/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SetupError::Tls(e.to_string()))?;
+            .map_err(SetupError::Callback)?;
         Ok(Self {
             discovery: Discovery::new(config.discovery.clone())?,
             api: api_client(&config)?,
@@ -122,19 +122,6 @@ fn usable_url(url: &str, allow_loopback_http: bool) -> Option<String> {
         _ => return None,
     }
     Some(parsed.origin().ascii_serialization())
-}
-
-/// TLS for the callback: the system's roots, full verification.
-fn callback_tls() -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous() // only to plug in the platform verifier, which verifies fully
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth())
 }
 
 /// A server as the page shows it, for prefilling manual fields.

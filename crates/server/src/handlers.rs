@@ -110,7 +110,8 @@ fn needs_network(app: &App, email: &EmailAddress) -> bool {
     if app.discovery.config().is_offline() {
         return false;
     }
-    let choice = app.discovery.context().options::<CatalogueChoice>();
+    // From the configuration: a whole discovery context is not needed to read one option.
+    let choice = app.discovery.config().provider_options::<CatalogueChoice>();
     lookup_domain(&choice, email.domain()).is_none()
 }
 

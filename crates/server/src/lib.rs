@@ -55,9 +55,12 @@ pub enum SetupError {
     /// A required secret is not set.
     #[error("{0} is not set")]
     MissingSecret(&'static str),
+    /// TLS for the callback cannot be set up.
+    #[error("TLS for the callback cannot be set up")]
+    Tls(#[from] nativeauth::HttpError),
     /// The HTTP client for the callback cannot be built.
-    #[error("the callback client cannot be built: {0}")]
-    Tls(String),
+    #[error("the callback client cannot be built")]
+    Callback(#[source] reqwest::Error),
 }
 
 /// The login page and its API, ready to serve.

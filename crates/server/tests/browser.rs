@@ -239,7 +239,8 @@ impl Browser {
         let encoded = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let Some(encoded) = encoded.as_str() else { return };
         // Kept for a person to look at; the test does not depend on it.
-        if let Ok(bytes) = decode_base64(encoded) {
+        use base64::Engine as _;
+        if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded) {
             let _ = std::fs::File::create(&path).and_then(|mut f| f.write_all(&bytes));
         }
     }
@@ -247,28 +248,6 @@ impl Browser {
     async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
-}
-
-fn decode_base64(text: &str) -> Result<Vec<u8>, ()> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Ok(c - b'A'),
-        b'a'..=b'z' => Ok(c - b'a' + 26),
-        b'0'..=b'9' => Ok(c - b'0' + 52),
-        b'+' => Ok(62),
-        b'/' => Ok(63),
-        _ => Err(()),
-    };
-    let clean: Vec<u8> = text.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= u32::from(value(*c)?) << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Ok(out)
 }
 
 #[tokio::test]

@@ -58,11 +58,12 @@ pub fn load_pem_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpE
 }
 
 /// A rustls client configuration: the system's roots plus `extra_roots`, full verification,
-/// TLS 1.2 and 1.3, ALPN `http/1.1`.
+/// TLS 1.2 and 1.3, ALPN `http/1.1`. The one every HTTPS client of ours uses (hand it to
+/// `reqwest::ClientBuilder::tls_backend_preconfigured`).
 ///
 /// # Errors
 /// [`HttpError::Tls`] when the verifier or protocol versions cannot be set up.
-pub(crate) fn tls_config(
+pub fn tls_config(
     extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
 ) -> Result<rustls::ClientConfig, HttpError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
