@@ -81,7 +81,13 @@ const BAR: usize = 24;
 /// a support engineer sees at a glance what ran in parallel and what the answer waited for.
 fn write_trace(out: &mut impl Write, report: &Report) -> io::Result<()> {
     let total = report.elapsed.as_secs_f64().max(1e-6);
-    writeln!(out, "\ntrace ({:.1} ms in all; bars to scale)", total * 1000.0)?;
+    // Milliseconds to three places, as `elapsed_ms`, `start_ms` and `ms` in `--json`.
+    writeln!(out, "\ntrace ({} ms in all; bars to scale)", millis(report.elapsed))?;
+    writeln!(
+        out,
+        "  {:>9} {:>9}  {:<BAR$}  {:<12} {:<9} {:<40} detail",
+        "start ms", "took ms", "timeline", "source", "outcome", "target"
+    )?;
     for step in &report.trace {
         write_step(out, step, total)?;
     }
@@ -121,12 +127,56 @@ fn write_step(out: &mut impl Write, step: &Step, total: f64) -> io::Result<()> {
     );
     writeln!(
         out,
-        "  {:>8.1} {:>8.1} ms |{bar}| {:<12} {:<9} {:<40} {}",
-        start * 1000.0,
-        duration * 1000.0,
+        "  {:>9} {:>9} |{bar}| {:<12} {:<9} {:<40} {}",
+        millis(step.start),
+        millis(step.duration),
         step.source,
         step.outcome.as_str(),
         step.target,
         step.detail
     )
+}
+
+/// A duration in milliseconds to three places, rounded as the JSON report rounds it.
+fn millis(duration: std::time::Duration) -> String {
+    format!("{:.3}", duration.as_micros() as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_trace_labels_its_columns_and_its_total_is_the_json_elapsed_ms() {
+        let report = Report {
+            email: EmailAddress::parse("bob@unknown.example").unwrap(),
+            best: None,
+            alternatives: Vec::new(),
+            trace: vec![Step {
+                source: "catalogue".into(),
+                target: "unknown.example".into(),
+                start: Duration::from_micros(14),
+                duration: Duration::from_micros(18),
+                outcome: Outcome::Nothing,
+                detail: "no entry".into(),
+            }],
+            elapsed: Duration::from_micros(53),
+            failure: None,
+            suggestion: None,
+        };
+        let mut out = Vec::new();
+        write_trace(&mut out, &report).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let elapsed_ms = report.to_json().elapsed_ms;
+        assert!(text.contains(&format!("trace ({elapsed_ms:.3} ms in all")), "{text}");
+        let header = text.lines().nth(2).unwrap();
+        for label in ["start ms", "took ms", "timeline", "source", "outcome", "target", "detail"] {
+            assert!(header.contains(label), "{label} missing from {header:?}");
+        }
+        assert!(text.contains("    0.014     0.018 |"), "{text}");
+    }
 }

@@ -394,3 +394,18 @@ fn check_login_signs_in_and_reports_refusals_in_words_and_json() {
     assert!(!report.to_string().contains("account-pw"), "no secret in the output");
     assert!(!stderr.contains("account-pw"));
 }
+
+#[test]
+fn a_catalogue_answer_online_traces_each_provider_once() {
+    // Nothing answers on this port; the catalogue's answer means nothing asks it.
+    let output = discover(&["alice@gmail.com", "--nameserver", "127.0.0.1:9", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report = json(&output);
+    let trace = report["trace"].as_array().unwrap();
+    let catalogue: Vec<&Value> = trace.iter().filter(|s| s["source"] == "catalogue").collect();
+    assert_eq!(catalogue.len(), 1, "the catalogue found it, and is not also skipped: {trace:?}");
+    assert_eq!(catalogue[0]["outcome"], "found");
+    let others: Vec<&Value> = trace.iter().filter(|s| s["source"] != "catalogue").collect();
+    assert!(!others.is_empty(), "the network providers are listed as skipped: {trace:?}");
+    assert!(others.iter().all(|s| s["outcome"] == "skipped"), "{trace:?}");
+}

@@ -163,8 +163,13 @@ impl Discovery {
         let ctx = self.context_at(started);
         let mut state = RunState::default();
 
+        // Providers that answered here already have their step in the trace.
+        let mut answered_offline = HashSet::new();
         for provider in &self.providers {
-            state.detections.extend(provider.detect_offline(email, &ctx));
+            if let Some(detection) = provider.detect_offline(email, &ctx) {
+                answered_offline.insert(provider.id());
+                state.detections.push(detection);
+            }
         }
         let unbeatable = state
             .detections
@@ -174,7 +179,7 @@ impl Discovery {
         if ctx.is_offline() {
             // Nothing to start: offline, only the answers above count.
         } else if unbeatable {
-            for provider in &self.providers {
+            for provider in self.providers.iter().filter(|p| !answered_offline.contains(p.id())) {
                 ctx.timer(provider.id(), email.domain())
                     .finish(Outcome::Skipped, "not needed: the catalogue answered");
             }
