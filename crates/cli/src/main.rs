@@ -221,8 +221,16 @@ fn check_catalogue(path: &std::path::Path) -> anyhow::Result<u8> {
             )?;
             Ok(status::DETECTED)
         }
-        Err(error) => {
+        Err(error) if error.problems().is_empty() => {
             let _ = writeln!(io::stderr(), "discover: {error}");
+            Ok(status::USAGE)
+        }
+        Err(error) => {
+            // One `file:line:column: message` line per problem, as compilers do, then the count.
+            let count = error.problems().len();
+            let noun = if count == 1 { "problem" } else { "problems" };
+            let _ =
+                writeln!(io::stderr(), "{error}\ndiscover: {count} {noun} in {}", path.display());
             Ok(status::USAGE)
         }
     }

@@ -183,6 +183,51 @@ fn catalogue_problems_are_reported_with_positions() {
 }
 
 #[test]
+fn check_catalogue_reports_every_problem_in_one_run_with_a_count() {
+    // An unknown key, an unknown value and a wrong type used to hide everything after them.
+    let path = temp_file(
+        "many.toml",
+        concat!(
+            "[[provider]]\nid = \"a\"\nname = \"A\"\nnylas = \"imapx\"\nauth = \"password\"\n",
+            "colour = \"red\"\ndomains = [\"a.example\", \"a.example\"]\n",
+            "[[provider.incoming]]\nprotocol = \"imap\"\nhost = \"imap.a.example\"\nport = 0\n",
+            "security = \"tls\"\n",
+            "[[provider.outgoing]]\nprotocol = \"smtp\"\nhost = \"smtp.a.example\"\nport = 70000\n",
+            "security = \"ssl\"\n",
+        ),
+    );
+    let output = discover(&["--check-catalogue", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let expected = [
+        "many.toml:1:1: provider \"a\" has no valid incoming server",
+        "many.toml:4:9: nylas: unknown variant `imapx`",
+        "many.toml:6:1: unknown field `colour`",
+        "many.toml:7:25: duplicate domain \"a.example\"",
+        "many.toml:11:8: port 0",
+        "many.toml:16:8: port: invalid value: integer `70000`",
+        "many.toml:17:12: security: unknown variant `ssl`",
+    ];
+    assert_eq!(lines.len(), expected.len() + 1, "{stderr}");
+    for (line, expected) in lines.iter().zip(expected) {
+        assert!(line.contains(expected), "{line:?} should contain {expected:?}\n{stderr}");
+    }
+    assert!(lines[expected.len()].starts_with("discover: 7 problems in "), "{stderr}");
+
+    // TOML syntax errors: the parser recovers, so each is reported.
+    let path = temp_file("syntax.toml", "x = \n[[provider]\nname = \"a\"\ny = [1,\n");
+    let output = discover(&["--check-catalogue", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in
+        ["syntax.toml:1:5: ", "syntax.toml:2:12: ", "syntax.toml:4:8: ", "discover: 3 problems"]
+    {
+        assert!(stderr.contains(expected), "{expected:?} missing:\n{stderr}");
+    }
+}
+
+#[test]
 fn payloads_show_placeholders_instead_of_secrets() {
     let output = discover(&["alice@gmail.com", "--offline", "--payload", "v2", "--name", "Alice"]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));

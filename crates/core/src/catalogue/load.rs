@@ -4,58 +4,13 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{CatalogueError, Position, Problem, ProblemKind};
 use super::pattern::{MxPattern, check_domain};
+use super::schema::{self, RawServer};
 use super::{CatalogueEntry, ServerSpec};
-use crate::model::{
-    AuthHint, AuthMethod, NylasProvider, Placeholder, Protocol, Security, UsernameTemplate,
-    unknown_placeholder,
-};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    /// Domains users type most, most popular first: what a typo is checked against.
-    #[serde(default)]
-    popular: Vec<Spanned<String>>,
-    #[serde(default)]
-    provider: Vec<Spanned<RawProvider>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProvider {
-    id: Spanned<String>,
-    name: String,
-    nylas: NylasProvider,
-    auth: AuthHint,
-    #[serde(default)]
-    domains: Vec<Spanned<String>>,
-    #[serde(default)]
-    mx: Vec<Spanned<String>>,
-    #[serde(default)]
-    notes: Vec<String>,
-    documentation: Option<String>,
-    app_password_url: Option<String>,
-    #[serde(default)]
-    incoming: Vec<Spanned<RawServer>>,
-    #[serde(default)]
-    outgoing: Vec<Spanned<RawServer>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    protocol: Spanned<Protocol>,
-    host: Spanned<String>,
-    port: Spanned<u16>,
-    security: Security,
-    username: Option<Spanned<String>>,
-    auth: Option<Vec<AuthMethod>>,
-}
+use crate::model::{AuthMethod, Placeholder, Security, UsernameTemplate, unknown_placeholder};
 
 /// Turns byte offsets into 1-based line and column numbers (columns count characters).
 struct LineIndex<'a> {
@@ -107,15 +62,10 @@ pub(super) struct Parsed {
 /// Parses and validates catalogue text. `origin` names the file in error messages.
 pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> {
     let mut checker = Checker { lines: LineIndex::new(text), problems: Vec::new() };
-    let raw: RawFile = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(error) => {
-            let span = error.span().unwrap_or(0..0);
-            let message = error.message().trim().to_owned();
-            checker.report(span, ProblemKind::Syntax(message));
-            return Err(CatalogueError::invalid(origin, checker.problems));
-        }
-    };
+    let (raw, schema_problems) = schema::read(text);
+    for (span, message) in schema_problems {
+        checker.report(span, ProblemKind::Syntax(message));
+    }
 
     let mut ids: HashMap<String, Range<usize>> = HashMap::new();
     let mut domains: HashMap<String, Range<usize>> = HashMap::new();
@@ -125,16 +75,21 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
     for provider in raw.provider {
         let provider_span = provider.span();
         let provider = provider.into_inner();
-        let id_span = provider.id.span();
-        let id = provider.id.into_inner();
-        if !is_valid_id(&id) {
-            checker.report(id_span.clone(), ProblemKind::InvalidId(id.clone()));
-        }
-        if let Some(first) = ids.get(&id) {
-            checker.report_duplicate(id_span, first.clone(), ProblemKind::DuplicateId(id.clone()));
-        } else {
-            ids.insert(id.clone(), id_span);
-        }
+        // A missing or mistyped id is already reported; the rest of the entry is still checked.
+        let id = provider.id.map(|id| {
+            let id_span = id.span();
+            let id = id.into_inner();
+            if !is_valid_id(&id) {
+                checker.report(id_span.clone(), ProblemKind::InvalidId(id.clone()));
+            }
+            if let Some(first) = ids.get(&id) {
+                let kind = ProblemKind::DuplicateId(id.clone());
+                checker.report_duplicate(id_span, first.clone(), kind);
+            } else {
+                ids.insert(id.clone(), id_span);
+            }
+            id
+        });
 
         let mut entry_domains = Vec::with_capacity(provider.domains.len());
         for domain in provider.domains {
@@ -171,26 +126,30 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
             }
         }
 
-        let incoming = check_servers(&mut checker, provider.incoming, Direction::Incoming);
-        let outgoing = check_servers(&mut checker, provider.outgoing, Direction::Outgoing);
-        if incoming.is_empty() {
-            checker.report(
-                provider_span.clone(),
-                ProblemKind::NoServers { id: id.clone(), direction: "incoming" },
-            );
+        let incoming = check_servers(&mut checker, provider.incoming.valid, Direction::Incoming);
+        let outgoing = check_servers(&mut checker, provider.outgoing.valid, Direction::Outgoing);
+        let label = id.clone().unwrap_or_default();
+        // A direction whose servers all had schema problems is reported there already.
+        if incoming.is_empty() && !provider.incoming.any_invalid {
+            let kind = ProblemKind::NoServers { id: label.clone(), direction: "incoming" };
+            checker.report(provider_span.clone(), kind);
         }
-        if outgoing.is_empty() {
-            checker.report(
-                provider_span,
-                ProblemKind::NoServers { id: id.clone(), direction: "outgoing" },
-            );
+        if outgoing.is_empty() && !provider.outgoing.any_invalid {
+            let kind = ProblemKind::NoServers { id: label, direction: "outgoing" };
+            checker.report(provider_span, kind);
         }
 
+        // An entry with a schema problem is not built: the file is refused anyway.
+        let (Some(id), Some(name), Some(nylas), Some(auth)) =
+            (id, provider.name, provider.nylas, provider.auth)
+        else {
+            continue;
+        };
         entries.push(CatalogueEntry {
             id,
-            name: provider.name,
-            nylas: provider.nylas,
-            auth: provider.auth,
+            name,
+            nylas,
+            auth,
             domains: entry_domains,
             mx: entry_mx,
             notes: provider.notes,

@@ -70,6 +70,7 @@
 mod error;
 mod load;
 mod pattern;
+mod schema;
 mod suggest;
 
 use std::collections::HashMap;
