@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod contract;
+
 fn discover(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_discover")).args(args).output().expect("the binary runs")
 }
@@ -354,5 +356,23 @@ fn every_error_names_the_program_and_help_states_defaults_once() {
             .collect();
         let entry = entry.join("\n");
         assert_eq!(entry.matches("default").count(), 1, "{flag}: {entry}");
+    }
+}
+
+#[test]
+fn the_json_contract_lists_every_field() {
+    let batch = temp_file("contract.txt", "bob@gmail.com\nnot an address\nann@gmial.com\n");
+    let mut reports = vec![
+        json(&discover(&["alice@gmail.com", "--offline", "--json"])),
+        json(&discover(&["not an address", "--offline", "--json"])),
+    ];
+    let output = discover(&["--batch", batch.to_str().unwrap(), "--offline"]);
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        reports.push(serde_json::from_str(line).unwrap());
+    }
+    assert_eq!(reports.len(), 5, "two reports and three batch lines");
+
+    for report in &reports {
+        contract::assert_documented(report);
     }
 }

@@ -9,6 +9,8 @@ use mockito::{Matcher, Server};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 use serde_json::Value;
 
+mod contract;
+
 fn discover(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_discover")).args(args).output().expect("the binary runs")
 }
@@ -218,6 +220,7 @@ fn on_premises_exchange_behind_the_autodiscover_subdomain() {
     assert_eq!(report["source"], "autodiscover");
     assert_eq!(report["exchange"]["ews_url"], "https://mail.onprem.test/EWS/Exchange.asmx");
     assert_eq!(report["exchange"]["eas_host"], "mail.onprem.test");
+    contract::assert_documented(&report);
     let steps: Vec<&str> = report["trace"]
         .as_array()
         .unwrap()
@@ -384,6 +387,7 @@ fn check_login_signs_in_and_reports_refusals_in_words_and_json() {
     let gmail = "NO [ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)";
     let (code, report, stderr) = check_login("account-pw", gmail);
     assert_eq!(code, Some(4), "a refusal: {stderr}");
+    contract::assert_documented(&report);
     let login = &report["login"];
     assert_eq!(
         (login["ok"].as_bool(), login["kind"].as_str()),

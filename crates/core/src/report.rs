@@ -1,5 +1,6 @@
 //! The stable JSON shape of a discovery report, shared by `discover --json`, the batch mode and
 //! the login server. Field names are a contract: fields may be added, none removed or renamed.
+//! Every field and value is listed in `docs/discover-json.md` at the repository's root.
 //!
 //! `error.kind` is one of `invalid-email`, `not-found` (every source answered, none knew the
 //! domain), `network` (sources failed, so the answer is unknown), `timeout` (the deadline
