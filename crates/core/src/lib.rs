@@ -11,7 +11,10 @@
 //! `engine`. Core never names a provider: protocols live in the provider crates.
 //!
 //! Applications use the `nativeauth` facade, which re-exports this crate and links the
-//! built-in provider crates. Provider authors find what they need in [`plugin`].
+//! built-in provider crates. **Depending on `nativeauth-core` alone links no provider**:
+//! [`Discovery::new`] then fails with [`SetupError::NoProviders`] ("no providers are
+//! registered: depend on the `nativeauth` facade and refer to it"), rather than finding
+//! nothing. Provider authors find what they need in [`plugin`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
