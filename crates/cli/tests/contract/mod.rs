@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 /// Fails when `report` has a field that `docs/discover-json.md` does not list.
-pub fn assert_documented(report: &Value) {
+pub(crate) fn assert_documented(report: &Value) {
     let contract = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/discover-json.md"
