@@ -22,8 +22,8 @@ use nativeauth::providers::imap::ImapOptions;
 use nativeauth::providers::microsoft::MicrosoftOptions;
 use nativeauth::report::JsonReport;
 use nativeauth::{
-    AddressPolicy, Discovery, DiscoveryConfig, EmailAddress, Failure, FailureKind, Report,
-    UrlPorts, load_pem_roots,
+    AddressPolicy, Discovery, DiscoveryConfig, DiscoveryConfigBuilder, EmailAddress, Failure,
+    FailureKind, Report, UrlPorts, load_pem_roots,
 };
 
 use crate::args::Args;
@@ -64,7 +64,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         return parse_saved(path, email, parse, parsed_json::autodiscover_view);
     }
     if let Some(path) = &args.batch {
-        let config = discovery_config(args)?;
+        // The batch bounds its own discoveries in flight (`--concurrency`), so none is shed.
+        let config = discovery_config(args)?
+            .max_network_discoveries(Some(usize::from(args.concurrency)))
+            .build();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -88,7 +91,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             return Ok(status::USAGE);
         }
     };
-    let config = discovery_config(args)?;
+    let config = discovery_config(args)?.build();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -131,7 +134,7 @@ fn print_payload(
     Ok(status::DETECTED)
 }
 
-fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
+fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfigBuilder> {
     let mut roots = Vec::new();
     let env_file = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
     for path in args.ca_file.iter().chain(env_file.as_ref()) {
@@ -162,8 +165,7 @@ fn discovery_config(args: &Args) -> anyhow::Result<DiscoveryConfig> {
         .nameservers(args.nameservers.iter().copied())
         .extra_roots(roots)
         .address_policy(policy)
-        .url_ports(UrlPorts { https: args.https_port, http: args.http_port })
-        .build())
+        .url_ports(UrlPorts { https: args.https_port, http: args.http_port }))
 }
 
 /// `--parse-autoconfig` / `--parse-autodiscover`: parse a saved file with `parse` and print
@@ -243,9 +245,12 @@ fn exit_status(report: &Report) -> u8 {
             status::NOTHING
         }
         Some(FailureKind::InvalidEmail) => status::USAGE,
-        Some(FailureKind::Network | FailureKind::Timeout | FailureKind::DnsTimeout) => {
-            status::NETWORK
-        }
+        Some(
+            FailureKind::Network
+            | FailureKind::Timeout
+            | FailureKind::DnsTimeout
+            | FailureKind::Busy,
+        ) => status::NETWORK,
         // Kinds added later: treat as "could not find out".
         Some(_) => status::NETWORK,
     }

@@ -37,8 +37,9 @@ pub use model::{
     UsernameTemplate,
 };
 pub use net::config::{
-    DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START, DEFAULT_NEGATIVE_CACHE_TTL,
-    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
+    DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START,
+    DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DiscoveryConfig,
+    DiscoveryConfigBuilder, UrlPorts,
 };
 pub use net::error::SourceError;
 pub use net::guard::{AddressPolicy, GuardError, IpRange, RangeParseError};

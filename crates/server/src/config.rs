@@ -80,6 +80,11 @@ pub struct FileConfig {
     /// `X-Forwarded-For`; its last address is used). Unset: the TCP peer's address, which
     /// behind a proxy is the proxy's, so all clients would share one rate limit.
     pub client_ip_header: Option<String>,
+    /// Detections that may use the network at once; past it, detections and sign-ins that
+    /// need the network are answered 503 with `Retry-After` at once instead of queueing.
+    pub max_network_detections: usize,
+    /// The detection cache's size bound, in MiB of answers.
+    pub cache_mib: u64,
 }
 
 impl Default for FileConfig {
@@ -101,6 +106,8 @@ impl Default for FileConfig {
             detections_per_minute: 120,
             allow_loopback_http: false,
             client_ip_header: None,
+            max_network_detections: nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES,
+            cache_mib: nativeauth::DEFAULT_CACHE_CAPACITY / (1024 * 1024),
         }
     }
 }

@@ -12,7 +12,7 @@ use nativeauth::connect::{
 use nativeauth::providers::imap::{LoginCheckError, check_login};
 use nativeauth::secrecy::SecretString;
 use nativeauth::{
-    AuthHint, AuthMethod, Detection, Discovery, EmailAddress, NylasProvider, Protocol,
+    AuthHint, AuthMethod, Detection, Discovery, EmailAddress, FailureKind, NylasProvider, Protocol,
     ProviderInfo, Report, Security, Server, Source, Trust, UsernameTemplate,
 };
 use serde::Serialize;
@@ -20,6 +20,9 @@ use serde::Serialize;
 use crate::SetupError;
 use crate::config::{Api, ServerConfig};
 use crate::i18n::{Lang, Msg, t};
+
+/// How long a caller refused as busy is asked to wait: discoveries take a few seconds at most.
+pub(crate) const BUSY_RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// The connect API client the server was configured with.
 pub(crate) enum ApiClient {
@@ -303,6 +306,12 @@ pub(crate) async fn login(
         ));
     };
     let report = app.discovery.discover(&email).await;
+    if report.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Busy) {
+        let mut failure =
+            LoginFailure::new(StatusCode::SERVICE_UNAVAILABLE, "busy", t(lang, Msg::Busy));
+        failure.retry_after = Some(BUSY_RETRY_AFTER);
+        return Err(failure);
+    }
     // Servers the user confirmed or typed replace an unverified (or missing) answer; they
     // are the user's own choice, so they are accepted as such.
     let (detection, consent) = match (&report.best, &input.manual) {

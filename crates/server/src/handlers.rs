@@ -9,14 +9,16 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use nativeauth::EmailAddress;
 use nativeauth::providers::catalogue::{CatalogueChoice, lookup_domain};
 use nativeauth::secrecy::SecretString;
+use nativeauth::{EmailAddress, FailureKind};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::cookies::{self, CSRF_COOKIE, STATE_COOKIE, STATE_LIMIT};
-use crate::flow::{self, App, DetectView, LoginFailure, LoginInput, ManualServers};
+use crate::flow::{
+    self, App, BUSY_RETRY_AFTER, DetectView, LoginFailure, LoginInput, ManualServers,
+};
 use crate::guard::{Caller, ClientIp, caller, is_json};
 use crate::i18n::{Lang, Msg, t};
 use crate::page::{PageState, render};
@@ -40,6 +42,13 @@ fn too_many(lang: Lang, wait: Duration) -> Response {
     let mut response =
         json_error(StatusCode::TOO_MANY_REQUESTS, "rate-limited", t(lang, Msg::TooManyAttempts));
     insert_retry_after(&mut response, wait);
+    response
+}
+
+/// The answer when too many detections use the network at once (shed, not queued).
+fn busy(lang: Lang) -> Response {
+    let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, "busy", t(lang, Msg::Busy));
+    insert_retry_after(&mut response, BUSY_RETRY_AFTER);
     response
 }
 
@@ -116,15 +125,30 @@ fn needs_network(app: &App, email: &EmailAddress) -> bool {
 }
 
 /// Detects `email`, counting a network detection against the client's budget.
+/// Why a detection was not run.
+enum DetectRefusal {
+    /// This client asked too often; wait this long.
+    RateLimited(Duration),
+    /// Too many detections are using the network at once.
+    Busy,
+}
+
 async fn detect_email(
     app: &App,
     ip: ClientIp,
     email: &EmailAddress,
-) -> Result<DetectView, Duration> {
+) -> Result<DetectView, DetectRefusal> {
     if needs_network(app, email) {
-        app.limits.check(&format!("detect:{}", ip.key()), app.config.file.detections_per_minute)?;
+        app.limits
+            .check(&format!("detect:{}", ip.key()), app.config.file.detections_per_minute)
+            .map_err(DetectRefusal::RateLimited)?;
     }
     let report = app.discovery.discover(email).await;
+    if report.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Busy) {
+        app.metrics.detection("none", "none", "busy", false);
+        tracing::warn!(domain = email.domain(), "detection refused: busy");
+        return Err(DetectRefusal::Busy);
+    }
     let view = flow::detect_view(app, &report);
     let cached = report.trace.first().is_some_and(|step| step.source == "cache");
     let outcome = if view.detected { "detected" } else { "not-found" };
@@ -194,7 +218,8 @@ pub(crate) async fn detect(
     };
     match detect_email(&app, ip, &email).await {
         Ok(view) => Json(view).into_response(),
-        Err(wait) => too_many(lang, wait),
+        Err(DetectRefusal::RateLimited(wait)) => too_many(lang, wait),
+        Err(DetectRefusal::Busy) => busy(lang),
     }
 }
 
@@ -394,15 +419,22 @@ pub(crate) async fn login_form(
     };
     let mut view = match detect_email(&app, ip, &email).await {
         Ok(view) => view,
-        Err(wait) => {
+        Err(refusal) => {
+            let (status, msg, wait) = match refusal {
+                DetectRefusal::RateLimited(wait) => {
+                    (StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts, wait)
+                }
+                DetectRefusal::Busy => {
+                    (StatusCode::SERVICE_UNAVAILABLE, Msg::Busy, BUSY_RETRY_AFTER)
+                }
+            };
             let state = PageState {
                 email: &kept.email,
                 name: &kept.name,
-                error: Some((t(lang, Msg::TooManyAttempts), None)),
+                error: Some((t(lang, msg), None)),
                 ..PageState::default()
             };
-            let mut response =
-                page_response(&app, &headers, StatusCode::TOO_MANY_REQUESTS, &state, None);
+            let mut response = page_response(&app, &headers, status, &state, None);
             insert_retry_after(&mut response, wait);
             return response;
         }

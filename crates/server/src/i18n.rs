@@ -57,6 +57,7 @@ pub(crate) enum Msg {
     Success,
     Help,
     TooManyAttempts,
+    Busy,
     SessionExpired,
     ApiRefused,
     ApiUnavailable,
@@ -110,6 +111,11 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, TooManyAttempts) => "Too many attempts. Please wait a moment and try again.",
         (Lang::De, TooManyAttempts) => {
             "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut."
+        }
+        (Lang::En, Busy) => "We are very busy right now. Please try again in a few seconds.",
+        (Lang::De, Busy) => {
+            "Gerade sind sehr viele Anfragen unterwegs. Bitte versuchen Sie es in ein paar \
+             Sekunden erneut."
         }
         (Lang::En, SessionExpired) => "The page expired. Please try again.",
         (Lang::De, SessionExpired) => "Die Seite ist abgelaufen. Bitte versuchen Sie es erneut.",

@@ -64,7 +64,11 @@ async fn main() -> anyhow::Result<()> {
         }
         _sandbox = Some(running);
     }
-    let discovery = DiscoveryConfig::builder().offline(args.offline).build();
+    let discovery = DiscoveryConfig::builder()
+        .offline(args.offline)
+        .max_network_discoveries(Some(file.max_network_detections))
+        .cache_capacity(file.cache_mib.saturating_mul(1024 * 1024))
+        .build();
     let router = nativeauth_server::router(ServerConfig { file, secrets, discovery })?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

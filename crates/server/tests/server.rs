@@ -560,3 +560,40 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
         "another client"
     );
 }
+
+#[tokio::test]
+async fn past_the_network_limit_detections_and_sign_ins_are_shed_with_503() {
+    // No detection may use the network: every one that needs it is shed at once.
+    let discovery = nativeauth::DiscoveryConfig::builder()
+        .nameservers([std::net::SocketAddr::from(([127, 0, 0, 1], 9))])
+        .max_network_discoveries(Some(0))
+        .build();
+    let harness = start(Api::V2, Some(discovery), |_| {}).await;
+
+    let response = harness
+        .http
+        .post(format!("{}/api/detect", harness.base))
+        .json(&json!({ "email": "ann@unknown-corp.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(header(&response, "retry-after"), "2");
+    assert_eq!(response.json::<Value>().await.unwrap()["kind"], "busy");
+
+    let (status, body) = harness.detect("ann@yahoo.com").await;
+    assert_eq!(
+        (status, body["detected"].as_bool()),
+        (200, Some(true)),
+        "catalogue answers: {body}"
+    );
+
+    let session = harness.open("").await;
+    let refused = harness
+        .login(&session, json!({ "email": "ann@unknown-corp.example", "password": "pw" }))
+        .await;
+    assert_eq!(refused.status(), 503);
+    assert!(!header(&refused, "retry-after").is_empty());
+    assert_eq!(refused.json::<Value>().await.unwrap()["kind"], "busy");
+    assert!(harness.callbacks.lock().unwrap().is_empty());
+}

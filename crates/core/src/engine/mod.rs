@@ -11,8 +11,11 @@
 //! 3. **Ranking.** By source (catalogue > MX pattern > autoconfig > ISPDB > autodiscover > SRV >
 //!    guess), then verified before unverified; runners-up are kept as alternatives.
 //!
-//! Results are cached per domain (see [`DiscoveryConfigBuilder::cache_ttl`](crate::DiscoveryConfigBuilder::cache_ttl)), so a
-//! busy login server asks the network about each domain once.
+//! Results are cached per domain (see [`DiscoveryConfigBuilder::cache_ttl`](crate::DiscoveryConfigBuilder::cache_ttl)
+//! and [`cache_capacity`](crate::DiscoveryConfigBuilder::cache_capacity)), so a busy login
+//! server asks the network about each domain once. At most
+//! [`max_network_discoveries`](crate::DiscoveryConfigBuilder::max_network_discoveries) runs use
+//! the network at once; past that, a run is refused at once as busy.
 
 mod cache;
 
@@ -58,6 +61,8 @@ pub struct Discovery {
     network: Option<Arc<Network>>,
     providers: Vec<Box<dyn Provider>>,
     cache: Cache,
+    /// One permit per discovery using the network at once (`None`: no limit).
+    network_slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl std::fmt::Debug for Discovery {
@@ -95,8 +100,11 @@ impl Discovery {
         providers: Vec<Box<dyn Provider>>,
     ) -> Result<Self, SetupError> {
         let network = if config.offline { None } else { Some(Arc::new(Network::new(&config)?)) };
-        let cache = Cache::new(config.cache_ttl, config.negative_cache_ttl);
-        Ok(Self { config: Arc::new(config), network, providers, cache })
+        let cache = Cache::new(config.cache_ttl, config.negative_cache_ttl, config.cache_capacity);
+        let network_slots = config
+            .max_network_discoveries
+            .map(|limit| Arc::new(tokio::sync::Semaphore::new(limit)));
+        Ok(Self { config: Arc::new(config), network, providers, cache, network_slots })
     }
 
     /// The configuration.
@@ -183,8 +191,17 @@ impl Discovery {
                 ctx.timer(provider.id(), email.domain())
                     .finish(Outcome::Skipped, "not needed: the catalogue answered");
             }
-        } else {
+        } else if let Some(_permit) = self.network_slot() {
             verdict = self.network_phase(email, &ctx, deadline, &mut state).await;
+        } else {
+            // Refused at once rather than queued: an answer in hand that the network could
+            // still beat is not given (nor cached) as if it were the best one.
+            ctx.timer("engine", email.domain()).finish(
+                Outcome::Skipped,
+                "busy: the limit of discoveries using the network at once is reached",
+            );
+            state.detections.clear();
+            verdict = Some(Verdict::Busy);
         }
 
         let RunState { mut detections, errors, timed_out, dns_timed_out } = state;
@@ -215,6 +232,14 @@ impl Discovery {
             detections.iter().any(|d| d.is_personal_to(email)).then(|| email.as_str().to_owned());
         let run = CachedRun { detections, failure, suggested_domain, at: Instant::now(), owner };
         (run, ctx.into_trace())
+    }
+
+    /// A permit to use the network, or `None` when `max_network_discoveries` are under way.
+    fn network_slot(&self) -> Option<Option<tokio::sync::OwnedSemaphorePermit>> {
+        match &self.network_slots {
+            None => Some(None),
+            Some(slots) => slots.clone().try_acquire_owned().ok().map(Some),
+        }
     }
 
     /// The first provider's suggestion for a mistyped domain.
@@ -396,6 +421,8 @@ enum Verdict {
     NoSuchDomain,
     NullMx,
     DnsTimeout,
+    /// Not the domain's DNS: the network limit refused the run before it asked anything.
+    Busy,
 }
 
 impl Verdict {
@@ -404,6 +431,7 @@ impl Verdict {
             Self::NoSuchDomain => "cancelled: the domain does not exist",
             Self::NullMx => "cancelled: the domain accepts no mail (null MX)",
             Self::DnsTimeout => "the domain's DNS does not answer",
+            Self::Busy => "busy: too many discoveries are using the network",
         }
     }
 
@@ -420,6 +448,11 @@ impl Verdict {
             Self::DnsTimeout => Failure {
                 kind: FailureKind::DnsTimeout,
                 message: format!("the DNS servers of {domain} did not answer in time"),
+            },
+            Self::Busy => Failure {
+                kind: FailureKind::Busy,
+                message: "busy: too many discoveries are using the network; try again shortly"
+                    .into(),
             },
         }
     }

@@ -283,3 +283,167 @@ async fn lower_ranked_providers_start_after_the_head_start_when_mx_is_slow() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(started.elapsed(), Duration::from_millis(500), "then waited for the better MX");
 }
+
+/// A provider that knows `listed.example` offline (as a catalogue does), answers every other
+/// domain from the network after `delay` — personally to the address when `personal` — and
+/// counts its runs per domain.
+struct Counting {
+    delay: Duration,
+    personal: bool,
+    runs: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl Counting {
+    fn new(delay_ms: u64) -> Self {
+        Self { delay: Duration::from_millis(delay_ms), personal: false, runs: Arc::default() }
+    }
+
+    fn runs(&self) -> Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> {
+        self.runs.clone()
+    }
+
+    fn count(&self, domain: &str) {
+        *self.runs.lock().unwrap().entry(domain.to_owned()).or_default() += 1;
+    }
+}
+
+#[async_trait]
+impl Provider for Counting {
+    fn id(&self) -> &'static str {
+        "counting"
+    }
+
+    fn detect_offline(&self, email: &EmailAddress, ctx: &DiscoveryContext) -> Option<Detection> {
+        if ctx.is_offline() {
+            // Offline runs are what the flood below is made of: count them here.
+            self.count(email.domain());
+            return email.domain().starts_with("hot").then(|| detection("counting", Source::Mx));
+        }
+        (email.domain() == "listed.example").then(|| detection("counting", Source::Catalogue))
+    }
+
+    fn best_possible_source(&self) -> Source {
+        Source::Mx
+    }
+
+    async fn detect(
+        &self,
+        email: &EmailAddress,
+        _: &DiscoveryContext,
+    ) -> Result<Vec<Detection>, SourceError> {
+        self.count(email.domain());
+        tokio::time::sleep(self.delay).await;
+        let mut found = detection("counting", Source::Mx);
+        if self.personal {
+            found.exchange = Some(crate::model::ExchangeEndpoints {
+                ews_url: None,
+                eas_host: None,
+                login: Some(format!("CORP\\{}", email.local_part())),
+            });
+        }
+        Ok(vec![found])
+    }
+}
+
+#[tokio::test]
+async fn a_hot_domain_survives_a_flood_of_one_off_domains_and_the_bound_holds() {
+    let provider = Counting::new(0);
+    let runs = provider.runs();
+    let capacity = 64 * 1024;
+    let config = DiscoveryConfig::builder().offline(true).cache_capacity(capacity).build();
+    let discovery = Discovery::with_providers(config, vec![Box::new(provider)]).unwrap();
+    let hot = EmailAddress::parse("a@hot.example").unwrap();
+    for _ in 0..20 {
+        discovery.discover(&hot).await;
+    }
+    for i in 0..20_000 {
+        let one_off = EmailAddress::parse(&format!("a@flood-{i}.example")).unwrap();
+        discovery.discover(&one_off).await;
+        if i % 100 == 0 {
+            discovery.discover(&hot).await;
+        }
+    }
+    let report = discovery.discover(&hot).await;
+    assert_eq!(report.trace[0].source, "cache", "{:?}", report.trace);
+    assert_eq!(runs.lock().unwrap()["hot.example"], 1, "the hot domain was never evicted");
+    assert_eq!(runs.lock().unwrap().len(), 20_001, "every one-off domain ran once");
+    let (entries, bytes) = discovery.cache.size();
+    assert!(bytes <= capacity, "{bytes} bytes cached, bound {capacity}");
+    assert!(entries > 10 && entries < 2_000, "{entries} entries under a 64 KiB bound");
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifty_concurrent_callers_of_one_cold_domain_share_one_run() {
+    let provider = Counting::new(50);
+    let runs = provider.runs();
+    let discovery = Discovery::with_providers(online().build(), vec![Box::new(provider)]).unwrap();
+    let callers = (0..50).map(|i| {
+        let email = EmailAddress::parse(&format!("user{i}@cold.example")).unwrap();
+        let discovery = &discovery;
+        async move { discovery.discover(&email).await }
+    });
+    let reports = futures_util::future::join_all(callers).await;
+    assert_eq!(runs.lock().unwrap()["cold.example"], 1);
+    assert!(reports.iter().all(|r| r.best.as_ref().map(|d| d.source) == Some(Source::Mx)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_personal_to_one_user_are_never_given_to_another() {
+    let mut provider = Counting::new(0);
+    provider.personal = true;
+    let runs = provider.runs();
+    let discovery = Discovery::with_providers(online().build(), vec![Box::new(provider)]).unwrap();
+    let login = |report: &Report| {
+        report.best.as_ref().and_then(|d| d.exchange.as_ref()).and_then(|e| e.login.clone())
+    };
+    let alice = EmailAddress::parse("alice@corp.example").unwrap();
+    let bob = EmailAddress::parse("bob@corp.example").unwrap();
+    assert_eq!(login(&discovery.discover(&alice).await).as_deref(), Some("CORP\\alice"));
+    assert_eq!(login(&discovery.discover(&bob).await).as_deref(), Some("CORP\\bob"));
+    let again = discovery.discover(&alice).await;
+    assert_eq!(login(&again).as_deref(), Some("CORP\\alice"));
+    assert_eq!(again.trace[0].source, "cache", "Alice's own answer is cached for her");
+    assert_eq!(login(&discovery.discover(&bob).await).as_deref(), Some("CORP\\bob"));
+    assert_eq!(runs.lock().unwrap()["corp.example"], 2, "one run per user");
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_network_limit_discoveries_are_busy_at_once_but_catalogue_answers_are_not() {
+    let provider = Counting::new(1_000);
+    let runs = provider.runs();
+    let config = online().max_network_discoveries(Some(1)).build();
+    let discovery = Discovery::with_providers(config, vec![Box::new(provider)]).unwrap();
+    let first = EmailAddress::parse("a@first.example").unwrap();
+    let same_domain = EmailAddress::parse("b@first.example").unwrap();
+    let other = EmailAddress::parse("a@other.example").unwrap();
+    let listed = EmailAddress::parse("a@listed.example").unwrap();
+
+    let started = tokio::time::Instant::now();
+    let (running, waiting, refused, catalogue) = tokio::join!(
+        discovery.discover(&first),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            discovery.discover(&same_domain).await
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let report = discovery.discover(&other).await;
+            (report, started.elapsed())
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            discovery.discover(&listed).await
+        },
+    );
+    assert!(running.is_detected() && waiting.is_detected(), "a waiter joins the run under way");
+    let (refused, at) = refused;
+    assert_eq!(refused.failure.as_ref().map(|f| f.kind), Some(FailureKind::Busy));
+    assert_eq!(at, Duration::from_millis(100), "refused at once, not queued");
+    assert!(catalogue.is_detected(), "a catalogue answer never waits for the network");
+    assert_eq!(runs.lock().unwrap().get("other.example"), None, "nothing was asked");
+
+    // Busy is not cached: once the network is free, the domain is asked.
+    let report = discovery.discover(&other).await;
+    assert!(report.is_detected());
+    assert_eq!(runs.lock().unwrap()["other.example"], 1);
+}

@@ -75,6 +75,9 @@ pub enum FailureKind {
     NullMx,
     /// The domain's DNS servers did not answer before the resolver gave up.
     DnsTimeout,
+    /// Too many discoveries were using the network (`max_network_discoveries`): this one was
+    /// refused at once, without asking anything. Try again shortly.
+    Busy,
 }
 
 impl FailureKind {

@@ -22,6 +22,11 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_HEAD_START: Duration = Duration::from_millis(10);
 /// How long "nothing found" is cached per domain.
 pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
+/// The cache's size bound, in (estimated) bytes of answers: about 100,000 "nothing found"
+/// domains or 25,000 found ones.
+pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+/// How many discoveries may use the network at once before more are refused as busy.
+pub const DEFAULT_MAX_NETWORK_DISCOVERIES: usize = 512;
 
 /// The ports used in URLs that discovery builds itself (`https://autoconfig.<domain>/…`).
 /// Redirect targets keep their own ports. Only test setups and unusual LANs change these.
@@ -89,6 +94,8 @@ pub struct DiscoveryConfig {
     pub(crate) head_start: Duration,
     pub(crate) cache_ttl: Option<Duration>,
     pub(crate) negative_cache_ttl: Option<Duration>,
+    pub(crate) cache_capacity: u64,
+    pub(crate) max_network_discoveries: Option<usize>,
 }
 
 impl Default for DiscoveryConfig {
@@ -106,6 +113,8 @@ impl Default for DiscoveryConfig {
             head_start: DEFAULT_HEAD_START,
             cache_ttl: Some(DEFAULT_CACHE_TTL),
             negative_cache_ttl: Some(DEFAULT_NEGATIVE_CACHE_TTL),
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            max_network_discoveries: Some(DEFAULT_MAX_NETWORK_DISCOVERIES),
         }
     }
 }
@@ -240,6 +249,24 @@ impl DiscoveryConfigBuilder {
     pub fn cache_ttl(mut self, found: Option<Duration>, negative: Option<Duration>) -> Self {
         self.config.cache_ttl = found;
         self.config.negative_cache_ttl = negative;
+        self
+    }
+
+    /// The cache's size bound in bytes, counted as an estimate of what each entry keeps
+    /// alive; past it, entries asked once are evicted before those asked often (a flood of
+    /// one-off domains does not push out the busy ones). 0 turns the cache off.
+    /// Default: [`DEFAULT_CACHE_CAPACITY`].
+    pub fn cache_capacity(mut self, bytes: u64) -> Self {
+        self.config.cache_capacity = bytes;
+        self
+    }
+
+    /// How many discoveries may use the network at once; past it, a discovery that needs the
+    /// network ends at once with `FailureKind::Busy` instead of queueing without bound.
+    /// Catalogue answers, cached answers and callers waiting for a run already under way
+    /// never count. `None`: no limit. Default: [`DEFAULT_MAX_NETWORK_DISCOVERIES`].
+    pub fn max_network_discoveries(mut self, limit: Option<usize>) -> Self {
+        self.config.max_network_discoveries = limit;
         self
     }
 
