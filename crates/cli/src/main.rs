@@ -290,3 +290,26 @@ fn init_tracing(verbosity: u8) {
         .with_target(false)
         .init();
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use super::*;
+
+    #[test]
+    fn a_busy_refusal_exits_like_a_network_failure() {
+        let report = Report {
+            email: EmailAddress::parse("a@example.com").unwrap(),
+            best: None,
+            alternatives: Vec::new(),
+            trace: Vec::new(),
+            elapsed: Duration::ZERO,
+            failure: Some(Failure { kind: FailureKind::Busy, message: "busy".into() }),
+            suggestion: None,
+        };
+        assert_eq!(exit_status(&report), status::NETWORK);
+        let json = serde_json::to_value(report.to_json()).unwrap();
+        assert_eq!(json["error"]["kind"], "busy");
+    }
+}
