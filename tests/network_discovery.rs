@@ -35,6 +35,7 @@ async fn web() -> Web {
         "autoconfig.hoster.test",
         "ispdb.test",
         "autoconfig.evil.test",
+        "autoconfig.filtered.test",
     ]);
     let tls = TlsFront::start(&ca, http.socket_address());
     Web { http, tls, ca }
@@ -106,6 +107,12 @@ fn zone() -> Zone {
         .a("autoconfig.metadata.test", Ipv4Addr::new(169, 254, 169, 254))
         // A DNS server that never answers for this one.
         .silent("slow.test")
+        // A domain behind a filtering gateway, which publishes its own autoconfig.
+        .mx("filtered.test", 10, "mx0a-00123456.pphosted.com")
+        .a("autoconfig.filtered.test", LOCALHOST)
+        // A domain hosted at a fingerprinted host, and one at Microsoft's DNSSEC MX format.
+        .mx("shop.test", 10, "mx1.privateemail.com")
+        .mx("dnssec.test", 0, "dnssec-test.o-v1.mx.microsoft")
 }
 
 fn config(dns: &DnsServer, web: &Web) -> nativeauth::DiscoveryConfigBuilder {
@@ -348,4 +355,46 @@ async fn nothing_anywhere_is_not_found() {
         "{:#?}",
         report.trace
     );
+}
+
+#[tokio::test]
+async fn a_gateway_mx_is_named_in_the_trace_and_the_domains_own_sources_answer() {
+    let dns = DnsServer::start(zone());
+    let mut web = web().await;
+    web.not_found_elsewhere().await;
+    web.serve(
+        "autoconfig.filtered.test",
+        "/mail/config-v1.1.xml?emailaddress=ann%40filtered.test",
+        &autoconfig_xml("filtered.test", "imap.filtered.test", "smtp.filtered.test"),
+    )
+    .await;
+    let report = discover(config(&dns, &web).build(), "ann@filtered.test").await;
+    let gateway = report
+        .trace
+        .iter()
+        .find(|s| s.source == "catalogue" && s.target == "MX mx0a-00123456.pphosted.com")
+        .unwrap_or_else(|| panic!("no catalogue MX step: {:#?}", report.trace));
+    assert_eq!(gateway.outcome, Outcome::Nothing);
+    assert!(gateway.detail.contains("filtering gateway (Proofpoint)"), "{}", gateway.detail);
+    let best = report.best.as_ref().unwrap_or_else(|| panic!("{:#?}", report.trace));
+    assert_eq!(
+        (best.source, best.incoming[0].host.as_str()),
+        (Source::Autoconfig(AutoconfigOrigin::Subdomain), "imap.filtered.test"),
+        "the domain's own autoconfig decides, not the gateway"
+    );
+}
+
+#[tokio::test]
+async fn fingerprinted_hosts_answer_in_one_round_trip() {
+    let dns = DnsServer::start(zone());
+    let web = web().await;
+    let report = discover(config(&dns, &web).build(), "owner@shop.test").await;
+    let best = report.best.as_ref().unwrap();
+    assert_eq!((best.provider.id.as_str(), best.source), ("privateemail", Source::Mx));
+    assert_eq!(best.incoming[0].host, "mail.privateemail.com");
+    assert_eq!(dns.count("shop.test", RecordType::MX), 1);
+
+    let report = discover(config(&dns, &web).build(), "it@dnssec.test").await;
+    let best = report.best.as_ref().unwrap();
+    assert_eq!((best.provider.id.as_str(), best.source), ("office365", Source::Mx));
 }

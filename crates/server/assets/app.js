@@ -40,7 +40,8 @@
       $("oauth").href = d.sign_in_url || "#";
       $("oauth").textContent = form.dataset[d.nylas === "gmail" ? "google" : "microsoft"];
     }
-    show($("password-field"), !oauth);
+    var unsupported = d.auth === "unsupported";
+    show($("password-field"), !oauth && !unsupported);
     $("password-label").textContent = form.dataset[d.auth === "app-password" ? "appPassword" : "password"];
     var help = $("help");
     if (d.auth === "app-password" && d.help_url) { help.href = d.help_url; show(help, true); } else { show(help, false); }
@@ -50,7 +51,7 @@
       if (d.incoming && !$("imap_host").value) { $("imap_host").value = d.incoming.host; $("imap_port").value = d.incoming.port; }
       if (d.outgoing && !$("smtp_host").value) { $("smtp_host").value = d.outgoing.host; $("smtp_port").value = d.outgoing.port; }
     }
-    show($("submit"), !oauth);
+    show($("submit"), !oauth && !unsupported);
     $("submit").textContent = form.dataset.signIn;
   }
 

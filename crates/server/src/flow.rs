@@ -186,7 +186,9 @@ pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
     let file = &app.config.file;
     let oauth = best.auth_hint == AuthHint::OAuth2
         || matches!(best.provider.nylas, NylasProvider::Outlook | NylasProvider::Hotmail);
-    let (auth, sign_in_url) = if oauth {
+    let (auth, sign_in_url) = if best.auth_hint == AuthHint::Unsupported {
+        ("unsupported", None)
+    } else if oauth {
         let url = match best.provider.nylas {
             NylasProvider::Gmail => file.google_sign_in_url.clone(),
             _ => file.microsoft_sign_in_url.clone(),
@@ -312,6 +314,13 @@ pub(crate) async fn login(
         failure.retry_after = Some(BUSY_RETRY_AFTER);
         return Err(failure);
     }
+    if report.best.as_ref().is_some_and(|best| best.auth_hint == AuthHint::Unsupported) {
+        return Err(LoginFailure::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported-provider",
+            t(lang, Msg::Unsupported),
+        ));
+    }
     // Servers the user confirmed or typed replace an unverified (or missing) answer; they
     // are the user's own choice, so they are accepted as such.
     let (detection, consent) = match (&report.best, &input.manual) {
@@ -434,6 +443,11 @@ pub(crate) fn with_state(url: &str, state: Option<&str>) -> String {
 
 fn payload_failure(error: &PayloadError, lang: Lang) -> LoginFailure {
     match error {
+        PayloadError::Unsupported { .. } => LoginFailure::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported-provider",
+            t(lang, Msg::Unsupported),
+        ),
         PayloadError::OAuthRequired { .. } | PayloadError::WrongCredentials { .. } => {
             LoginFailure::new(
                 StatusCode::BAD_REQUEST,

@@ -62,6 +62,7 @@ pub(crate) enum Msg {
     ApiRefused,
     ApiUnavailable,
     NoPasswordHere,
+    Unsupported,
     InvalidPort,
     EnterServers,
 }
@@ -140,6 +141,13 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         }
         (Lang::De, NoPasswordHere) => {
             "Dieser Anbieter nimmt hier kein Passwort an: Nutzen Sie die Anmelde-Schaltfläche."
+        }
+        (Lang::En, Unsupported) => {
+            "This provider does not let other apps reach your mail, so it cannot be connected here."
+        }
+        (Lang::De, Unsupported) => {
+            "Dieser Anbieter lässt andere Apps nicht an Ihre E-Mails, daher kann er hier nicht \
+             verbunden werden."
         }
     }
 }

@@ -185,7 +185,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
 </div>
 {oauth}
 {error}
-<button id="submit" type="submit">{submit}</button>
+<button id="submit" type="submit"{submit_hidden}>{submit}</button>
 </form>"#,
         csrf = escape(csrf),
         password_text = t(lang, Msg::Password),
@@ -216,6 +216,8 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
         smtp_host = value(outgoing.map(|s| s.host.clone())),
         smtp_port = value(outgoing.map(|s| s.port.to_string())),
         password_hidden = hidden(show_password),
+        // A provider without mail access for other apps: its note is all there is to show.
+        submit_hidden = hidden(auth != "unsupported"),
         submit = if detection.is_some() { t(lang, Msg::SignIn) } else { t(lang, Msg::Continue) },
     )
 }

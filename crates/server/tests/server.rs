@@ -597,3 +597,32 @@ async fn past_the_network_limit_detections_and_sign_ins_are_shed_with_503() {
     assert_eq!(refused.json::<Value>().await.unwrap()["kind"], "busy");
     assert!(harness.callbacks.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_provider_without_mail_access_gets_its_note_and_no_sign_in() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let (status, body) = harness.detect("jo@proton.me").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["auth"], "unsupported", "{body}");
+    assert!(body["notes"][0].as_str().unwrap().contains("Bridge"), "{body}");
+
+    let session = harness.open("").await;
+    let refused =
+        harness.login(&session, json!({ "email": "jo@proton.me", "password": "pw" })).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.json::<Value>().await.unwrap()["kind"], "unsupported-provider");
+    assert!(harness.callbacks.lock().unwrap().is_empty());
+
+    // The page without script shows the note, and neither a password field nor a button.
+    let page = harness
+        .post_form(
+            "/login",
+            &session.cookies,
+            &[("email", "jo@proton.me"), ("csrf", session.csrf.as_str())],
+        )
+        .await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Proton Mail Bridge"), "{html}");
+    assert!(html.contains(r#"<div id="password-field" hidden>"#), "{html}");
+    assert!(html.contains(r#"<button id="submit" type="submit" hidden>"#), "{html}");
+}

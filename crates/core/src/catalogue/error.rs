@@ -102,6 +102,12 @@ pub enum ProblemKind {
         /// The plaintext server's host.
         host: String,
     },
+    /// A provider marked `auth = "unsupported"` without a note saying what its users can do.
+    #[error("provider {0:?} is unsupported but has no note saying what its users can do")]
+    UnsupportedWithoutNote(String),
+    /// A `[[gateway]]` without MX patterns.
+    #[error("a gateway needs at least one MX pattern")]
+    GatewayWithoutMx,
     /// A provider without any valid incoming or outgoing server.
     #[error("provider {id:?} has no valid {direction} server")]
     NoServers {

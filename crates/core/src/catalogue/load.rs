@@ -9,8 +9,10 @@ use toml::Spanned;
 use super::error::{CatalogueError, Position, Problem, ProblemKind};
 use super::pattern::{MxPattern, check_domain};
 use super::schema::{self, RawServer};
-use super::{CatalogueEntry, ServerSpec};
-use crate::model::{AuthMethod, Placeholder, Security, UsernameTemplate, unknown_placeholder};
+use super::{CatalogueEntry, Gateway, ServerSpec};
+use crate::model::{
+    AuthHint, AuthMethod, Placeholder, Security, UsernameTemplate, unknown_placeholder,
+};
 
 /// Turns byte offsets into 1-based line and column numbers (columns count characters).
 struct LineIndex<'a> {
@@ -56,6 +58,7 @@ impl Checker<'_> {
 /// A parsed catalogue: its entries, and its popular domains (most popular first).
 pub(super) struct Parsed {
     pub(super) entries: Vec<CatalogueEntry>,
+    pub(super) gateways: Vec<Gateway>,
     pub(super) popular: Vec<String>,
 }
 
@@ -129,12 +132,19 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
         let incoming = check_servers(&mut checker, provider.incoming.valid, Direction::Incoming);
         let outgoing = check_servers(&mut checker, provider.outgoing.valid, Direction::Outgoing);
         let label = id.clone().unwrap_or_default();
+        // A provider without IMAP/SMTP access for other apps lists no servers, and must say
+        // what its users can do instead.
+        let unsupported = provider.auth == Some(AuthHint::Unsupported);
+        if unsupported && provider.notes.is_empty() {
+            checker
+                .report(provider_span.clone(), ProblemKind::UnsupportedWithoutNote(label.clone()));
+        }
         // A direction whose servers all had schema problems is reported there already.
-        if incoming.is_empty() && !provider.incoming.any_invalid {
+        if incoming.is_empty() && !provider.incoming.any_invalid && !unsupported {
             let kind = ProblemKind::NoServers { id: label.clone(), direction: "incoming" };
             checker.report(provider_span.clone(), kind);
         }
-        if outgoing.is_empty() && !provider.outgoing.any_invalid {
+        if outgoing.is_empty() && !provider.outgoing.any_invalid && !unsupported {
             let kind = ProblemKind::NoServers { id: label, direction: "outgoing" };
             checker.report(provider_span, kind);
         }
@@ -160,6 +170,41 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
         });
     }
 
+    let mut gateways = Vec::with_capacity(raw.gateway.len());
+    for gateway in raw.gateway {
+        let gateway_span = gateway.span();
+        let gateway = gateway.into_inner();
+        if gateway.mx.is_empty() {
+            checker.report(gateway_span, ProblemKind::GatewayWithoutMx);
+        }
+        let mut patterns = Vec::with_capacity(gateway.mx.len());
+        for pattern in gateway.mx {
+            let span = pattern.span();
+            let pattern = pattern.into_inner();
+            match MxPattern::parse(&pattern) {
+                Err(reason) => {
+                    checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason })
+                }
+                Ok(_) if mx_patterns.contains_key(&pattern) => {
+                    let first = mx_patterns[&pattern].clone();
+                    checker.report_duplicate(span, first, ProblemKind::DuplicateMxPattern(pattern));
+                }
+                Ok(parsed) => {
+                    mx_patterns.insert(pattern, span);
+                    patterns.push(parsed);
+                }
+            }
+        }
+        if let (Some(name), Some(kind)) = (gateway.name, gateway.kind) {
+            gateways.push(Gateway {
+                name,
+                kind,
+                mx: patterns,
+                documentation: gateway.documentation,
+            });
+        }
+    }
+
     let mut popular = Vec::with_capacity(raw.popular.len());
     for domain in raw.popular {
         let span = domain.span();
@@ -173,7 +218,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
     }
 
     if checker.problems.is_empty() {
-        Ok(Parsed { entries, popular })
+        Ok(Parsed { entries, gateways, popular })
     } else {
         checker.problems.sort_by_key(|p| p.at);
         Err(CatalogueError::invalid(origin, checker.problems))

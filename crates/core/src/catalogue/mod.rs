@@ -11,6 +11,8 @@
 //! name = "Gmail"               # display name
 //! nylas = "gmail"              # gmail yahoo aol icloud hotmail outlook office365 exchange imap
 //! auth = "oauth2"              # what the login page asks for: password | app-password | oauth2
+//!                              # | unsupported (no IMAP/SMTP for other apps: no servers, and
+//!                              # a note saying what the user can do)
 //! domains = ["gmail.com", "*.example.com"]   # exact, or "*." = subdomains only; lowercase
 //!                                            # ASCII (punycode); each domain in one entry only
 //! mx = ["aspmx.l.google.com", "*.google.com", "mx*.zoho.com"]   # optional MX host patterns
@@ -31,7 +33,16 @@
 //! host = "smtp.gmail.com"
 //! port = 465
 //! security = "tls"
+//!
+//! [[gateway]]                  # MX hosts that receive mail without holding mailboxes
+//! name = "Proofpoint"
+//! kind = "filter"              # filter | forwarding
+//! mx = ["*.pphosted.com"]      # at least one; never also a provider's pattern
+//! documentation = "https://…"  # optional
 //! ```
+//!
+//! A domain whose MX is a gateway is not answered by that MX: the trace names the gateway and
+//! the domain's own sources (autoconfig, autodiscover, SRV) decide.
 //!
 //! MX patterns follow [`MxPattern`]: a leading `*.` is one or more labels, a `*` inside a label
 //! is any run of characters within that label. Domain and MX matching work on label boundaries.
@@ -132,6 +143,50 @@ impl CatalogueEntry {
     }
 }
 
+/// What a mail gateway does with a domain's mail before it reaches the mailbox host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum GatewayKind {
+    /// A filtering gateway (spam, malware) in front of the real mail host.
+    Filter,
+    /// A forwarding service: the mailbox is somewhere else entirely.
+    Forwarding,
+}
+
+impl GatewayKind {
+    /// The words the trace uses (`filtering gateway`, `forwarding service`).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Filter => "filtering gateway",
+            Self::Forwarding => "forwarding service",
+        }
+    }
+}
+
+/// A service whose MX hosts receive a domain's mail but do not hold its mailboxes: its MX says
+/// nothing about where the user signs in, so discovery goes on with the domain's own sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gateway {
+    /// The vendor or service (`Proofpoint`).
+    pub name: String,
+    /// Filtering or forwarding.
+    pub kind: GatewayKind,
+    /// Its MX host patterns.
+    pub mx: Vec<MxPattern>,
+    /// A link to the vendor's documentation of these MX hosts.
+    pub documentation: Option<String>,
+}
+
+/// A gateway match: the gateway and the pattern that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayMatch<'a> {
+    /// The matching gateway.
+    pub gateway: &'a Gateway,
+    /// The pattern that matched.
+    pub pattern: &'a MxPattern,
+}
+
 /// A domain match: the entry and the rule (domain or wildcard) that matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DomainMatch<'a> {
@@ -155,6 +210,7 @@ pub struct MxMatch<'a> {
 pub struct Catalogue {
     origin: String,
     entries: Vec<CatalogueEntry>,
+    gateways: Vec<Gateway>,
     /// The domains users type most, most popular first.
     popular: Vec<String>,
     /// Exact domain → (entry index, index in the entry's domains).
@@ -170,7 +226,7 @@ impl Catalogue {
     /// [`CatalogueError::Invalid`] listing every problem with its line and column.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
         let parsed = load::parse(text, origin)?;
-        Ok(Self::from_entries(origin, parsed.entries, parsed.popular))
+        Ok(Self::from_entries(origin, parsed.entries, parsed.gateways, parsed.popular))
     }
 
     /// Reads and parses a catalogue file.
@@ -185,10 +241,15 @@ impl Catalogue {
 
     /// A catalogue with no entries.
     pub fn empty() -> Self {
-        Self::from_entries("(empty)", Vec::new(), Vec::new())
+        Self::from_entries("(empty)", Vec::new(), Vec::new(), Vec::new())
     }
 
-    fn from_entries(origin: &str, entries: Vec<CatalogueEntry>, popular: Vec<String>) -> Self {
+    fn from_entries(
+        origin: &str,
+        entries: Vec<CatalogueEntry>,
+        gateways: Vec<Gateway>,
+        popular: Vec<String>,
+    ) -> Self {
         let mut exact = HashMap::new();
         let mut wildcard = HashMap::new();
         for (index, entry) in entries.iter().enumerate() {
@@ -199,7 +260,7 @@ impl Catalogue {
                 };
             }
         }
-        Self { origin: origin.to_owned(), entries, popular, exact, wildcard }
+        Self { origin: origin.to_owned(), entries, gateways, popular, exact, wildcard }
     }
 
     /// Where the catalogue came from (a file name, or `built-in`).
@@ -210,6 +271,11 @@ impl Catalogue {
     /// Every entry, in file order.
     pub fn entries(&self) -> &[CatalogueEntry] {
         &self.entries
+    }
+
+    /// Every gateway, in file order.
+    pub fn gateways(&self) -> &[Gateway] {
+        &self.gateways
     }
 
     /// The entry with this id.
@@ -254,6 +320,15 @@ impl Catalogue {
     pub fn match_mx_host(&self, host: &str) -> Option<MxMatch<'_>> {
         self.entries.iter().find_map(|entry| {
             entry.mx.iter().find(|p| p.matches(host)).map(|pattern| MxMatch { entry, pattern })
+        })
+    }
+
+    /// The gateway whose MX pattern matches `host` (any case, trailing dot allowed): mail for
+    /// the domain passes through it, and the mailbox is elsewhere.
+    pub fn match_gateway(&self, host: &str) -> Option<GatewayMatch<'_>> {
+        self.gateways.iter().find_map(|gateway| {
+            let pattern = gateway.mx.iter().find(|p| p.matches(host))?;
+            Some(GatewayMatch { gateway, pattern })
         })
     }
 }

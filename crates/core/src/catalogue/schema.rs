@@ -11,14 +11,25 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::GatewayKind;
 use crate::model::{AuthHint, AuthMethod, NylasProvider, Protocol, Security};
 
 /// The file: `popular` domains and `[[provider]]` entries.
 pub(super) struct RawFile {
     /// Domains users type most, most popular first: what a typo is checked against.
     pub(super) popular: Vec<Spanned<String>>,
-    /// Every entry whose schema is valid.
+    /// Every `[[provider]]` entry, with what could be read of it.
     pub(super) provider: Vec<Spanned<RawProvider>>,
+    /// Every `[[gateway]]` entry, with what could be read of it.
+    pub(super) gateway: Vec<Spanned<RawGateway>>,
+}
+
+/// One `[[gateway]]` entry as written.
+pub(super) struct RawGateway {
+    pub(super) name: Option<String>,
+    pub(super) kind: Option<GatewayKind>,
+    pub(super) mx: Vec<Spanned<String>>,
+    pub(super) documentation: Option<String>,
 }
 
 /// One `[[provider]]` entry as written. A value with a problem is `None` (or left out of its
@@ -54,7 +65,8 @@ pub(super) struct RawServer {
     pub(super) auth: Option<Vec<AuthMethod>>,
 }
 
-const FILE_KEYS: &[&str] = &["popular", "provider"];
+const FILE_KEYS: &[&str] = &["popular", "provider", "gateway"];
+const GATEWAY_KEYS: &[&str] = &["name", "kind", "mx", "documentation"];
 const PROVIDER_KEYS: &[&str] = &[
     "id",
     "name",
@@ -83,7 +95,8 @@ pub(super) fn read(text: &str) -> (RawFile, Vec<SchemaProblem>) {
         for error in syntax_errors {
             problems.push((error.span().unwrap_or(0..0), error.message().trim().to_owned()));
         }
-        return (RawFile { popular: Vec::new(), provider: Vec::new() }, problems);
+        let empty = RawFile { popular: Vec::new(), provider: Vec::new(), gateway: Vec::new() };
+        return (empty, problems);
     }
     let span = document.span();
     let mut fields = Fields::new(document.into_inner(), span, FILE_KEYS, &mut problems);
@@ -93,7 +106,27 @@ pub(super) fn read(text: &str) -> (RawFile, Vec<SchemaProblem>) {
         .into_iter()
         .map(|(table, span)| read_provider(table, span, &mut problems))
         .collect();
-    (RawFile { popular, provider }, problems)
+    let gateway = fields
+        .tables(&mut problems, "gateway")
+        .into_iter()
+        .map(|(table, span)| read_gateway(table, span, &mut problems))
+        .collect();
+    (RawFile { popular, provider, gateway }, problems)
+}
+
+fn read_gateway(
+    table: DeTable<'_>,
+    span: Range<usize>,
+    problems: &mut Vec<SchemaProblem>,
+) -> Spanned<RawGateway> {
+    let mut fields = Fields::new(table, span.clone(), GATEWAY_KEYS, problems);
+    let gateway = RawGateway {
+        name: fields.required(problems, "name"),
+        kind: fields.required(problems, "kind"),
+        mx: fields.required(problems, "mx").unwrap_or_default(),
+        documentation: fields.optional(problems, "documentation"),
+    };
+    Spanned::new(span, gateway)
 }
 
 fn read_provider(

@@ -226,3 +226,50 @@ fn plaintext_servers_must_come_after_encrypted_ones() {
     assert_eq!(found[0].kind, ProblemKind::PlaintextFirst { host: "imap.a.example".into() });
     assert_eq!(found[0].at.line, 7);
 }
+
+#[test]
+fn gateways_are_parsed_matched_and_checked() {
+    let gateways = "\n[[gateway]]\nname = \"Filter Co\"\nkind = \"filter\"\nmx = [\"*.filter.example\"]\n\n[[gateway]]\nname = \"Hop\"\nkind = \"forwarding\"\nmx = [\"mx*.hop.example\"]\n";
+    let text = format!("{}{gateways}", provider("a", r#"["a.example"]"#));
+    let catalogue = Catalogue::parse(&text, "test.toml").unwrap();
+    let found = catalogue.match_gateway("in-1.filter.example.").unwrap();
+    assert_eq!(
+        (found.gateway.name.as_str(), found.gateway.kind),
+        ("Filter Co", GatewayKind::Filter)
+    );
+    let hop = catalogue.match_gateway("mx2.hop.example").unwrap();
+    assert_eq!(hop.gateway.kind, GatewayKind::Forwarding);
+    assert!(catalogue.match_gateway("filter.example").is_none());
+    assert!(catalogue.match_mx_host("in-1.filter.example").is_none());
+
+    // No MX pattern, an unknown kind, a pattern a provider already uses: each reported.
+    let with_mx = provider("a", r#"["a.example"]"#).replacen(
+        "[[provider.incoming]]",
+        "mx = [\"mx.a.example\"]\n[[provider.incoming]]",
+        1,
+    );
+    let bad = "[[gateway]]\nname = \"Empty\"\nkind = \"filter\"\nmx = []\n[[gateway]]\nname = \"Odd\"\nkind = \"relay\"\nmx = [\"x.example\"]\n[[gateway]]\nname = \"Dup\"\nkind = \"filter\"\nmx = [\"mx.a.example\"]\n";
+    let kinds: Vec<String> =
+        problems(&format!("{with_mx}{bad}")).into_iter().map(|p| p.kind.to_string()).collect();
+    assert!(
+        kinds.iter().any(|k| k.contains("a gateway needs at least one MX pattern")),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k.contains("unknown variant `relay`")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.contains("duplicate MX pattern \"mx.a.example\"")), "{kinds:?}");
+}
+
+#[test]
+fn an_unsupported_provider_needs_no_servers_but_a_note() {
+    let with_note = "[[provider]]\nid = \"sealed\"\nname = \"Sealed\"\nnylas = \"imap\"\nauth = \"unsupported\"\ndomains = [\"sealed.example\"]\nnotes = [\"Only Sealed's own app reads this mail.\"]\n";
+    let catalogue = Catalogue::parse(with_note, "test.toml").unwrap();
+    let entry = catalogue.lookup("sealed.example").unwrap().entry;
+    assert_eq!(entry.auth, AuthHint::Unsupported);
+    assert!(entry.incoming.is_empty());
+
+    let without_note =
+        with_note.replace("notes = [\"Only Sealed's own app reads this mail.\"]\n", "");
+    let found = problems(&without_note);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(matches!(found[0].kind, ProblemKind::UnsupportedWithoutNote(ref id) if id == "sealed"));
+}

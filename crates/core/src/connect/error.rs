@@ -23,6 +23,13 @@ pub enum PayloadError {
         /// What was given.
         given: &'static str,
     },
+    /// The provider gives other apps no IMAP/SMTP access (`AuthHint::Unsupported`): no
+    /// credentials can connect it; the detection's notes say what the user can do.
+    #[error("{provider} gives other apps no mail access, so it cannot be connected")]
+    Unsupported {
+        /// The provider's name.
+        provider: String,
+    },
     /// Microsoft 365 needs the redirect URI registered with Microsoft.
     #[error("provider {provider} needs the OAuth redirect URI")]
     MissingRedirectUri {

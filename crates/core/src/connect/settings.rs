@@ -143,6 +143,10 @@ impl ProviderSettings {
 
 /// Refuses an unverified detection unless the caller consented.
 pub(crate) fn check_trust(detection: &Detection, consent: Consent) -> Result<(), PayloadError> {
+    // Before trust: no consent makes a provider without mail access usable.
+    if detection.auth_hint == crate::model::AuthHint::Unsupported {
+        return Err(PayloadError::Unsupported { provider: detection.provider.name.clone() });
+    }
     if detection.trust == Trust::Unverified && !consent.accepts_unverified() {
         return Err(PayloadError::Unverified {
             found_by: detection.source,

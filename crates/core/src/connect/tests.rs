@@ -592,3 +592,25 @@ fn a_separate_smtp_login_reaches_both_bodies() {
     assert!(serde_json::to_value(&plain).unwrap()["settings"].get("smtp_password").is_none());
     assert!(!format!("{creds:?}").contains("smtp-pw"), "no secret in Debug");
 }
+
+#[test]
+fn a_provider_without_mail_access_is_refused_whatever_the_credentials_and_consent() {
+    let mut sealed = imap_detection();
+    sealed.auth_hint = AuthHint::Unsupported;
+    sealed.provider.name = "Sealed Mail".into();
+    let email = email("dave@example.net");
+    for credentials in [Credentials::password("pw"), oauth()] {
+        let v2 = AuthorizeRequest::with_consent(
+            "cid",
+            "Dave",
+            &email,
+            &sealed,
+            &credentials,
+            scopes(),
+            Consent::none().accept_unverified().allow_plaintext(),
+        );
+        assert_eq!(v2.err(), Some(PayloadError::Unsupported { provider: "Sealed Mail".into() }));
+        let v3 = CustomAuthRequest::new(&email, &sealed, &credentials);
+        assert!(matches!(v3, Err(PayloadError::Unsupported { .. })), "{v3:?}");
+    }
+}

@@ -78,15 +78,20 @@ pub enum AuthHint {
     /// No password field: the user signs in at the provider (OAuth 2.0).
     #[serde(rename = "oauth2")]
     OAuth2,
+    /// The provider gives other apps no IMAP/SMTP access (end-to-end encrypted services, or
+    /// access only through a program on the user's own computer): nothing to ask for; the
+    /// notes say what the user can do.
+    Unsupported,
 }
 
 impl AuthHint {
-    /// The wire name (`password`, `app-password`, `oauth2`).
+    /// The wire name (`password`, `app-password`, `oauth2`, `unsupported`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
             Self::AppPassword => "app-password",
             Self::OAuth2 => "oauth2",
+            Self::Unsupported => "unsupported",
         }
     }
 
@@ -100,6 +105,10 @@ impl AuthHint {
             }
             Self::OAuth2 => {
                 "no password field: send the user to the provider's sign-in (OAuth 2.0)"
+            }
+            Self::Unsupported => {
+                "no password field: this provider gives other apps no mail access; show the \
+                 note"
             }
         }
     }

@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use nativeauth_core::catalogue::{Catalogue, DomainMatch, MxMatch};
+use nativeauth_core::catalogue::{Catalogue, DomainMatch, GatewayMatch, MxMatch};
 use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
 use nativeauth_core::{Detection, EmailAddress, Outcome, Provider, Source, SourceError};
 
@@ -62,6 +62,12 @@ pub fn catalogues(choice: &CatalogueChoice) -> impl Iterator<Item = &Catalogue> 
 /// The first catalogue entry for `domain` (user's catalogue first).
 pub fn lookup_domain<'a>(choice: &'a CatalogueChoice, domain: &str) -> Option<DomainMatch<'a>> {
     catalogues(choice).find_map(|catalogue| catalogue.lookup(domain))
+}
+
+/// The gateway (filtering or forwarding service) whose MX pattern matches `host`, user
+/// catalogue first.
+pub fn match_gateway<'a>(choice: &'a CatalogueChoice, host: &str) -> Option<GatewayMatch<'a>> {
+    catalogues(choice).find_map(|catalogue| catalogue.match_gateway(host))
 }
 
 /// The first catalogue entry whose MX pattern matches `host`, the domain's most preferred MX
@@ -143,7 +149,17 @@ impl CatalogueProvider {
         let timer = ctx.timer(ID, &format!("MX {}", mx.exchange));
         let choice = ctx.options::<CatalogueChoice>();
         let Some(found) = match_mx_host(&choice, &mx.exchange) else {
-            timer.finish(Outcome::Nothing, "no catalogue MX pattern matches");
+            // A gateway's MX says nothing about the mailbox behind it: the domain's own
+            // sources (autoconfig, autodiscover, SRV) decide.
+            let detail = match match_gateway(&choice, &mx.exchange) {
+                Some(gateway) => format!(
+                    "MX is a {} ({}): the mailbox host is behind it; asking the domain's own sources",
+                    gateway.gateway.kind.describe(),
+                    gateway.gateway.name
+                ),
+                None => "no catalogue MX pattern matches".to_owned(),
+            };
+            timer.finish(Outcome::Nothing, &detail);
             return Ok(None);
         };
         let evidence = format!(
