@@ -241,3 +241,11 @@ fn hosts_without_mail_access_for_apps_have_no_servers_and_say_why() {
         assert!(!entry.notes.is_empty(), "{id} tells the user what to do");
     }
 }
+
+#[test]
+fn every_app_password_host_links_to_where_the_password_is_made_and_says_so() {
+    for entry in builtin().entries().iter().filter(|e| e.auth == AuthHint::AppPassword) {
+        assert!(entry.app_password_url.is_some(), "{} has no app_password_url", entry.id);
+        assert!(!entry.notes.is_empty(), "{} has no note", entry.id);
+    }
+}
