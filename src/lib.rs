@@ -39,6 +39,11 @@ pub mod providers {
     pub use nativeauth_microsoft as microsoft;
 }
 
+/// The shared store on Redis for a fleet of servers: the second cache layer
+/// ([`DiscoveryConfigBuilder::shared_cache`]) and rate limits counted across instances.
+#[cfg(feature = "redis")]
+pub use nativeauth_redis as redis;
+
 /// Ids of the providers the built-in crates of this build register, in registry order.
 /// Derived from the registry, so it cannot drift from what the crates register; an
 /// application's own plugins are not counted.

@@ -38,12 +38,13 @@ pub use model::{
 };
 pub use net::config::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START,
-    DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DiscoveryConfig,
-    DiscoveryConfigBuilder, UrlPorts,
+    DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DEFAULT_SHARED_CACHE_TIMEOUT,
+    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
 };
 pub use net::error::SourceError;
 pub use net::guard::{AddressPolicy, GuardError, IpRange, RangeParseError};
 pub use net::network::SetupError;
+pub use net::shared_cache::{SharedCache, SharedCacheError};
 pub use net::tls::{HttpError, load_pem_roots, tls_config};
 pub use provider::{Provider, registry};
 

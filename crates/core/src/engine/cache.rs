@@ -152,6 +152,11 @@ impl Cache {
         Self { lifetimes, entries }
     }
 
+    /// How long `run` may be kept, by the same rules in every layer.
+    pub(super) fn lifetime(&self, run: &CachedRun) -> Option<Duration> {
+        self.lifetimes.of(run)
+    }
+
     /// A fresh run under `key`; a stale one is removed on the way.
     fn fresh(&self, entries: &Entries, key: &str) -> Option<Arc<CachedRun>> {
         let found = entries.get(key)?;

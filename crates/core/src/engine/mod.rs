@@ -18,6 +18,7 @@
 //! the network at once; past that, a run is refused at once as busy.
 
 mod cache;
+mod wire;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use crate::net::context::DiscoveryContext;
 use crate::net::dns::MxAnswer;
 use crate::net::error::SourceError;
 use crate::net::network::{Network, SetupError};
+use crate::net::shared_cache::SharedCacheError;
 use crate::provider::{Provider, registry};
 
 /// Finds who hosts a mailbox. Build one per application and share it (it is `Send + Sync`;
@@ -63,6 +65,19 @@ pub struct Discovery {
     cache: Cache,
     /// One permit per discovery using the network at once (`None`: no limit).
     network_slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Shared-cache calls that failed or timed out.
+    shared_errors: std::sync::atomic::AtomicU64,
+}
+
+/// How often an instance waiting for another's run looks for its answer.
+const SHARED_POLL: Duration = Duration::from_millis(25);
+/// A lease outlives the holder's deadline by this much, then expires by itself.
+const SHARED_LEASE_MARGIN: Duration = Duration::from_secs(1);
+
+/// A shared-cache key: namespaced and versioned, and never holding an address (a domain is
+/// public and at most 253 characters).
+fn shared_key(kind: &str, domain: &str) -> String {
+    format!("nativeauth:v{}:{kind}:{domain}", wire::VERSION)
 }
 
 impl std::fmt::Debug for Discovery {
@@ -104,7 +119,14 @@ impl Discovery {
         let network_slots = config
             .max_network_discoveries
             .map(|limit| Arc::new(tokio::sync::Semaphore::new(limit)));
-        Ok(Self { config: Arc::new(config), network, providers, cache, network_slots })
+        Ok(Self {
+            config: Arc::new(config),
+            network,
+            providers,
+            cache,
+            network_slots,
+            shared_errors: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
     /// The configuration.
@@ -184,6 +206,8 @@ impl Discovery {
             .iter()
             .any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
         let mut verdict = None;
+        // Set when this run asks the network with a shared cache: its answer is published.
+        let mut shared_turn = None;
         if ctx.is_offline() {
             // Nothing to start: offline, only the answers above count.
         } else if unbeatable {
@@ -191,6 +215,10 @@ impl Discovery {
                 ctx.timer(provider.id(), email.domain())
                     .finish(Outcome::Skipped, "not needed: the catalogue answered");
             }
+        } else if let Some(answer) =
+            self.shared_answer(email.domain(), &ctx, deadline, &mut shared_turn).await
+        {
+            return (answer, ctx.into_trace());
         } else if let Some(_permit) = self.network_slot() {
             verdict = self.network_phase(email, &ctx, deadline, &mut state).await;
         } else {
@@ -231,7 +259,121 @@ impl Discovery {
         let owner =
             detections.iter().any(|d| d.is_personal_to(email)).then(|| email.as_str().to_owned());
         let run = CachedRun { detections, failure, suggested_domain, at: Instant::now(), owner };
+        if let Some(leased) = shared_turn {
+            self.publish(email.domain(), &run, leased, &ctx).await;
+        }
         (run, ctx.into_trace())
+    }
+
+    /// The shared cache's answer for `domain`, waiting for another instance's run when one
+    /// holds the domain's lease. `None` when this instance must ask the network itself; then
+    /// `turn` says whether it holds the lease (`Some(true)`), or asks without one
+    /// (`Some(false)`), or the shared cache is not there or not usable (`None`).
+    async fn shared_answer(
+        &self,
+        domain: &str,
+        ctx: &DiscoveryContext,
+        deadline: tokio::time::Instant,
+        turn: &mut Option<bool>,
+    ) -> Option<CachedRun> {
+        let shared = self.config.shared_cache.as_deref()?;
+        let timer = ctx.timer("shared-cache", domain);
+        let key = shared_key("run", domain);
+        let lease = shared_key("lease", domain);
+        // Waiting for another instance leaves this one at least half of what remains.
+        let now = tokio::time::Instant::now();
+        let wait_until = now + deadline.saturating_duration_since(now) / 2;
+        let mut waited = false;
+        loop {
+            match self.shared_call(shared.get(&key)).await {
+                Err(error) => {
+                    timer.finish(Outcome::Error, &error.to_string());
+                    return None;
+                }
+                Ok(Some(bytes)) => match wire::decode(&bytes) {
+                    Some(run) => {
+                        let how = if waited {
+                            "another instance's run, waited for"
+                        } else {
+                            "answered by another instance"
+                        };
+                        timer.finish(Outcome::Found, how);
+                        return Some(run);
+                    }
+                    None => tracing::warn!(
+                        domain,
+                        "shared cache: a value that does not parse; asking anew"
+                    ),
+                },
+                Ok(None) => {}
+            }
+            match self
+                .shared_call(shared.lease(&lease, self.config.deadline + SHARED_LEASE_MARGIN))
+                .await
+            {
+                Err(error) => {
+                    timer.finish(Outcome::Error, &error.to_string());
+                    return None;
+                }
+                Ok(true) => {
+                    timer.finish(Outcome::Nothing, "not in the shared cache: this instance asks");
+                    *turn = Some(true);
+                    return None;
+                }
+                Ok(false) if tokio::time::Instant::now() + SHARED_POLL >= wait_until => {
+                    timer.finish(
+                        Outcome::Timeout,
+                        "another instance is still asking: this one asks too",
+                    );
+                    *turn = Some(false);
+                    return None;
+                }
+                Ok(false) => {
+                    waited = true;
+                    tokio::time::sleep(SHARED_POLL).await;
+                }
+            }
+        }
+    }
+
+    /// Publishes this instance's run for the others (when it may be kept and shared), and gives
+    /// the lease back.
+    async fn publish(&self, domain: &str, run: &CachedRun, leased: bool, ctx: &DiscoveryContext) {
+        let Some(shared) = self.config.shared_cache.as_deref() else { return };
+        if let (Some(ttl), Some(bytes)) = (self.cache.lifetime(run), wire::encode(run)) {
+            if let Err(error) =
+                self.shared_call(shared.put(&shared_key("run", domain), &bytes, ttl)).await
+            {
+                ctx.timer("shared-cache", domain).finish(Outcome::Error, &error.to_string());
+            }
+        }
+        if leased {
+            let _ = self.shared_call(shared.release(&shared_key("lease", domain))).await;
+        }
+    }
+
+    /// One shared-cache call, bounded in time; failures are logged and counted.
+    async fn shared_call<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, SharedCacheError>>,
+    ) -> Result<T, SharedCacheError> {
+        let result = match tokio::time::timeout(self.config.shared_cache_timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(SharedCacheError::message(format!(
+                "no answer within {} ms",
+                self.config.shared_cache_timeout.as_millis()
+            ))),
+        };
+        if let Err(error) = &result {
+            self.shared_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(%error, "shared cache unavailable: going on without it");
+        }
+        result
+    }
+
+    /// How many shared-cache calls have failed or timed out since this discovery was built.
+    pub fn shared_cache_errors(&self) -> u64 {
+        self.shared_errors.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A permit to use the network, or `None` when `max_network_discoveries` are under way.

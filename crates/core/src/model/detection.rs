@@ -197,7 +197,7 @@ impl Serialize for Source {
 }
 
 /// Whether an answer may be used without asking the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trust {
     /// From the catalogue, or fetched over https on every hop.

@@ -25,6 +25,8 @@ pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
 /// The cache's size bound, in (estimated) bytes of answers: about 100,000 "nothing found"
 /// domains or 25,000 found ones.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+/// How long one call to the shared cache may take before discovery goes on without it.
+pub const DEFAULT_SHARED_CACHE_TIMEOUT: Duration = Duration::from_millis(250);
 /// How many discoveries may use the network at once before more are refused as busy.
 pub const DEFAULT_MAX_NETWORK_DISCOVERIES: usize = 512;
 
@@ -96,6 +98,8 @@ pub struct DiscoveryConfig {
     pub(crate) negative_cache_ttl: Option<Duration>,
     pub(crate) cache_capacity: u64,
     pub(crate) max_network_discoveries: Option<usize>,
+    pub(crate) shared_cache: Option<Arc<dyn crate::net::shared_cache::SharedCache>>,
+    pub(crate) shared_cache_timeout: Duration,
 }
 
 impl Default for DiscoveryConfig {
@@ -115,6 +119,8 @@ impl Default for DiscoveryConfig {
             negative_cache_ttl: Some(DEFAULT_NEGATIVE_CACHE_TTL),
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_network_discoveries: Some(DEFAULT_MAX_NETWORK_DISCOVERIES),
+            shared_cache: None,
+            shared_cache_timeout: DEFAULT_SHARED_CACHE_TIMEOUT,
         }
     }
 }
@@ -267,6 +273,23 @@ impl DiscoveryConfigBuilder {
     /// never count. `None`: no limit. Default: [`DEFAULT_MAX_NETWORK_DISCOVERIES`].
     pub fn max_network_discoveries(mut self, limit: Option<usize>) -> Self {
         self.config.max_network_discoveries = limit;
+        self
+    }
+
+    /// A cache shared with other instances (a fleet of servers), behind this one's in-memory
+    /// cache: answers another instance found are used without asking the network, and one
+    /// instance at a time asks about a domain while the others wait for its answer (at most
+    /// half the deadline). Same lifetimes as the in-memory cache; answers personal to one user
+    /// are never shared. Each call is bounded by `timeout`; a failing store is logged, counted
+    /// ([`Discovery::shared_cache_errors`](crate::Discovery::shared_cache_errors)) and skipped.
+    /// Default: none.
+    pub fn shared_cache(
+        mut self,
+        cache: Arc<dyn crate::net::shared_cache::SharedCache>,
+        timeout: Duration,
+    ) -> Self {
+        self.config.shared_cache = Some(cache);
+        self.config.shared_cache_timeout = timeout;
         self
     }
 

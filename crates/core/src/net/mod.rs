@@ -12,6 +12,7 @@ pub(crate) mod guard;
 pub(crate) mod http;
 pub(crate) mod memo;
 pub(crate) mod network;
+pub(crate) mod shared_cache;
 pub(crate) mod tcp;
 pub(crate) mod tls;
 pub(crate) mod xml;

@@ -1,0 +1,271 @@
+//! The shared cache's value format: a discovery run as compact, versioned JSON. Only what
+//! the engine caches (public answers, never credentials, never a run personal to one user);
+//! a value of another version, or one that does not parse, is a miss.
+
+use serde::{Deserialize, Serialize};
+
+use super::cache::CachedRun;
+use crate::model::{
+    AuthHint, AuthMethod, AutoconfigOrigin, Detection, ExchangeEndpoints, Failure, FailureKind,
+    NylasProvider, Protocol, ProviderInfo, Security, Server, Source, Trust, UsernameTemplate,
+};
+
+/// Bumped whenever the format changes: instances of different versions then simply miss.
+pub(super) const VERSION: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct WireRun {
+    v: u8,
+    detections: Vec<WireDetection>,
+    failure: Option<(FailureKind, String)>,
+    suggested_domain: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireDetection {
+    id: String,
+    name: String,
+    nylas: NylasProvider,
+    documentation: Option<String>,
+    app_password_url: Option<String>,
+    incoming: Vec<WireServer>,
+    outgoing: Vec<WireServer>,
+    exchange: Option<(Option<String>, Option<String>)>,
+    auth: AuthHint,
+    source: WireSource,
+    trust: Trust,
+    evidence: String,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireServer {
+    protocol: Protocol,
+    host: String,
+    port: u16,
+    security: Security,
+    username: String,
+    auth: Vec<AuthMethod>,
+}
+
+/// Every source, lossless (the JSON report merges some of them).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum WireSource {
+    Catalogue,
+    Mx,
+    Autoconfig,
+    WellKnown,
+    MxAutoconfig,
+    Ispdb,
+    MxIspdb,
+    Autodiscover,
+    Srv,
+    Guess,
+}
+
+impl From<Source> for WireSource {
+    fn from(source: Source) -> Self {
+        match source {
+            Source::Catalogue => Self::Catalogue,
+            Source::Mx => Self::Mx,
+            Source::Autoconfig(AutoconfigOrigin::Subdomain) => Self::Autoconfig,
+            Source::Autoconfig(AutoconfigOrigin::WellKnown) => Self::WellKnown,
+            Source::Autoconfig(AutoconfigOrigin::MxDomain) => Self::MxAutoconfig,
+            Source::Ispdb => Self::Ispdb,
+            Source::MxIspdb => Self::MxIspdb,
+            Source::Autodiscover => Self::Autodiscover,
+            Source::Srv => Self::Srv,
+            Source::Guess => Self::Guess,
+        }
+    }
+}
+
+impl From<WireSource> for Source {
+    fn from(source: WireSource) -> Self {
+        match source {
+            WireSource::Catalogue => Self::Catalogue,
+            WireSource::Mx => Self::Mx,
+            WireSource::Autoconfig => Self::Autoconfig(AutoconfigOrigin::Subdomain),
+            WireSource::WellKnown => Self::Autoconfig(AutoconfigOrigin::WellKnown),
+            WireSource::MxAutoconfig => Self::Autoconfig(AutoconfigOrigin::MxDomain),
+            WireSource::Ispdb => Self::Ispdb,
+            WireSource::MxIspdb => Self::MxIspdb,
+            WireSource::Autodiscover => Self::Autodiscover,
+            WireSource::Srv => Self::Srv,
+            WireSource::Guess => Self::Guess,
+        }
+    }
+}
+
+fn server_to_wire(server: &Server) -> WireServer {
+    WireServer {
+        protocol: server.protocol,
+        host: server.host.clone(),
+        port: server.port,
+        security: server.security,
+        username: server.username.as_str().to_owned(),
+        auth: server.auth.clone(),
+    }
+}
+
+fn server_from_wire(server: WireServer) -> Server {
+    Server {
+        protocol: server.protocol,
+        host: server.host,
+        port: server.port,
+        security: server.security,
+        username: UsernameTemplate::new(server.username),
+        auth: server.auth,
+    }
+}
+
+/// The run as bytes, or `None` for a run that must not be shared (one user's answers).
+pub(super) fn encode(run: &CachedRun) -> Option<Vec<u8>> {
+    if run.owner.is_some() {
+        return None;
+    }
+    let wire = WireRun {
+        v: VERSION,
+        detections: run
+            .detections
+            .iter()
+            .map(|d| WireDetection {
+                id: d.provider.id.clone(),
+                name: d.provider.name.clone(),
+                nylas: d.provider.nylas,
+                documentation: d.provider.documentation.clone(),
+                app_password_url: d.provider.app_password_url.clone(),
+                incoming: d.incoming.iter().map(server_to_wire).collect(),
+                outgoing: d.outgoing.iter().map(server_to_wire).collect(),
+                exchange: d.exchange.as_ref().map(|e| (e.ews_url.clone(), e.eas_host.clone())),
+                auth: d.auth_hint,
+                source: d.source.into(),
+                trust: d.trust,
+                evidence: d.evidence.clone(),
+                notes: d.notes.clone(),
+            })
+            .collect(),
+        failure: run.failure.as_ref().map(|f| (f.kind, f.message.clone())),
+        suggested_domain: run.suggested_domain.clone(),
+    };
+    serde_json::to_vec(&wire).ok()
+}
+
+/// The run `bytes` hold, or `None` when they are of another version or do not parse.
+pub(super) fn decode(bytes: &[u8]) -> Option<CachedRun> {
+    let wire: WireRun = serde_json::from_slice(bytes).ok()?;
+    if wire.v != VERSION {
+        return None;
+    }
+    let detections = wire
+        .detections
+        .into_iter()
+        .map(|d| {
+            let mut provider = ProviderInfo::new(d.id, d.name, d.nylas);
+            provider.documentation = d.documentation;
+            provider.app_password_url = d.app_password_url;
+            let mut detection = Detection::new(provider, d.source.into(), d.trust, d.evidence);
+            detection.incoming = d.incoming.into_iter().map(server_from_wire).collect();
+            detection.outgoing = d.outgoing.into_iter().map(server_from_wire).collect();
+            detection.exchange = d.exchange.map(|(ews_url, eas_host)| ExchangeEndpoints {
+                ews_url,
+                eas_host,
+                login: None,
+            });
+            detection.auth_hint = d.auth;
+            detection.notes = d.notes;
+            detection
+        })
+        .collect();
+    Some(CachedRun {
+        detections,
+        failure: wire.failure.map(|(kind, message)| Failure { kind, message }),
+        suggested_domain: wire.suggested_domain,
+        at: std::time::Instant::now(),
+        owner: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use super::*;
+
+    fn run(sources: &[Source]) -> CachedRun {
+        let detections = sources
+            .iter()
+            .map(|&source| {
+                let mut d = Detection::new(
+                    ProviderInfo::new("p", "P", NylasProvider::Exchange),
+                    source,
+                    Trust::Unverified,
+                    "why",
+                );
+                d.incoming = vec![Server {
+                    protocol: Protocol::Imap,
+                    host: "imap.example.com".into(),
+                    port: 993,
+                    security: Security::Tls,
+                    username: UsernameTemplate::new("%EMAILLOCALPART%"),
+                    auth: vec![AuthMethod::PasswordCleartext, AuthMethod::OAuth2],
+                }];
+                d.exchange = Some(ExchangeEndpoints {
+                    ews_url: Some("https://mail.example.com/EWS/Exchange.asmx".into()),
+                    eas_host: None,
+                    login: None,
+                });
+                d.auth_hint = AuthHint::AppPassword;
+                d.notes = vec!["a note".into()];
+                d
+            })
+            .collect();
+        CachedRun {
+            detections,
+            failure: None,
+            suggested_domain: Some("gmail.com".into()),
+            at: std::time::Instant::now(),
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn a_run_survives_the_round_trip_with_every_source_distinct() {
+        let sources = [
+            Source::Catalogue,
+            Source::Mx,
+            Source::Autoconfig(AutoconfigOrigin::Subdomain),
+            Source::Autoconfig(AutoconfigOrigin::WellKnown),
+            Source::Autoconfig(AutoconfigOrigin::MxDomain),
+            Source::Ispdb,
+            Source::MxIspdb,
+            Source::Autodiscover,
+            Source::Srv,
+            Source::Guess,
+        ];
+        let original = run(&sources);
+        let back = decode(&encode(&original).unwrap()).unwrap();
+        assert_eq!(back.detections, original.detections);
+        assert_eq!(back.suggested_domain, original.suggested_domain);
+
+        let mut failed = run(&[]);
+        failed.failure = Some(Failure { kind: FailureKind::NullMx, message: "no mail".into() });
+        let back = decode(&encode(&failed).unwrap()).unwrap();
+        assert_eq!(back.failure, failed.failure);
+    }
+
+    #[test]
+    fn personal_runs_are_never_encoded_and_foreign_values_are_misses() {
+        let mut personal = run(&[Source::Autodiscover]);
+        personal.owner = Some("alice@example.com".into());
+        assert!(encode(&personal).is_none());
+
+        let other_version = String::from_utf8(encode(&run(&[Source::Mx])).unwrap())
+            .unwrap()
+            .replacen(&format!("\"v\":{VERSION}"), "\"v\":255", 1);
+        assert!(decode(other_version.as_bytes()).is_none());
+        assert!(decode(b"\x00\xffnot json").is_none());
+        assert!(decode(b"{\"v\":1}").is_none());
+    }
+}

@@ -1,0 +1,156 @@
+//! A fleet: several `Discovery` instances sharing one real `redis-server` as the second cache
+//! layer. What one instance found, the others answer without asking the network; a burst of
+//! discoveries of one cold domain across instances costs one run; and a Redis that is killed,
+//! frozen, restarted or answers garbage costs the fleet its sharing, never an answer.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::RecordType;
+use nativeauth::redis::RedisStore;
+use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, NylasProvider, Report, Source};
+use nativeauth_testkit::{DnsServer, RedisServer, Zone};
+
+const TIMEOUT: Duration = Duration::from_millis(250);
+
+fn zone() -> Zone {
+    Zone::new()
+        .mx("corp.test", 10, "aspmx.l.google.com")
+        .mx("other.test", 10, "aspmx.l.google.com")
+        .mx("later.test", 10, "aspmx.l.google.com")
+        .mx("slow.test", 10, "aspmx.l.google.com")
+        .delay("slow.test", Duration::from_millis(300))
+}
+
+/// An instance with its own in-memory cache, sharing `url`'s Redis.
+fn instance(dns: &DnsServer, url: &str) -> Discovery {
+    let store = RedisStore::connect(url, "fleet-test", TIMEOUT).unwrap();
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .dns_timeout(Duration::from_secs(2))
+        .deadline(Duration::from_secs(4))
+        .shared_cache(Arc::new(store), TIMEOUT)
+        .build();
+    Discovery::new(config).unwrap()
+}
+
+async fn discover(discovery: &Discovery, address: &str) -> Report {
+    discovery.discover(&EmailAddress::parse(address).unwrap()).await
+}
+
+fn is_gmail_by_mx(report: &Report) -> bool {
+    report
+        .best
+        .as_ref()
+        .is_some_and(|d| (d.provider.nylas, d.source) == (NylasProvider::Gmail, Source::Mx))
+}
+
+fn shared_step(report: &Report) -> Option<&nativeauth::Step> {
+    report.trace.iter().find(|s| s.source == "shared-cache")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_instance_found_the_others_answer_without_the_network() {
+    let redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let (a, b) = (instance(&dns, &redis.url()), instance(&dns, &redis.url()));
+
+    let first = discover(&a, "alice@corp.test").await;
+    assert!(is_gmail_by_mx(&first), "{:#?}", first.trace);
+    assert_eq!(dns.count("corp.test", RecordType::MX), 1);
+
+    let second = discover(&b, "bob@corp.test").await;
+    assert!(is_gmail_by_mx(&second), "{:#?}", second.trace);
+    let step = shared_step(&second).unwrap();
+    assert_eq!(step.outcome, nativeauth::Outcome::Found, "{step:?}");
+    assert_eq!(dns.count("corp.test", RecordType::MX), 1, "the second instance asked no DNS");
+    assert_eq!(
+        second.best.as_ref().unwrap().incoming[0]
+            .username
+            .render(&EmailAddress::parse("bob@corp.test").unwrap()),
+        "bob@corp.test"
+    );
+    assert_eq!(a.shared_cache_errors() + b.shared_cache_errors(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_one_cold_domain_across_two_instances_costs_one_run() {
+    let redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let (a, b) = (instance(&dns, &redis.url()), instance(&dns, &redis.url()));
+    let callers = (0..50).map(|i| {
+        let discovery = if i % 2 == 0 { &a } else { &b };
+        async move { discover(discovery, &format!("user{i}@slow.test")).await }
+    });
+    let reports = futures_util::future::join_all(callers).await;
+    assert!(reports.iter().all(is_gmail_by_mx));
+    assert_eq!(dns.count("slow.test", RecordType::MX), 1, "one run for the whole fleet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_redis_costs_the_sharing_never_an_answer() {
+    let mut redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let a = instance(&dns, &redis.url());
+
+    // Killed: every call fails fast; discovery answers from the network.
+    redis.stop();
+    let started = Instant::now();
+    let report = discover(&a, "ann@corp.test").await;
+    assert!(is_gmail_by_mx(&report), "{:#?}", report.trace);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(a.shared_cache_errors() >= 1);
+    assert_eq!(shared_step(&report).unwrap().outcome, nativeauth::Outcome::Error);
+
+    // Frozen (SIGSTOP): calls hang until the timeout, which bounds them.
+    redis.restart();
+    redis.pause();
+    let started = Instant::now();
+    let report = discover(&a, "ann@other.test").await;
+    assert!(is_gmail_by_mx(&report), "{:#?}", report.trace);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    redis.resume();
+
+    // Back: sharing works again, with no restart of the instances.
+    let b = instance(&dns, &redis.url());
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = discover(&a, "ann@later.test").await;
+        assert!(is_gmail_by_mx(&found));
+        let report = discover(&b, "bob@later.test").await;
+        if shared_step(&report).is_some_and(|s| s.outcome == nativeauth::Outcome::Found) {
+            break;
+        }
+        assert!(Instant::now() < until, "sharing did not recover: {:#?}", report.trace);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_answers_garbage_is_not_a_cache() {
+    // Something on the port that speaks no Redis at all.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buffer = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut buffer) {
+                    if n == 0 || stream.write_all(b"%%garbage\x00\xff\r\n").is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let dns = DnsServer::start(zone());
+    let a = instance(&dns, &format!("redis://127.0.0.1:{port}/"));
+    let started = Instant::now();
+    let report = discover(&a, "ann@corp.test").await;
+    assert!(is_gmail_by_mx(&report), "{:#?}", report.trace);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(a.shared_cache_errors() >= 1);
+}
