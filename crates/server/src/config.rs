@@ -85,6 +85,12 @@ pub struct FileConfig {
     pub max_network_detections: usize,
     /// The detection cache's size bound, in MiB of answers.
     pub cache_mib: u64,
+    /// A Redis (or Valkey) shared by a fleet of servers (`redis://host:6379/0`): detections
+    /// found by one server are answered by the others, one server at a time asks about a
+    /// domain, and rate limits count across the fleet. Every server of the fleet needs the same
+    /// `NATIVEAUTH_COOKIE_KEY`. `NATIVEAUTH_REDIS_URL` in the environment wins (for a URL with
+    /// a password). While Redis cannot answer, each server goes on alone.
+    pub redis_url: Option<String>,
 }
 
 impl Default for FileConfig {
@@ -108,6 +114,7 @@ impl Default for FileConfig {
             client_ip_header: None,
             max_network_detections: nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES,
             cache_mib: nativeauth::DEFAULT_CACHE_CAPACITY / (1024 * 1024),
+            redis_url: None,
         }
     }
 }

@@ -21,6 +21,9 @@ use crate::SetupError;
 use crate::config::{Api, ServerConfig};
 use crate::i18n::{Lang, Msg, t};
 
+/// The bound of one call to the fleet's Redis.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+
 /// How long a caller refused as busy is asked to wait: discoveries take a few seconds at most.
 pub(crate) const BUSY_RETRY_AFTER: Duration = Duration::from_secs(2);
 
@@ -95,11 +98,26 @@ impl App {
             .user_agent(concat!("nativeauth-server/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(SetupError::Callback)?;
+        // A fleet's shared store: the second cache layer behind discovery's own, and the
+        // rate limits. Bounded calls: a Redis that does not answer costs 250 ms at most.
+        let (discovery_config, limits) = match &config.file.redis_url {
+            Some(url) => {
+                let store =
+                    nativeauth::redis::RedisStore::connect(url, "nativeauth", REDIS_TIMEOUT)?;
+                let discovery_config = config
+                    .discovery
+                    .to_builder()
+                    .shared_cache(Arc::new(store.clone()), REDIS_TIMEOUT)
+                    .build();
+                (discovery_config, crate::limits::Limits::shared(store))
+            }
+            None => (config.discovery.clone(), crate::limits::Limits::default()),
+        };
         Ok(Self {
-            discovery: Discovery::new(config.discovery.clone())?,
+            discovery: Discovery::new(discovery_config)?,
             api: api_client(&config)?,
             cookie_key,
-            limits: crate::limits::Limits::default(),
+            limits,
             metrics: crate::metrics::Metrics::default(),
             callbacks,
             content_security_policy,

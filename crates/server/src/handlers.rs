@@ -141,6 +141,7 @@ async fn detect_email(
     if needs_network(app, email) {
         app.limits
             .check(&format!("detect:{}", ip.key()), app.config.file.detections_per_minute)
+            .await
             .map_err(DetectRefusal::RateLimited)?;
     }
     let report = app.discovery.discover(email).await;
@@ -271,11 +272,11 @@ impl LoginFields {
 
 /// The rate limits of a sign-in: per client address and per target address (keyed, so the
 /// table holds no address).
-fn check_login_limits(app: &App, ip: ClientIp, email: &str) -> Result<(), Duration> {
+async fn check_login_limits(app: &App, ip: ClientIp, email: &str) -> Result<(), Duration> {
     let limit = app.config.file.login_attempts_per_minute;
-    app.limits.check(&format!("login-ip:{}", ip.key()), limit)?;
+    app.limits.check(&format!("login-ip:{}", ip.key()), limit).await?;
     let address = crate::signing::hmac_hex(&app.cookie_key, email.trim().to_lowercase().as_bytes());
-    app.limits.check(&format!("login-address:{address}"), limit)
+    app.limits.check(&format!("login-address:{address}"), limit).await
 }
 
 fn invalid_port(lang: Lang) -> LoginFailure {
@@ -291,7 +292,7 @@ async fn sign_in(
 ) -> Result<flow::LoginSuccess, LoginFailure> {
     let lang = Lang::from_headers(headers);
     let manual = fields.manual().map_err(|()| invalid_port(lang))?;
-    if let Err(wait) = check_login_limits(app, ip, &fields.email) {
+    if let Err(wait) = check_login_limits(app, ip, &fields.email).await {
         app.metrics.login("rate-limited");
         let mut failure = LoginFailure::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -541,8 +542,16 @@ pub(crate) async fn brand_css(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /metrics`: the Prometheus text format.
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
-        .into_response()
+    let mut text = app.metrics.render();
+    // The fleet's Redis: calls that failed or timed out, so the server went on alone.
+    text.push_str("# HELP nativeauth_shared_store_errors_total Shared-store (Redis) calls that failed, by user.\n");
+    text.push_str("# TYPE nativeauth_shared_store_errors_total counter\n");
+    text.push_str(&format!(
+        "nativeauth_shared_store_errors_total{{user=\"discovery\"}} {}\nnativeauth_shared_store_errors_total{{user=\"rate-limits\"}} {}\n",
+        app.discovery.shared_cache_errors(),
+        app.limits.shared_errors()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// `GET /healthz`.

@@ -61,6 +61,10 @@ pub enum SetupError {
     /// The HTTP client for the callback cannot be built.
     #[error("the callback client cannot be built")]
     Callback(#[source] reqwest::Error),
+    /// The Redis store cannot be set up (an invalid `redis_url`; the URL is not repeated, as
+    /// it may hold a password).
+    #[error("the Redis store cannot be set up")]
+    Redis(#[from] nativeauth::redis::RedisSetupError),
 }
 
 /// The login page and its API, ready to serve.

@@ -64,6 +64,9 @@ async fn main() -> anyhow::Result<()> {
         }
         _sandbox = Some(running);
     }
+    if let Ok(url) = std::env::var("NATIVEAUTH_REDIS_URL") {
+        file.redis_url = Some(url);
+    }
     let discovery = DiscoveryConfig::builder()
         .offline(args.offline)
         .max_network_discoveries(Some(file.max_network_detections))

@@ -131,6 +131,11 @@ impl DiscoveryConfig {
         DiscoveryConfigBuilder { config: Self::default() }
     }
 
+    /// A builder starting from this configuration, to change some of it.
+    pub fn to_builder(&self) -> DiscoveryConfigBuilder {
+        DiscoveryConfigBuilder { config: self.clone() }
+    }
+
     /// The overall deadline.
     pub fn deadline(&self) -> Duration {
         self.deadline
