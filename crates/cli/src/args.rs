@@ -61,6 +61,13 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE|-", conflicts_with = "email")]
     pub(crate) batch: Option<PathBuf>,
 
+    /// Share answers through this Redis (`redis://host:6379/0`) with other runs and login
+    /// servers: what one found, the others use without the network, and one at a time asks
+    /// about a domain (for --batch above all). While Redis cannot answer, discovery goes on
+    /// alone.
+    #[arg(long, value_name = "URL")]
+    pub(crate) cache: Option<String>,
+
     /// How many addresses --batch works on at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub(crate) concurrency: u16,

@@ -20,6 +20,7 @@ use nativeauth::catalogue::Catalogue;
 use nativeauth::providers::catalogue::CatalogueChoice;
 use nativeauth::providers::imap::ImapOptions;
 use nativeauth::providers::microsoft::MicrosoftOptions;
+use nativeauth::redis::RedisStore;
 use nativeauth::report::JsonReport;
 use nativeauth::{
     AddressPolicy, Discovery, DiscoveryConfig, DiscoveryConfigBuilder, EmailAddress, Failure,
@@ -29,6 +30,9 @@ use nativeauth::{
 use crate::args::Args;
 
 /// Exit statuses of the interface contract.
+/// The bound of one call to the `--cache` Redis.
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
+
 mod status {
     pub(crate) const DETECTED: u8 = 0;
     pub(crate) const NOTHING: u8 = 1;
@@ -73,8 +77,14 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             .build()
             .context("cannot start the async runtime")?;
         runtime.block_on(async {
+            let config = with_shared_cache(args, config)?;
             let discovery = Arc::new(Discovery::new(config)?);
-            batch::run(discovery, path, usize::from(args.concurrency)).await
+            let run = batch::run(discovery.clone(), path, usize::from(args.concurrency)).await;
+            if discovery.shared_cache_errors() > 0 {
+                let errors = discovery.shared_cache_errors();
+                let _ = writeln!(io::stderr(), "discover: --cache: {errors} Redis call(s) failed; those addresses were discovered without it");
+            }
+            run
         })?;
         return Ok(status::DETECTED);
     }
@@ -96,6 +106,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let config = {
+        let _inside = runtime.enter();
+        with_shared_cache(args, config)?
+    };
     let discovery = Discovery::new(config)?;
     let report = runtime.block_on(discovery.discover(&email));
     if args.check_login {
@@ -112,6 +126,14 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         out.flush()?;
     }
     Ok(exit_status(&report))
+}
+
+/// `config` with the `--cache` Redis as its shared layer, in the login server's namespace so
+/// that a batch warms a fleet. Call inside the runtime.
+fn with_shared_cache(args: &Args, config: DiscoveryConfig) -> anyhow::Result<DiscoveryConfig> {
+    let Some(url) = &args.cache else { return Ok(config) };
+    let store = RedisStore::connect(url, "nativeauth", SHARED_TIMEOUT).context("--cache")?;
+    Ok(config.to_builder().shared_cache(Arc::new(store), SHARED_TIMEOUT).build())
 }
 
 fn print_payload(

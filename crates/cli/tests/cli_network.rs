@@ -413,3 +413,51 @@ fn a_catalogue_answer_online_traces_each_provider_once() {
     assert!(!others.is_empty(), "the network providers are listed as skipped: {trace:?}");
     assert!(others.iter().all(|s| s["outcome"] == "skipped"), "{trace:?}");
 }
+
+#[test]
+fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
+    let redis = nativeauth_testkit::RedisServer::start();
+    let dns = DnsServer::start(Zone::new().mx("shared.test", 10, "aspmx.l.google.com"));
+    let ns = dns.addr().to_string();
+    let dir = std::env::temp_dir().join(format!("nativeauth-cli-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("addresses.txt");
+    std::fs::write(&input, "a@shared.test\nb@shared.test\n").unwrap();
+    let run = || {
+        discover(&[
+            "--batch",
+            input.to_str().unwrap(),
+            "--nameserver",
+            &ns,
+            "--no-ispdb",
+            "--cache",
+            &redis.url(),
+        ])
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(dns.count("shared.test", hickory_proto::rr::RecordType::MX), 1);
+    let second = run();
+    assert_eq!(second.status.code(), Some(0));
+    let lines: Vec<Value> = String::from_utf8_lossy(&second.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["provider"]["nylas"] == "gmail"), "{lines:?}");
+    assert_eq!(
+        dns.count("shared.test", hickory_proto::rr::RecordType::MX),
+        1,
+        "the second batch asked no DNS"
+    );
+
+    // A single discovery uses it too.
+    let single =
+        discover(&["c@shared.test", "--nameserver", &ns, "--cache", &redis.url(), "--json"]);
+    assert_eq!(json(&single)["source"], "mx");
+    assert_eq!(dns.count("shared.test", hickory_proto::rr::RecordType::MX), 1);
+
+    // A URL that is not Redis's is refused with the program's prefix.
+    let refused = discover(&["c@shared.test", "--cache", "http://127.0.0.1/"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).starts_with("discover: --cache"));
+}
