@@ -4,7 +4,9 @@
 //!
 //! Reports the DNS queries and HTTP requests the servers saw (goal: one per domain and record
 //! type / URL) and the addresses per second, cold (empty cache) and warm.
-//! Run: `cargo bench --bench batch`.
+//! Run: `cargo bench --bench batch`; `-- fleet` for two instances sharing a real
+//! `redis-server`, each given every other address (the same DNS and HTTP figures are the goal),
+//! plus the warm rate of fresh instances served by Redis and the latency of one Redis hit.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)] // a benchmark program
 
 use std::collections::HashMap;
@@ -16,6 +18,7 @@ use futures_util::StreamExt;
 use mockito::{Matcher, Server};
 use nativeauth::AddressPolicy;
 use nativeauth::providers::imap::ImapOptions;
+use nativeauth::redis::RedisStore;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, Source, UrlPorts};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 
@@ -23,6 +26,7 @@ const DOMAINS: usize = 10_000;
 const AUTOCONFIG_DOMAINS: usize = 1_000;
 const PER_DOMAIN: usize = 10;
 const CONCURRENCY: usize = 512;
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
 
 const CONFIG: &str = r#"<clientConfig version="1.1"><emailProvider id="x"><domain>x</domain>
 <incomingServer type="imap"><hostname>imap.%EMAILDOMAIN%</hostname><port>993</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>
@@ -37,6 +41,14 @@ async fn pass(
     discovery: &Arc<Discovery>,
     addresses: &[EmailAddress],
 ) -> (Duration, HashMap<&'static str, usize>) {
+    pass_with(discovery, addresses, CONCURRENCY).await
+}
+
+async fn pass_with(
+    discovery: &Arc<Discovery>,
+    addresses: &[EmailAddress],
+    concurrency: usize,
+) -> (Duration, HashMap<&'static str, usize>) {
     let started = Instant::now();
     let mut sources: HashMap<&'static str, usize> = HashMap::new();
     let mut results = futures_util::stream::iter(addresses.iter().cloned())
@@ -44,10 +56,35 @@ async fn pass(
             let discovery = discovery.clone();
             async move { discovery.discover(&email).await }
         })
-        .buffer_unordered(CONCURRENCY);
+        .buffer_unordered(concurrency);
     while let Some(report) = results.next().await {
         *sources.entry(report.best.as_ref().map_or("none", |d| d.source.as_str())).or_default() +=
             1;
+    }
+    (started.elapsed(), sources)
+}
+
+/// Both instances at once, each with every other address and half the concurrency; the
+/// sources of both merged.
+async fn fleet_pass(
+    a: &Arc<Discovery>,
+    b: &Arc<Discovery>,
+    addresses: &[EmailAddress],
+) -> (Duration, HashMap<&'static str, usize>) {
+    let started = Instant::now();
+    let half = |parity: usize| -> Vec<EmailAddress> {
+        addresses
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, e)| e.clone())
+            .collect()
+    };
+    let (left, right) = (half(0), half(1));
+    let ((_, mut sources), (_, others)) =
+        tokio::join!(pass_with(a, &left, CONCURRENCY / 2), pass_with(b, &right, CONCURRENCY / 2));
+    for (source, n) in others {
+        *sources.entry(source).or_default() += n;
     }
     (started.elapsed(), sources)
 }
@@ -98,7 +135,6 @@ async fn main() {
         .url_ports(UrlPorts { https: front.addr().port(), http: http.socket_address().port() })
         .provider_options(ImapOptions::default().ispdb_url(None).guess(false))
         .build();
-    let discovery = Arc::new(Discovery::new(config).unwrap());
 
     // Ten addresses per domain, interleaved so that concurrent lookups of a domain meet.
     let addresses: Vec<EmailAddress> = (0..PER_DOMAIN)
@@ -106,8 +142,51 @@ async fn main() {
         .map(|(n, i)| EmailAddress::parse(&format!("user{n}@{}", domain(i))).unwrap())
         .collect();
 
-    let (cold, cold_sources) = pass(&discovery, &addresses).await;
-    let (warm, warm_sources) = pass(&discovery, &addresses).await;
+    // `-- fleet`: two instances sharing a real redis-server, each given every other address.
+    let fleet = std::env::args().any(|a| a == "fleet");
+    let redis = fleet.then(nativeauth_testkit::RedisServer::start);
+    let instance = || {
+        let config = match &redis {
+            Some(redis) => {
+                let store = RedisStore::connect(&redis.url(), "bench", SHARED_TIMEOUT).unwrap();
+                config.to_builder().shared_cache(Arc::new(store), SHARED_TIMEOUT).build()
+            }
+            None => config.clone(),
+        };
+        Arc::new(Discovery::new(config).unwrap())
+    };
+    let (cold, cold_sources, warm, warm_sources) = if fleet {
+        let (a, b) = (instance(), instance());
+        let (cold, cold_sources) = fleet_pass(&a, &b, &addresses).await;
+        println!(
+            "fleet: shared-cache calls that failed or timed out during the cold pass: {}",
+            a.shared_cache_errors() + b.shared_cache_errors()
+        );
+        // Fresh instances: each domain's first address is a Redis hit, the rest local hits.
+        let (c, d) = (instance(), instance());
+        let (warm, warm_sources) = fleet_pass(&c, &d, &addresses).await;
+        // One Redis hit per call: a fresh instance, one address per domain, one at a time.
+        let e = instance();
+        let mut latencies: Vec<Duration> = Vec::with_capacity(DOMAINS);
+        for email in &addresses[..DOMAINS] {
+            let started = Instant::now();
+            let report = e.discover(email).await;
+            latencies.push(started.elapsed());
+            assert!(report.trace.iter().any(|s| s.source == "shared-cache"));
+        }
+        latencies.sort_unstable();
+        println!(
+            "fleet: a Redis cache hit (fresh instance, 10 000 domains one at a time): p50 {:.3} ms, p99 {:.3} ms",
+            latencies[latencies.len() / 2].as_secs_f64() * 1000.0,
+            latencies[latencies.len() * 99 / 100].as_secs_f64() * 1000.0
+        );
+        (cold, cold_sources, warm, warm_sources)
+    } else {
+        let discovery = instance();
+        let (cold, cold_sources) = pass(&discovery, &addresses).await;
+        let (warm, warm_sources) = pass(&discovery, &addresses).await;
+        (cold, cold_sources, warm, warm_sources)
+    };
 
     let queries = dns.queries();
     let mut per_pair: HashMap<(String, String), usize> = HashMap::new();
@@ -121,7 +200,8 @@ async fn main() {
 
     let n = addresses.len() as f64;
     println!(
-        "batch: {} addresses over {DOMAINS} domains, concurrency {CONCURRENCY}",
+        "batch{}: {} addresses over {DOMAINS} domains, concurrency {CONCURRENCY}",
+        if fleet { " (two instances sharing Redis)" } else { "" },
         addresses.len()
     );
     println!(
@@ -136,6 +216,13 @@ async fn main() {
         n / warm.as_secs_f64(),
         warm_sources
     );
+    if fleet {
+        println!(
+            "  per instance: cold {:.0} addresses/s, warm from Redis (fresh instances) {:.0} addresses/s",
+            n / 2.0 / cold.as_secs_f64(),
+            n / 2.0 / warm.as_secs_f64()
+        );
+    }
     println!(
         "  DNS: {} queries, {} distinct (name, type) pairs, {repeated} pairs asked more than once ({:.2} queries per domain)",
         queries.len(),
