@@ -154,3 +154,25 @@ async fn a_server_that_answers_garbage_is_not_a_cache() {
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert!(a.shared_cache_errors() >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_in_the_middle_of_a_run_costs_nothing_but_the_publication() {
+    let mut redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let a = instance(&dns, &redis.url());
+    // The run takes the lease, then waits 300 ms for the domain's DNS; Redis dies meanwhile.
+    let (report, ()) = tokio::join!(discover(&a, "ann@slow.test"), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        redis.stop();
+    });
+    assert!(is_gmail_by_mx(&report), "{:#?}", report.trace);
+    assert_eq!(
+        shared_step(&report).unwrap().outcome,
+        nativeauth::Outcome::Nothing,
+        "it held the lease"
+    );
+    assert!(a.shared_cache_errors() >= 1, "publishing the answer failed, and was counted");
+    // The answer is still this instance's own, from its memory.
+    let again = discover(&a, "bob@slow.test").await;
+    assert_eq!(again.trace[0].source, "cache");
+}
