@@ -5,20 +5,13 @@
 //! Run: `cargo bench --bench cache_flood` (`-- <count> <cache MiB>` for other figures).
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)] // a benchmark program
 
+mod common;
+
 use std::time::Instant;
 
 use nativeauth::{DEFAULT_CACHE_CAPACITY, Discovery, DiscoveryConfig, EmailAddress};
 
 const WINDOW: usize = 25_000;
-
-fn peak_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -33,7 +26,7 @@ async fn main() {
     let addresses: Vec<EmailAddress> = (0..count)
         .map(|i| EmailAddress::parse(&format!("user@flood-{i}.example")).unwrap())
         .collect();
-    let start_kib = peak_kib();
+    let start_kib = common::peak_kib();
     println!(
         "cache flood: {count} distinct unknown domains, offline, one Discovery, cache bound {} KiB",
         capacity / 1024
@@ -53,7 +46,7 @@ async fn main() {
             n * WINDOW,
             n * WINDOW + window.len(),
             rate,
-            peak_kib()
+            common::peak_kib()
         );
     }
     let first = rates.first().copied().unwrap_or(0.0);
@@ -61,7 +54,7 @@ async fn main() {
     println!(
         "  first window {first:.0}/s, worst {worst:.0}/s ({:.2}× slower); peak RSS {} KiB ({} KiB over the start)",
         first / worst,
-        peak_kib(),
-        peak_kib().saturating_sub(start_kib)
+        common::peak_kib(),
+        common::peak_kib().saturating_sub(start_kib)
     );
 }

@@ -3,6 +3,8 @@
 //! Run: `cargo bench --bench memory`.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)] // a benchmark program
 
+mod common;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,15 +14,6 @@ use nativeauth::AddressPolicy;
 use nativeauth::providers::imap::ImapOptions;
 use nativeauth::{Discovery, DiscoveryConfig, EmailAddress, UrlPorts};
 use nativeauth_testkit::{BadHttp, DnsServer, Fault, Zone};
-
-fn peak_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -38,12 +31,12 @@ async fn main() {
         .url_ports(UrlPorts { https: closed, http: huge.addr().port() })
         .http_timeout(Duration::from_secs(5))
         .build();
-    let before = peak_kib();
+    let before = common::peak_kib();
     let discovery = Arc::new(Discovery::new(config).unwrap());
     let report = discovery.discover(&EmailAddress::parse("x@huge.test").unwrap()).await;
     let step =
         report.trace.iter().find(|s| s.target.starts_with("http://autoconfig.huge.test")).unwrap();
-    let after_huge = peak_kib();
+    let after_huge = common::peak_kib();
     println!("memory (peak RSS of this process, VmHWM)");
     println!("  before: {before} KiB");
     println!("  after one discovery against a 50 MiB body: {after_huge} KiB ({})", step.detail);
@@ -60,5 +53,5 @@ async fn main() {
     while let Some(found) = stream.next().await {
         detected += usize::from(found);
     }
-    println!("  after a 10 000-address batch ({detected} detected): {} KiB", peak_kib());
+    println!("  after a 10 000-address batch ({detected} detected): {} KiB", common::peak_kib());
 }

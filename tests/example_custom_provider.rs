@@ -5,14 +5,7 @@
 use std::process::Command;
 
 fn run(address: &str) -> String {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/custom_provider
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let path = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("custom_provider{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} was not built", path.display());
+    let path = nativeauth_testkit::built_example("custom_provider");
     let output = Command::new(path).arg(address).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()

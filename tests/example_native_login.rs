@@ -8,18 +8,6 @@ use std::process::{Command, Output, Stdio};
 
 use nativeauth_sandbox::{SandboxConfig, serve};
 
-fn example() -> std::path::PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/native_login
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let path = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("native_login{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} was not built", path.display());
-    path
-}
-
 /// Runs the example with `args`, `env` and the password on standard input.
 async fn run(
     args: Vec<String>,
@@ -27,7 +15,7 @@ async fn run(
     password: &'static str,
 ) -> Output {
     tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(example())
+        let mut child = Command::new(nativeauth_testkit::built_example("native_login"))
             .args(&args)
             .env_remove("NYLAS_CLIENT_SECRET")
             .env_remove("NYLAS_API_KEY")

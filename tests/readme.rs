@@ -69,18 +69,6 @@ fn every_rust_block_of_the_readme_is_code_that_builds() {
     }
 }
 
-fn quickstart() -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/quickstart
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let path = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} was not built", path.display());
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstart_links_an_account_against_the_sandbox() {
     let sandbox = serve("127.0.0.1:0".parse().unwrap(), SandboxConfig::default()).await.unwrap();
@@ -92,7 +80,7 @@ async fn the_quickstart_links_an_account_against_the_sandbox() {
     .unwrap();
     let args = [sandbox.url(), " Jane@COMCAST.net ".into(), catalogue.display().to_string()];
     let output = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(quickstart())
+        let mut child = Command::new(nativeauth_testkit::built_example("quickstart"))
             .args(&args)
             .env("NYLAS_CLIENT_SECRET", "sandbox-secret")
             .stdin(Stdio::piped())

@@ -67,3 +67,16 @@ where
 pub fn data_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
+
+/// The path of example `name`, built by `cargo test` next to the test binaries
+/// (`target/<profile>/deps/<test>` → `target/<profile>/examples/<name>`). Call it from a test.
+pub fn built_example(name: &str) -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let path = deps
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}

@@ -110,24 +110,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
             entry_domains.push(domain);
         }
 
-        let mut entry_mx = Vec::with_capacity(provider.mx.len());
-        for pattern in provider.mx {
-            let span = pattern.span();
-            let pattern = pattern.into_inner();
-            match MxPattern::parse(&pattern) {
-                Err(reason) => {
-                    checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason })
-                }
-                Ok(_) if mx_patterns.contains_key(&pattern) => {
-                    let first = mx_patterns[&pattern].clone();
-                    checker.report_duplicate(span, first, ProblemKind::DuplicateMxPattern(pattern));
-                }
-                Ok(parsed) => {
-                    mx_patterns.insert(pattern, span);
-                    entry_mx.push(parsed);
-                }
-            }
-        }
+        let entry_mx = check_mx_patterns(&mut checker, provider.mx, &mut mx_patterns);
 
         let incoming = check_servers(&mut checker, provider.incoming.valid, Direction::Incoming);
         let outgoing = check_servers(&mut checker, provider.outgoing.valid, Direction::Outgoing);
@@ -177,24 +160,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
         if gateway.mx.is_empty() {
             checker.report(gateway_span, ProblemKind::GatewayWithoutMx);
         }
-        let mut patterns = Vec::with_capacity(gateway.mx.len());
-        for pattern in gateway.mx {
-            let span = pattern.span();
-            let pattern = pattern.into_inner();
-            match MxPattern::parse(&pattern) {
-                Err(reason) => {
-                    checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason })
-                }
-                Ok(_) if mx_patterns.contains_key(&pattern) => {
-                    let first = mx_patterns[&pattern].clone();
-                    checker.report_duplicate(span, first, ProblemKind::DuplicateMxPattern(pattern));
-                }
-                Ok(parsed) => {
-                    mx_patterns.insert(pattern, span);
-                    patterns.push(parsed);
-                }
-            }
-        }
+        let patterns = check_mx_patterns(&mut checker, gateway.mx, &mut mx_patterns);
         if let (Some(name), Some(kind)) = (gateway.name, gateway.kind) {
             gateways.push(Gateway {
                 name,
@@ -223,6 +189,32 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
         checker.problems.sort_by_key(|p| p.at);
         Err(CatalogueError::invalid(origin, checker.problems))
     }
+}
+
+/// The valid MX patterns of one entry or gateway; invalid ones, and any pattern another entry
+/// or gateway already uses (`seen`), are reported.
+fn check_mx_patterns(
+    checker: &mut Checker<'_>,
+    patterns: Vec<Spanned<String>>,
+    seen: &mut HashMap<String, Range<usize>>,
+) -> Vec<MxPattern> {
+    let mut valid = Vec::with_capacity(patterns.len());
+    for pattern in patterns {
+        let span = pattern.span();
+        let pattern = pattern.into_inner();
+        match MxPattern::parse(&pattern) {
+            Err(reason) => checker.report(span, ProblemKind::InvalidMxPattern { pattern, reason }),
+            Ok(_) if seen.contains_key(&pattern) => {
+                let first = seen[&pattern].clone();
+                checker.report_duplicate(span, first, ProblemKind::DuplicateMxPattern(pattern));
+            }
+            Ok(parsed) => {
+                seen.insert(pattern, span);
+                valid.push(parsed);
+            }
+        }
+    }
+    valid
 }
 
 #[derive(Clone, Copy)]
