@@ -390,9 +390,26 @@ pub(crate) async fn login(
             }
         }
     }
-    let file = &app.config.file;
     let name =
         if input.name.trim().is_empty() { email.local_part().to_owned() } else { input.name };
+    link(app, &email, &name, &detection, credentials, consent, input.state.as_deref(), lang).await
+}
+
+/// The API call (v2 authorize and token, or a v3 grant) with `credentials`, then the signed
+/// callback to the app and the success redirect. Shared by the password and the OAuth flows;
+/// the credentials are dropped as soon as the payload holds them.
+#[allow(clippy::too_many_arguments)] // one call per flow; a struct would only rename them
+pub(crate) async fn link(
+    app: &Arc<App>,
+    email: &EmailAddress,
+    name: &str,
+    detection: &Detection,
+    credentials: Credentials,
+    consent: Consent,
+    app_state: Option<&str>,
+    lang: Lang,
+) -> Result<LoginSuccess, LoginFailure> {
+    let file = &app.config.file;
     let linked = match &app.api {
         ApiClient::V2(client) => {
             let scopes = file.scopes.parse().map_err(|e: nativeauth::connect::ScopeError| {
@@ -400,9 +417,9 @@ pub(crate) async fn login(
             })?;
             let request = AuthorizeRequest::with_consent(
                 &file.client_id,
-                &name,
-                &email,
-                &detection,
+                name,
+                email,
+                detection,
                 &credentials,
                 scopes,
                 consent,
@@ -421,7 +438,7 @@ pub(crate) async fn login(
         }
         ApiClient::V3(client) => {
             let request =
-                CustomAuthRequest::with_consent(&email, &detection, &credentials, consent)
+                CustomAuthRequest::with_consent(email, detection, &credentials, consent)
                     .map_err(|e| payload_failure(&e, lang))?;
             drop(credentials);
             let created = client.create_grant(&request).await.map_err(|e| api_failure(&e, lang))?;
@@ -434,7 +451,7 @@ pub(crate) async fn login(
         }
     };
     let provider = detection.provider.nylas.as_str().to_owned();
-    crate::callback::send(app, &linked, &detection, input.state.as_deref()).await.map_err(
+    crate::callback::send(app, &linked, detection, app_state).await.map_err(
         |reason| {
             tracing::warn!(%reason, "the callback failed");
             LoginFailure::new(
@@ -444,7 +461,7 @@ pub(crate) async fn login(
             )
         },
     )?;
-    let redirect = file.success_url.as_ref().map(|url| with_state(url, input.state.as_deref()));
+    let redirect = file.success_url.as_ref().map(|url| with_state(url, app_state));
     Ok(LoginSuccess { ok: true, redirect, provider })
 }
 
