@@ -149,7 +149,10 @@ async fn main() {
         let config = match &redis {
             Some(redis) => {
                 let store = RedisStore::connect(&redis.url(), "bench", SHARED_TIMEOUT).unwrap();
-                config.to_builder().shared_cache(Arc::new(store), SHARED_TIMEOUT).build()
+                config
+                    .to_builder()
+                    .shared_cache(Arc::new(store), b"bench key", SHARED_TIMEOUT)
+                    .build()
             }
             None => config.clone(),
         };

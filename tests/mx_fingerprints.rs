@@ -58,9 +58,7 @@ const VECTORS: &[(&str, [&str; 3])] = &[
             "mx3.pub.mailpod9-cph3.one.com",
         ],
     ),
-    ("ovh.net", ["mx1.mail.ovh.net", "mx2.mail.ovh.net", "mx4.mail.ovh.net"]),
     ("strato.de", ["smtpin.rzone.de", "SMTPIN.RZONE.DE", "smtpin.rzone.de."]),
-    ("hetzner.de", ["mx.your-server.de", "www123.your-server.de", "mail.your-server.de"]),
     (
         "wildwestdomains.com",
         ["smtp.secureserver.net", "mailstore1.secureserver.net", "mailstore1.secureserver.net."],
@@ -135,6 +133,10 @@ const LOOK_ALIKES: &[&str] = &[
     "titan.email.evil.example",
     "mx.zoho.com.evil.example",
     "smtpin.rzone.de.example",
+    // Names a host also gives its customers' own servers, or shares between several of its
+    // mail products: not fingerprinted.
+    "static.1.2.3.4.clients.your-server.de",
+    "mx1.mail.ovh.net",
 ];
 
 /// (MX host, gateway name, kind).

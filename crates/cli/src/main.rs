@@ -132,8 +132,12 @@ fn run(args: &Args) -> anyhow::Result<u8> {
 /// that a batch warms a fleet. Call inside the runtime.
 fn with_shared_cache(args: &Args, config: DiscoveryConfig) -> anyhow::Result<DiscoveryConfig> {
     let Some(url) = &args.cache else { return Ok(config) };
+    // The fleet's key signs the shared answers: the same NATIVEAUTH_COOKIE_KEY as its servers.
+    let key = std::env::var("NATIVEAUTH_COOKIE_KEY").ok().filter(|key| !key.is_empty()).context(
+        "--cache needs NATIVEAUTH_COOKIE_KEY, the fleet's key (it signs the shared answers)",
+    )?;
     let store = RedisStore::connect(url, "nativeauth", SHARED_TIMEOUT).context("--cache")?;
-    Ok(config.to_builder().shared_cache(Arc::new(store), SHARED_TIMEOUT).build())
+    Ok(config.to_builder().shared_cache(Arc::new(store), key.as_bytes(), SHARED_TIMEOUT).build())
 }
 
 fn print_payload(

@@ -424,7 +424,7 @@ fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
     let input = dir.join("addresses.txt");
     std::fs::write(&input, "a@shared.test\nb@shared.test\n").unwrap();
     let run = || {
-        discover(&[
+        discover_with_key(&[
             "--batch",
             input.to_str().unwrap(),
             "--nameserver",
@@ -451,13 +451,31 @@ fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
     );
 
     // A single discovery uses it too.
-    let single =
-        discover(&["c@shared.test", "--nameserver", &ns, "--cache", &redis.url(), "--json"]);
+    let single = discover_with_key(&[
+        "c@shared.test",
+        "--nameserver",
+        &ns,
+        "--cache",
+        &redis.url(),
+        "--json",
+    ]);
     assert_eq!(json(&single)["source"], "mx");
     assert_eq!(dns.count("shared.test", hickory_proto::rr::RecordType::MX), 1);
 
     // A URL that is not Redis's is refused with the program's prefix.
-    let refused = discover(&["c@shared.test", "--cache", "http://127.0.0.1/"]);
+    let refused = discover_with_key(&["c@shared.test", "--cache", "http://127.0.0.1/"]);
     assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
     assert!(String::from_utf8_lossy(&refused.stderr).starts_with("discover: --cache"));
+    // Without the fleet's key, nothing is shared: refused, saying why.
+    let keyless = discover(&["c@shared.test", "--cache", &redis.url()]);
+    assert_eq!(keyless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("NATIVEAUTH_COOKIE_KEY"));
+}
+
+fn discover_with_key(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_discover"))
+        .args(args)
+        .env("NATIVEAUTH_COOKIE_KEY", "fleet-key")
+        .output()
+        .expect("the binary runs")
 }

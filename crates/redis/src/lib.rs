@@ -41,6 +41,12 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
+/// Deletes a lease only while it holds the releasing instance's token.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
 /// Counts one hit in a fixed window atomically and returns (count, milliseconds left).
 const RATE_SCRIPT: &str = r"
 local count = redis.call('INCR', KEYS[1])
@@ -124,20 +130,26 @@ impl SharedCache for RedisStore {
             .map_err(|e| SharedCacheError::new("SET", e))
     }
 
-    async fn lease(&self, key: &str, ttl: Duration) -> Result<bool, SharedCacheError> {
+    async fn lease(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, SharedCacheError> {
         let mut connection = self.connection.clone();
         let options = redis::SetOptions::default()
             .conditional_set(redis::ExistenceCheck::NX)
             .with_expiration(redis::SetExpiry::PX(millis(ttl)));
         let taken: Option<String> = connection
-            .set_options(self.key(key), "1", options)
+            .set_options(self.key(key), token, options)
             .await
             .map_err(|e| SharedCacheError::new("SET NX", e))?;
         Ok(taken.is_some())
     }
 
-    async fn release(&self, key: &str) -> Result<(), SharedCacheError> {
+    async fn release(&self, key: &str, token: &str) -> Result<(), SharedCacheError> {
         let mut connection = self.connection.clone();
-        connection.del::<_, ()>(self.key(key)).await.map_err(|e| SharedCacheError::new("DEL", e))
+        redis::Script::new(RELEASE_SCRIPT)
+            .key(self.key(key))
+            .arg(token)
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(|e| SharedCacheError::new("release", e))
     }
 }

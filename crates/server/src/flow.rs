@@ -107,7 +107,8 @@ impl App {
                 let discovery_config = config
                     .discovery
                     .to_builder()
-                    .shared_cache(Arc::new(store.clone()), REDIS_TIMEOUT)
+                    // The fleet shares the cookie key; it signs the shared answers too.
+                    .shared_cache(Arc::new(store.clone()), &cookie_key, REDIS_TIMEOUT)
                     .build();
                 (discovery_config, crate::limits::Limits::shared(store))
             }
@@ -437,9 +438,8 @@ pub(crate) async fn link(
             })
         }
         ApiClient::V3(client) => {
-            let request =
-                CustomAuthRequest::with_consent(email, detection, &credentials, consent)
-                    .map_err(|e| payload_failure(&e, lang))?;
+            let request = CustomAuthRequest::with_consent(email, detection, &credentials, consent)
+                .map_err(|e| payload_failure(&e, lang))?;
             drop(credentials);
             let created = client.create_grant(&request).await.map_err(|e| api_failure(&e, lang))?;
             serde_json::json!({
@@ -451,16 +451,10 @@ pub(crate) async fn link(
         }
     };
     let provider = detection.provider.nylas.as_str().to_owned();
-    crate::callback::send(app, &linked, detection, app_state).await.map_err(
-        |reason| {
-            tracing::warn!(%reason, "the callback failed");
-            LoginFailure::new(
-                StatusCode::BAD_GATEWAY,
-                "callback-failed",
-                t(lang, Msg::ApiUnavailable),
-            )
-        },
-    )?;
+    crate::callback::send(app, &linked, detection, app_state).await.map_err(|reason| {
+        tracing::warn!(%reason, "the callback failed");
+        LoginFailure::new(StatusCode::BAD_GATEWAY, "callback-failed", t(lang, Msg::ApiUnavailable))
+    })?;
     let redirect = file.success_url.as_ref().map(|url| with_state(url, app_state));
     Ok(LoginSuccess { ok: true, redirect, provider })
 }

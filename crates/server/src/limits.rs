@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use nativeauth::redis::RedisStore;
 
 const WINDOW: Duration = Duration::from_secs(60);
+/// How long a shared count may take before memory counts instead.
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
 /// Keys kept before old windows are swept.
 const SWEEP_ABOVE: usize = 10_000;
 
@@ -28,7 +30,14 @@ impl Limits {
     /// Counts one attempt for `key`; `Err(wait)` when more than `limit` fell in the window.
     pub(crate) async fn check(&self, key: &str, limit: u32) -> Result<(), Duration> {
         if let Some(store) = &self.shared {
-            match store.count_attempt(key, limit, WINDOW).await {
+            // Bounded here too: a first connection attempt may take longer than one command.
+            let counted =
+                tokio::time::timeout(SHARED_TIMEOUT, store.count_attempt(key, limit, WINDOW))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(nativeauth::SharedCacheError::message("no answer in time"))
+                    });
+            match counted {
                 Ok(verdict) => return verdict,
                 Err(error) => {
                     self.shared_errors.fetch_add(1, Ordering::Relaxed);

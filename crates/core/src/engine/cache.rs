@@ -123,6 +123,10 @@ impl quick_cache::Weighter<String, Weighed> for ByBytes {
 
 type Entries = quick_cache::sync::Cache<String, Weighed, ByBytes>;
 
+/// The most entries reserved up front, whatever the bound: a huge bound must not allocate
+/// gigabytes at startup (past this, the tables grow as they fill).
+const MAX_RESERVED_ENTRIES: usize = 1 << 20;
+
 /// A typical entry's weight, to size the cache's tables for its bound.
 const TYPICAL_ENTRY_BYTES: u64 = 400;
 
@@ -146,7 +150,7 @@ impl Cache {
             let entries = Entries::with_weighter(typical.max(1), capacity_bytes, ByBytes);
             // Room for a full cache up front: growing the tables mid-flood stalls every caller
             // of a shard while it rehashes. Untouched, the room costs address space, not memory.
-            entries.reserve(typical);
+            entries.reserve(typical.min(MAX_RESERVED_ENTRIES));
             entries
         });
         Self { lifetimes, entries }

@@ -36,7 +36,7 @@ use crate::net::context::DiscoveryContext;
 use crate::net::dns::MxAnswer;
 use crate::net::error::SourceError;
 use crate::net::network::{Network, SetupError};
-use crate::net::shared_cache::SharedCacheError;
+use crate::net::shared_cache::{SharedCache, SharedCacheError};
 use crate::provider::{Provider, registry};
 
 /// Finds who hosts a mailbox. Build one per application and share it (it is `Send + Sync`;
@@ -67,6 +67,59 @@ pub struct Discovery {
     network_slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Shared-cache calls that failed or timed out.
     shared_errors: std::sync::atomic::AtomicU64,
+}
+
+/// This instance's turn to ask the network while sharing a cache.
+struct SharedTurn {
+    /// The domain's lease, when this instance took it.
+    lease: Option<Lease>,
+}
+
+/// A lease on a domain in the shared cache. Given back after publishing, or, when the run is
+/// dropped before that (a client that went away), from a background task: an abandoned lease
+/// would keep the fleet waiting until it expires.
+struct Lease {
+    cache: Arc<dyn SharedCache>,
+    key: String,
+    /// Only the holder's token releases it, never another instance's lease.
+    token: String,
+    timeout: Duration,
+    released: bool,
+}
+
+impl Lease {
+    async fn release(mut self) {
+        self.released = true;
+        let _ =
+            tokio::time::timeout(self.timeout, self.cache.release(&self.key, &self.token)).await;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (cache, key, token, timeout) = (
+            self.cache.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.token),
+            self.timeout,
+        );
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(timeout, cache.release(&key, &token)).await;
+        });
+    }
+}
+
+/// A random lease token (128 bits, hex).
+fn random_token() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    // A failing system random source leaves zeros: the lease still works, only less strictly.
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How often an instance waiting for another's run looks for its answer.
@@ -207,7 +260,7 @@ impl Discovery {
             .any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
         let mut verdict = None;
         // Set when this run asks the network with a shared cache: its answer is published.
-        let mut shared_turn = None;
+        let mut shared_turn: Option<SharedTurn> = None;
         if ctx.is_offline() {
             // Nothing to start: offline, only the answers above count.
         } else if unbeatable {
@@ -233,6 +286,8 @@ impl Discovery {
         }
 
         let RunState { mut detections, errors, timed_out, dns_timed_out } = state;
+        // An answer that stands only because better sources failed is not shared.
+        let complete = errors.is_empty() && timed_out.is_empty();
         if dns_timed_out && verdict.is_none() && errors.iter().all(SourceError::is_timeout) {
             verdict = Some(Verdict::DnsTimeout);
         }
@@ -259,27 +314,29 @@ impl Discovery {
         let owner =
             detections.iter().any(|d| d.is_personal_to(email)).then(|| email.as_str().to_owned());
         let run = CachedRun { detections, failure, suggested_domain, at: Instant::now(), owner };
-        if let Some(leased) = shared_turn {
-            self.publish(email.domain(), &run, leased, &ctx).await;
+        if let Some(turn) = shared_turn {
+            self.publish(email.domain(), &run, complete, turn).await;
         }
         (run, ctx.into_trace())
     }
 
     /// The shared cache's answer for `domain`, waiting for another instance's run when one
     /// holds the domain's lease. `None` when this instance must ask the network itself; then
-    /// `turn` says whether it holds the lease (`Some(true)`), or asks without one
-    /// (`Some(false)`), or the shared cache is not there or not usable (`None`).
+    /// `turn` is set (with the lease, when this instance took it), unless the shared cache is
+    /// not there or not usable.
     async fn shared_answer(
         &self,
         domain: &str,
         ctx: &DiscoveryContext,
         deadline: tokio::time::Instant,
-        turn: &mut Option<bool>,
+        turn: &mut Option<SharedTurn>,
     ) -> Option<CachedRun> {
-        let shared = self.config.shared_cache.as_deref()?;
+        let shared = self.config.shared_cache.clone()?;
+        let signing = self.config.shared_cache_key.as_ref()?;
         let timer = ctx.timer("shared-cache", domain);
         let key = shared_key("run", domain);
-        let lease = shared_key("lease", domain);
+        let lease_key = shared_key("lease", domain);
+        let token = random_token();
         // Waiting for another instance leaves this one at least half of what remains.
         let now = tokio::time::Instant::now();
         let wait_until = now + deadline.saturating_duration_since(now) / 2;
@@ -290,7 +347,7 @@ impl Discovery {
                     timer.finish(Outcome::Error, &error.to_string());
                     return None;
                 }
-                Ok(Some(bytes)) => match wire::decode(&bytes) {
+                Ok(Some(bytes)) => match wire::decode_signed(&bytes, signing) {
                     Some(run) => {
                         let how = if waited {
                             "another instance's run, waited for"
@@ -302,22 +359,27 @@ impl Discovery {
                     }
                     None => tracing::warn!(
                         domain,
-                        "shared cache: a value that does not parse; asking anew"
+                        "shared cache: a value not signed with this fleet's key, or of another version; asking anew"
                     ),
                 },
                 Ok(None) => {}
             }
-            match self
-                .shared_call(shared.lease(&lease, self.config.deadline + SHARED_LEASE_MARGIN))
-                .await
-            {
+            let ttl = self.config.deadline + SHARED_LEASE_MARGIN;
+            match self.shared_call(shared.lease(&lease_key, &token, ttl)).await {
                 Err(error) => {
                     timer.finish(Outcome::Error, &error.to_string());
                     return None;
                 }
                 Ok(true) => {
                     timer.finish(Outcome::Nothing, "not in the shared cache: this instance asks");
-                    *turn = Some(true);
+                    let lease = Lease {
+                        cache: shared.clone(),
+                        key: lease_key,
+                        token,
+                        timeout: self.config.shared_cache_timeout,
+                        released: false,
+                    };
+                    *turn = Some(SharedTurn { lease: Some(lease) });
                     return None;
                 }
                 Ok(false) if tokio::time::Instant::now() + SHARED_POLL >= wait_until => {
@@ -325,7 +387,7 @@ impl Discovery {
                         Outcome::Timeout,
                         "another instance is still asking: this one asks too",
                     );
-                    *turn = Some(false);
+                    *turn = Some(SharedTurn { lease: None });
                     return None;
                 }
                 Ok(false) => {
@@ -336,19 +398,28 @@ impl Discovery {
         }
     }
 
-    /// Publishes this instance's run for the others (when it may be kept and shared), and gives
-    /// the lease back.
-    async fn publish(&self, domain: &str, run: &CachedRun, leased: bool, ctx: &DiscoveryContext) {
-        let Some(shared) = self.config.shared_cache.as_deref() else { return };
-        if let (Some(ttl), Some(bytes)) = (self.cache.lifetime(run), wire::encode(run)) {
-            if let Err(error) =
-                self.shared_call(shared.put(&shared_key("run", domain), &bytes, ttl)).await
+    /// Publishes this instance's run for the others (when it may be kept, shared and is
+    /// complete), bounded by the shared cache's timeout, then gives the lease back in the
+    /// background. Awaited, so that the answer is in the store before this run returns (a
+    /// batch that ends right after must not lose its last answers).
+    async fn publish(&self, domain: &str, run: &CachedRun, complete: bool, turn: SharedTurn) {
+        let (Some(shared), Some(signing)) =
+            (self.config.shared_cache.as_deref(), self.config.shared_cache_key.as_ref())
+        else {
+            return;
+        };
+        if complete {
+            if let (Some(ttl), Some(bytes)) =
+                (self.cache.lifetime(run), wire::encode_signed(run, signing))
             {
-                ctx.timer("shared-cache", domain).finish(Outcome::Error, &error.to_string());
+                let key = shared_key("run", domain);
+                let _ = self.shared_call(shared.put(&key, &bytes, ttl)).await;
             }
         }
-        if leased {
-            let _ = self.shared_call(shared.release(&shared_key("lease", domain))).await;
+        if let Some(lease) = turn.lease {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(lease.release());
+            }
         }
     }
 

@@ -120,6 +120,26 @@ fn server_from_wire(server: WireServer) -> Server {
     }
 }
 
+/// The run as bytes signed with `key` (the tag first), or `None` for a run that must not be
+/// shared (one user's answers).
+pub(super) fn encode_signed(run: &CachedRun, key: &ring::hmac::Key) -> Option<Vec<u8>> {
+    let body = encode(run)?;
+    let tag = ring::hmac::sign(key, &body);
+    let mut signed = tag.as_ref().to_vec();
+    signed.extend_from_slice(&body);
+    Some(signed)
+}
+
+/// The run in `bytes` when `key` signed them, else `None`.
+pub(super) fn decode_signed(bytes: &[u8], key: &ring::hmac::Key) -> Option<CachedRun> {
+    let (tag, body) = bytes.split_at_checked(TAG_LEN)?;
+    ring::hmac::verify(key, body, tag).ok()?;
+    decode(body)
+}
+
+/// HMAC-SHA256 tags are 32 bytes.
+const TAG_LEN: usize = 32;
+
 /// The run as bytes, or `None` for a run that must not be shared (one user's answers).
 pub(super) fn encode(run: &CachedRun) -> Option<Vec<u8>> {
     if run.owner.is_some() {
@@ -253,6 +273,21 @@ mod tests {
         failed.failure = Some(Failure { kind: FailureKind::NullMx, message: "no mail".into() });
         let back = decode(&encode(&failed).unwrap()).unwrap();
         assert_eq!(back.failure, failed.failure);
+    }
+
+    #[test]
+    fn values_not_signed_with_the_fleets_key_are_misses() {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"fleet key");
+        let other = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"someone else");
+        let signed = encode_signed(&run(&[Source::Mx]), &key).unwrap();
+        assert!(decode_signed(&signed, &key).is_some());
+        assert!(decode_signed(&signed, &other).is_none());
+        assert!(decode_signed(&encode(&run(&[Source::Mx])).unwrap(), &key).is_none());
+        let mut tampered = signed.clone();
+        let last = tampered.len() - 2;
+        tampered[last] ^= 1;
+        assert!(decode_signed(&tampered, &key).is_none());
+        assert!(decode_signed(b"short", &key).is_none());
     }
 
     #[test]

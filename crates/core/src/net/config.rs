@@ -99,6 +99,8 @@ pub struct DiscoveryConfig {
     pub(crate) cache_capacity: u64,
     pub(crate) max_network_discoveries: Option<usize>,
     pub(crate) shared_cache: Option<Arc<dyn crate::net::shared_cache::SharedCache>>,
+    /// Signs and checks the shared values (its `Debug` shows the algorithm only).
+    pub(crate) shared_cache_key: Option<ring::hmac::Key>,
     pub(crate) shared_cache_timeout: Duration,
 }
 
@@ -120,6 +122,7 @@ impl Default for DiscoveryConfig {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_network_discoveries: Some(DEFAULT_MAX_NETWORK_DISCOVERIES),
             shared_cache: None,
+            shared_cache_key: None,
             shared_cache_timeout: DEFAULT_SHARED_CACHE_TIMEOUT,
         }
     }
@@ -287,13 +290,18 @@ impl DiscoveryConfigBuilder {
     /// half the deadline). Same lifetimes as the in-memory cache; answers personal to one user
     /// are never shared. Each call is bounded by `timeout`; a failing store is logged, counted
     /// ([`Discovery::shared_cache_errors`](crate::Discovery::shared_cache_errors)) and skipped.
-    /// Default: none.
+    ///
+    /// Values are signed (HMAC-SHA256) with `key`, which every instance of the fleet shares:
+    /// a value that anyone else wrote to the store is not used, so write access to the store
+    /// alone cannot send users' passwords to other servers. Default: none.
     pub fn shared_cache(
         mut self,
         cache: Arc<dyn crate::net::shared_cache::SharedCache>,
+        key: &[u8],
         timeout: Duration,
     ) -> Self {
         self.config.shared_cache = Some(cache);
+        self.config.shared_cache_key = Some(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key));
         self.config.shared_cache_timeout = timeout;
         self
     }

@@ -44,9 +44,11 @@ pub trait SharedCache: Send + Sync + fmt::Debug {
     /// Stores `value` under `key` for `ttl`.
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), SharedCacheError>;
 
-    /// Takes the lease `key` for `ttl` when no one holds it (`SET NX PX`): `true` when taken.
-    async fn lease(&self, key: &str, ttl: Duration) -> Result<bool, SharedCacheError>;
+    /// Takes the lease `key` for `ttl`, holding `token`, when no one holds it (`SET NX PX`):
+    /// `true` when taken.
+    async fn lease(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, SharedCacheError>;
 
-    /// Gives the lease `key` back early (it expires by itself otherwise).
-    async fn release(&self, key: &str) -> Result<(), SharedCacheError>;
+    /// Gives the lease `key` back early, only if it still holds `token` (it may have expired
+    /// and been taken by another instance); it expires by itself otherwise.
+    async fn release(&self, key: &str, token: &str) -> Result<(), SharedCacheError>;
 }

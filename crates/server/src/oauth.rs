@@ -1,0 +1,494 @@
+//! Sign in with Google and Microsoft: the OAuth 2.0 authorization code flow with PKCE (S256)
+//! and `state` (RFC 6749, RFC 7636), on the `oauth2` crate, for the refresh token the connect
+//! API needs (v2 `gmail` / `office365` settings, the v3 custom-auth body).
+//!
+//! The start of a flow stays on the server: the PKCE verifier, the expected `state`, the
+//! address and the app's `state` are kept here under a random id, which the browser holds in a
+//! signed cookie for ten minutes (`SameSite=Lax`: the provider's redirect back is a cross-site
+//! navigation). Tokens never leave the server; the refresh token goes into `Credentials` and is
+//! dropped after the API call.
+//!
+//! What the requests carry, from the providers' documentation:
+//! - Google (<https://developers.google.com/identity/protocols/oauth2/web-server>):
+//!   `access_type=offline` and `prompt=consent` for a refresh token on every consent,
+//!   `login_hint`, and `hd` with the Workspace domain when the address is not `@gmail.com`
+//!   (<https://developers.google.com/identity/openid-connect/openid-connect#hd-param>). Mail
+//!   scopes: <https://developers.google.com/gmail/api/auth/scopes>.
+//! - Microsoft identity platform
+//!   (<https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow>):
+//!   the `offline_access` scope for a refresh token
+//!   (<https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#offline_access>),
+//!   `login_hint`, `domain_hint` for a tenant's own domain, the tenant in the endpoint path
+//!   (`common` by default). Mail scopes: Microsoft Graph's
+//!   (<https://learn.microsoft.com/en-us/graph/permissions-reference>).
+//! - Nylas scopes (`email.read_only`, …) are mapped as the Nylas scope tables pair them with
+//!   provider scopes (<https://developer.nylas.com/docs/v2/developer-guide-v2/authentication/authentication-scopes>).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use nativeauth::EmailAddress;
+use nativeauth::connect::Credentials;
+use nativeauth::secrecy::{ExposeSecret, SecretString};
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardErrorResponse, TokenResponse, TokenUrl,
+};
+
+use crate::SetupError;
+use crate::config::{FileConfig, OAuthConfig, Secrets};
+
+/// How long a started sign-in may take at the provider.
+pub(crate) const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Flows kept at once; past it, expired ones are dropped, then new ones refused.
+const MAX_PENDING: usize = 10_000;
+/// The cookie holding the flow's id.
+pub(crate) const FLOW_COOKIE: &str = "nativeauth_oauth";
+/// A token response larger than this is refused.
+const TOKEN_RESPONSE_LIMIT: usize = 64 * 1024;
+
+/// The two providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OAuthProvider {
+    /// Google accounts and Google Workspace.
+    Google,
+    /// Microsoft work and school accounts (Microsoft 365) and personal accounts.
+    Microsoft,
+}
+
+impl OAuthProvider {
+    /// The provider named in a route (`google`, `microsoft`).
+    pub(crate) fn from_path(name: &str) -> Option<Self> {
+        match name {
+            "google" => Some(Self::Google),
+            "microsoft" => Some(Self::Microsoft),
+            _ => None,
+        }
+    }
+
+    /// The route name.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::Microsoft => "microsoft",
+        }
+    }
+}
+
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// One provider's registration.
+struct Registration {
+    client: Client,
+    client_id: String,
+    client_secret: SecretString,
+    redirect_uri: String,
+}
+
+/// A started flow, waiting for the provider's redirect.
+struct Pending {
+    provider: OAuthProvider,
+    email: EmailAddress,
+    csrf: String,
+    verifier: SecretString,
+    app_state: Option<String>,
+    started: Instant,
+}
+
+/// Why a flow did not end with credentials. Each has a message for the user.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OAuthError {
+    /// The provider is not configured on this server.
+    #[error("this sign-in is not configured")]
+    NotConfigured,
+    /// The user declined at the provider (`error=access_denied`).
+    #[error("consent was declined")]
+    Denied,
+    /// The provider answered with another error.
+    #[error("the provider answered {0}")]
+    Provider(String),
+    /// No flow for this browser, or one that expired or was used already.
+    #[error("no sign-in in progress for this browser")]
+    NoFlow,
+    /// The `state` does not match the browser's flow.
+    #[error("the state does not match")]
+    StateMismatch,
+    /// The code was refused (`invalid_grant`: expired, used, or not this client's).
+    #[error("the authorization code was refused")]
+    InvalidGrant,
+    /// The provider issued no refresh token.
+    #[error("no refresh token was issued")]
+    NoRefreshToken,
+    /// The token endpoint could not be reached or answered garbage.
+    #[error("the token endpoint failed: {0}")]
+    Exchange(String),
+    /// Too many flows are in progress.
+    #[error("too many sign-ins in progress")]
+    Busy,
+}
+
+/// The result of a finished flow.
+pub(crate) struct Finished {
+    pub(crate) provider: OAuthProvider,
+    pub(crate) email: EmailAddress,
+    pub(crate) credentials: Credentials,
+    pub(crate) app_state: Option<String>,
+}
+
+/// The server's OAuth flows.
+pub(crate) struct OAuth {
+    google: Option<Registration>,
+    microsoft: Option<Registration>,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+fn registration(
+    provider: OAuthProvider,
+    config: &OAuthConfig,
+    secret: &SecretString,
+    allow_http: bool,
+) -> Result<Registration, SetupError> {
+    let field = match provider {
+        OAuthProvider::Google => "oauth_google",
+        OAuthProvider::Microsoft => "oauth_microsoft",
+    };
+    if secret.expose_secret().is_empty() {
+        return Err(SetupError::MissingSecret(match provider {
+            OAuthProvider::Google => "GOOGLE_CLIENT_SECRET",
+            OAuthProvider::Microsoft => "MICROSOFT_CLIENT_SECRET",
+        }));
+    }
+    let tenant = config.tenant.as_deref().unwrap_or("common");
+    let (authorize, token) = match provider {
+        OAuthProvider::Google => (
+            "https://accounts.google.com/o/oauth2/v2/auth".to_owned(),
+            "https://oauth2.googleapis.com/token".to_owned(),
+        ),
+        OAuthProvider::Microsoft => (
+            format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"),
+            format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
+        ),
+    };
+    let authorize = config.authorize_url.clone().unwrap_or(authorize);
+    let token = config.token_url.clone().unwrap_or(token);
+    for url in [&authorize, &token, &config.redirect_uri] {
+        if !crate::flow::acceptable_url(url, allow_http) {
+            return Err(SetupError::Url { field, url: url.clone() });
+        }
+    }
+    let bad = |url: &String| SetupError::Url { field, url: url.clone() };
+    let client = BasicClient::new(ClientId::new(config.client_id.clone()))
+        .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
+        .set_auth_uri(AuthUrl::new(authorize.clone()).map_err(|_| bad(&authorize))?)
+        .set_token_uri(TokenUrl::new(token.clone()).map_err(|_| bad(&token))?)
+        .set_redirect_uri(
+            RedirectUrl::new(config.redirect_uri.clone()).map_err(|_| bad(&config.redirect_uri))?,
+        );
+    Ok(Registration {
+        client,
+        client_id: config.client_id.clone(),
+        client_secret: secret.clone(),
+        redirect_uri: config.redirect_uri.clone(),
+    })
+}
+
+/// The provider scopes for the app's Nylas scopes (comma-separated), identity scopes first.
+pub(crate) fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = match provider {
+        OAuthProvider::Google => vec!["openid".into(), "email".into(), "profile".into()],
+        OAuthProvider::Microsoft => {
+            vec!["openid".into(), "email".into(), "profile".into(), "offline_access".into()]
+        }
+    };
+    for nylas in nylas_scopes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let mapped: &[&str] = match (provider, nylas) {
+            (OAuthProvider::Google, "email") => &["https://mail.google.com/"],
+            (OAuthProvider::Google, "email.modify") => &["gmail.modify"],
+            (OAuthProvider::Google, "email.read_only") => &["gmail.readonly"],
+            (OAuthProvider::Google, "email.send") => &["gmail.send"],
+            (OAuthProvider::Google, "email.folders_and_labels") => &["gmail.labels"],
+            (OAuthProvider::Google, "email.metadata") => &["gmail.metadata"],
+            (OAuthProvider::Google, "email.drafts") => &["gmail.compose"],
+            (OAuthProvider::Google, "calendar") => &["calendar"],
+            (OAuthProvider::Google, "calendar.read_only") => &["calendar.readonly"],
+            (OAuthProvider::Google, "contacts") => &["contacts"],
+            (OAuthProvider::Google, "contacts.read_only") => &["contacts.readonly"],
+            (OAuthProvider::Microsoft, "email") => &["Mail.ReadWrite", "Mail.Send"],
+            (
+                OAuthProvider::Microsoft,
+                "email.modify" | "email.folders_and_labels" | "email.drafts",
+            ) => &["Mail.ReadWrite"],
+            (OAuthProvider::Microsoft, "email.read_only") => &["Mail.Read"],
+            (OAuthProvider::Microsoft, "email.send") => &["Mail.Send"],
+            (OAuthProvider::Microsoft, "email.metadata") => &["Mail.ReadBasic"],
+            (OAuthProvider::Microsoft, "calendar") => &["Calendars.ReadWrite"],
+            (OAuthProvider::Microsoft, "calendar.read_only") => &["Calendars.Read"],
+            (OAuthProvider::Microsoft, "contacts") => &["Contacts.ReadWrite"],
+            (OAuthProvider::Microsoft, "contacts.read_only") => &["Contacts.Read"],
+            _ => {
+                tracing::warn!(
+                    scope = nylas,
+                    provider = provider.as_str(),
+                    "no provider scope for this Nylas scope"
+                );
+                &[]
+            }
+        };
+        for scope in mapped {
+            let full = match provider {
+                OAuthProvider::Google if !scope.starts_with("https://") => {
+                    format!("https://www.googleapis.com/auth/{scope}")
+                }
+                OAuthProvider::Microsoft => format!("https://graph.microsoft.com/{scope}"),
+                _ => (*scope).to_owned(),
+            };
+            if !scopes.contains(&full) {
+                scopes.push(full);
+            }
+        }
+    }
+    scopes
+}
+
+impl OAuth {
+    /// The flows configured in `file`, with their secrets.
+    pub(crate) fn new(file: &FileConfig, secrets: &Secrets) -> Result<Self, SetupError> {
+        let allow_http = file.allow_loopback_http;
+        let google = file
+            .oauth_google
+            .as_ref()
+            .map(|c| {
+                registration(OAuthProvider::Google, c, &secrets.google_client_secret, allow_http)
+            })
+            .transpose()?;
+        let microsoft = file
+            .oauth_microsoft
+            .as_ref()
+            .map(|c| {
+                registration(
+                    OAuthProvider::Microsoft,
+                    c,
+                    &secrets.microsoft_client_secret,
+                    allow_http,
+                )
+            })
+            .transpose()?;
+        Ok(Self { google, microsoft, pending: Mutex::new(HashMap::new()) })
+    }
+
+    fn registration(&self, provider: OAuthProvider) -> Option<&Registration> {
+        match provider {
+            OAuthProvider::Google => self.google.as_ref(),
+            OAuthProvider::Microsoft => self.microsoft.as_ref(),
+        }
+    }
+
+    /// Whether this server runs `provider`'s flow.
+    pub(crate) fn is_configured(&self, provider: OAuthProvider) -> bool {
+        self.registration(provider).is_some()
+    }
+
+    /// Starts a flow: the provider's authorization URL, and the flow id for the browser's
+    /// cookie. `domain_hint` is the organisation's domain when the address is not a consumer
+    /// one.
+    pub(crate) fn start(
+        &self,
+        provider: OAuthProvider,
+        email: &EmailAddress,
+        nylas_scopes: &str,
+        domain_hint: Option<&str>,
+        app_state: Option<String>,
+    ) -> Result<(String, String), OAuthError> {
+        let registration = self.registration(provider).ok_or(OAuthError::NotConfigured)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = registration
+            .client
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge)
+            .add_scopes(provider_scopes(provider, nylas_scopes).into_iter().map(Scope::new))
+            .add_extra_param("login_hint", email.as_str());
+        request = match provider {
+            OAuthProvider::Google => {
+                let request = request
+                    .add_extra_param("access_type", "offline")
+                    .add_extra_param("prompt", "consent");
+                match domain_hint {
+                    Some(domain) => request.add_extra_param("hd", domain),
+                    None => request,
+                }
+            }
+            OAuthProvider::Microsoft => match domain_hint {
+                Some(domain) => request.add_extra_param("domain_hint", domain),
+                None => request,
+            },
+        };
+        let (url, csrf) = request.url();
+        let id = crate::signing::random_token();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.len() >= MAX_PENDING {
+            pending.retain(|_, flow| flow.started.elapsed() < FLOW_LIFETIME);
+            if pending.len() >= MAX_PENDING {
+                return Err(OAuthError::Busy);
+            }
+        }
+        pending.insert(
+            id.clone(),
+            Pending {
+                provider,
+                email: email.clone(),
+                csrf: csrf.secret().clone(),
+                verifier: SecretString::from(verifier.into_secret()),
+                app_state,
+                started: Instant::now(),
+            },
+        );
+        Ok((url.to_string(), id))
+    }
+
+    /// Finishes the flow `flow_id` (from the browser's cookie) with the provider's redirect:
+    /// checks `state`, exchanges the code with the PKCE verifier, and returns the credentials.
+    /// The flow is used up whatever happens.
+    pub(crate) async fn finish(
+        &self,
+        flow_id: Option<&str>,
+        query: &HashMap<String, String>,
+        http: &reqwest::Client,
+    ) -> Result<Finished, OAuthError> {
+        let flow = flow_id
+            .and_then(|id| self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(id))
+            .filter(|flow| flow.started.elapsed() < FLOW_LIFETIME)
+            .ok_or(OAuthError::NoFlow)?;
+        let state = query.get("state").map(String::as_str).unwrap_or_default();
+        if !constant_time_eq(state.as_bytes(), flow.csrf.as_bytes()) {
+            return Err(OAuthError::StateMismatch);
+        }
+        if let Some(error) = query.get("error") {
+            return Err(if error == "access_denied" {
+                OAuthError::Denied
+            } else {
+                OAuthError::Provider(error.chars().take(64).collect())
+            });
+        }
+        let code = query.get("code").ok_or(OAuthError::Provider("no code".into()))?;
+        let registration = self.registration(flow.provider).ok_or(OAuthError::NotConfigured)?;
+        let verifier = PkceCodeVerifier::new(flow.verifier.expose_secret().to_owned());
+        let client = |request: oauth2::HttpRequest| token_request(http, request);
+        let tokens = registration
+            .client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .set_pkce_verifier(verifier)
+            .request_async(&client)
+            .await
+            .map_err(|error| match error {
+                RequestTokenError::ServerResponse(response)
+                    if *response.error() == BasicErrorResponseType::InvalidGrant =>
+                {
+                    OAuthError::InvalidGrant
+                }
+                RequestTokenError::ServerResponse(response) => {
+                    OAuthError::Exchange(error_code(&response))
+                }
+                other => OAuthError::Exchange(other.to_string()),
+            })?;
+        let refresh = tokens.refresh_token().ok_or(OAuthError::NoRefreshToken)?;
+        let redirect_uri = match flow.provider {
+            // Microsoft's settings carry the redirect URI the token was issued for.
+            OAuthProvider::Microsoft => Some(registration.redirect_uri.clone()),
+            OAuthProvider::Google => None,
+        };
+        let credentials = Credentials::oauth(
+            registration.client_id.clone(),
+            registration.client_secret.expose_secret().to_owned(),
+            refresh.secret().to_owned(),
+            redirect_uri,
+        );
+        Ok(Finished {
+            provider: flow.provider,
+            email: flow.email,
+            credentials,
+            app_state: flow.app_state,
+        })
+    }
+}
+
+fn error_code(response: &StandardErrorResponse<BasicErrorResponseType>) -> String {
+    response.error().as_ref().chars().take(64).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Why the token request failed on the way.
+#[derive(Debug, thiserror::Error)]
+enum TokenHttpError {
+    #[error("token endpoint unreachable")]
+    Send(#[source] reqwest::Error),
+    #[error("token response larger than {TOKEN_RESPONSE_LIMIT} bytes")]
+    TooLarge,
+    #[error("invalid token response")]
+    Response(#[source] oauth2::http::Error),
+}
+
+/// The token request over the server's outbound client (its TLS roots, timeout, no
+/// redirects), the response bounded in size.
+async fn token_request(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, TokenHttpError> {
+    let (parts, body) = request.into_parts();
+    let mut response = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(TokenHttpError::Send)?;
+    let mut builder = oauth2::http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(TokenHttpError::Send)? {
+        if body.len() + chunk.len() > TOKEN_RESPONSE_LIMIT {
+            return Err(TokenHttpError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    builder.body(body).map_err(TokenHttpError::Response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nylas_scopes_map_to_each_providers_scopes() {
+        let google = provider_scopes(OAuthProvider::Google, "email.read_only,email.send");
+        assert_eq!(
+            google,
+            [
+                "openid",
+                "email",
+                "profile",
+                "https://www.googleapis.com/auth/gmail.readonly",
+                "https://www.googleapis.com/auth/gmail.send"
+            ]
+        );
+        let microsoft = provider_scopes(OAuthProvider::Microsoft, "email, email.modify,bogus");
+        assert_eq!(
+            microsoft,
+            [
+                "openid",
+                "email",
+                "profile",
+                "offline_access",
+                "https://graph.microsoft.com/Mail.ReadWrite",
+                "https://graph.microsoft.com/Mail.Send"
+            ]
+        );
+    }
+}
