@@ -181,3 +181,20 @@ async fn redis_killed_in_the_middle_of_a_run_costs_nothing_but_the_publication()
     let again = discover(&a, "bob@slow.test").await;
     assert_eq!(again.trace[0].source, "cache");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_run_gives_its_lease_back() {
+    let redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let (a, b) = (instance(&dns, &redis.url()), instance(&dns, &redis.url()));
+    // A takes the lease for slow.test, then its caller goes away mid-run.
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(100), discover(&a, "ann@slow.test")).await;
+    assert!(abandoned.is_err(), "the run was still under way");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // B does not wait for a holder that is gone (half its 4 s deadline): it asks at once.
+    let started = Instant::now();
+    let report = discover(&b, "bob@slow.test").await;
+    assert!(is_gmail_by_mx(&report), "{:#?}", report.trace);
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+}
