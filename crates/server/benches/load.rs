@@ -43,6 +43,8 @@ async fn run() {
         api_key: SecretString::from("unused"),
         callback_secret: SecretString::from("unused"),
         cookie_key: None,
+        google_client_secret: SecretString::from(String::new()),
+        microsoft_client_secret: SecretString::from(String::new()),
     };
     let file = FileConfig { detections_per_minute: u32::MAX, ..FileConfig::default() };
     let discovery = DiscoveryConfig::builder().offline(true).build();

@@ -91,6 +91,28 @@ pub struct FileConfig {
     /// `NATIVEAUTH_COOKIE_KEY`. `NATIVEAUTH_REDIS_URL` in the environment wins (for a URL with
     /// a password). While Redis cannot answer, each server goes on alone.
     pub redis_url: Option<String>,
+    /// "Sign in with Google": the OAuth client (`[oauth_google]`); its secret comes from
+    /// `GOOGLE_CLIENT_SECRET`. Unset: the button goes to `google_sign_in_url`.
+    pub oauth_google: Option<OAuthConfig>,
+    /// "Sign in with Microsoft" (`[oauth_microsoft]`); secret from `MICROSOFT_CLIENT_SECRET`.
+    pub oauth_microsoft: Option<OAuthConfig>,
+}
+
+/// An OAuth client registered with Google or Microsoft.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// The client id the provider issued.
+    pub client_id: String,
+    /// This server's `/oauth/callback`, exactly as registered with the provider (fixed here,
+    /// never taken from a request).
+    pub redirect_uri: String,
+    /// Microsoft's tenant: `common` (default), `organizations`, `consumers` or a tenant id.
+    pub tenant: Option<String>,
+    /// The authorization endpoint. Default: the provider's documented one.
+    pub authorize_url: Option<String>,
+    /// The token endpoint. Default: the provider's documented one.
+    pub token_url: Option<String>,
 }
 
 impl Default for FileConfig {
@@ -115,6 +137,8 @@ impl Default for FileConfig {
             max_network_detections: nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES,
             cache_mib: nativeauth::DEFAULT_CACHE_CAPACITY / (1024 * 1024),
             redis_url: None,
+            oauth_google: None,
+            oauth_microsoft: None,
         }
     }
 }
@@ -167,10 +191,14 @@ pub struct Secrets {
     /// The key cookies are signed with (`NATIVEAUTH_COOKIE_KEY`; random per process when
     /// unset, so cookies do not survive a restart).
     pub cookie_key: Option<SecretString>,
+    /// Google's OAuth client secret (`GOOGLE_CLIENT_SECRET`).
+    pub google_client_secret: SecretString,
+    /// Microsoft's OAuth client secret (`MICROSOFT_CLIENT_SECRET`).
+    pub microsoft_client_secret: SecretString,
 }
 
 impl Secrets {
-    /// Reads the four variables; the missing ones are empty (and refused where needed).
+    /// Reads the variables; the missing ones are empty (and refused where needed).
     pub fn from_env() -> Self {
         let var = |name: &str| SecretString::from(std::env::var(name).unwrap_or_default());
         Self {
@@ -178,6 +206,8 @@ impl Secrets {
             api_key: var("NYLAS_API_KEY"),
             callback_secret: var("NATIVEAUTH_CALLBACK_SECRET"),
             cookie_key: std::env::var("NATIVEAUTH_COOKIE_KEY").ok().map(SecretString::from),
+            google_client_secret: var("GOOGLE_CLIENT_SECRET"),
+            microsoft_client_secret: var("MICROSOFT_CLIENT_SECRET"),
         }
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct App {
     pub(crate) limits: crate::limits::Limits,
     pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) callbacks: reqwest::Client,
+    /// "Sign in with Google / Microsoft", when configured.
+    pub(crate) oauth: crate::oauth::OAuth,
     /// The `Content-Security-Policy` of every response.
     pub(crate) content_security_policy: String,
     /// The embedding app's hook: the callback's value, unsigned.
@@ -114,7 +116,9 @@ impl App {
             }
             None => (config.discovery.clone(), crate::limits::Limits::default()),
         };
+        let oauth = crate::oauth::OAuth::new(&config.file, &config.secrets)?;
         Ok(Self {
+            oauth,
             discovery: Discovery::new(discovery_config)?,
             api: api_client(&config)?,
             cookie_key,
@@ -129,7 +133,7 @@ impl App {
 }
 
 /// The origin of `url` when it is https (or http to loopback, when allowed).
-fn usable_url(url: &str, allow_loopback_http: bool) -> Option<String> {
+pub(crate) fn usable_url(url: &str, allow_loopback_http: bool) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
     let host = parsed.host_str()?;
     let loopback = host.eq_ignore_ascii_case("localhost")
@@ -208,9 +212,22 @@ pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
     let (auth, sign_in_url) = if best.auth_hint == AuthHint::Unsupported {
         ("unsupported", None)
     } else if oauth {
-        let url = match best.provider.nylas {
-            NylasProvider::Gmail => file.google_sign_in_url.clone(),
-            _ => file.microsoft_sign_in_url.clone(),
+        let provider = match best.provider.nylas {
+            NylasProvider::Gmail => crate::oauth::OAuthProvider::Google,
+            _ => crate::oauth::OAuthProvider::Microsoft,
+        };
+        // This server's own flow when configured, else the app's URL.
+        let url = if app.oauth.is_configured(provider) {
+            Some(format!(
+                "/oauth/{}/start?email={}",
+                provider.as_str(),
+                percent_encode(report.email.as_str())
+            ))
+        } else {
+            match provider {
+                crate::oauth::OAuthProvider::Google => file.google_sign_in_url.clone(),
+                crate::oauth::OAuthProvider::Microsoft => file.microsoft_sign_in_url.clone(),
+            }
         };
         ("oauth2", url)
     } else if best.trust == Trust::Unverified {
@@ -540,4 +557,17 @@ fn api_client(config: &ServerConfig) -> Result<ApiClient, ConnectError> {
             ApiClient::V3(builder.build()?)
         }
     })
+}
+
+/// `text` for a URL query value: unreserved characters kept, everything else `%XX`.
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

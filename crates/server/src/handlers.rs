@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Form, Query, State};
+use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use nativeauth::providers::catalogue::{CatalogueChoice, lookup_domain};
 use nativeauth::secrecy::SecretString;
-use nativeauth::{EmailAddress, FailureKind};
+use std::collections::HashMap;
+
+use nativeauth::{EmailAddress, FailureKind, NylasProvider};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -21,6 +23,7 @@ use crate::flow::{
 };
 use crate::guard::{Caller, ClientIp, caller, is_json};
 use crate::i18n::{Lang, Msg, t};
+use crate::oauth::{FLOW_COOKIE, FLOW_LIFETIME, Finished, OAuthError, OAuthProvider};
 use crate::page::{PageState, render};
 
 /// How long the CSRF cookie lasts.
@@ -557,4 +560,204 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
 /// `GET /healthz`.
 pub(crate) async fn healthz() -> Response {
     Json(json!({ "ok": true })).into_response()
+}
+
+/// The page showing an OAuth failure, with the address kept.
+fn oauth_failure(
+    app: &App,
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: &str,
+    message: &str,
+) -> Response {
+    let state = PageState { email, error: Some((message, None)), ..PageState::default() };
+    page_response(app, headers, status, &state, None)
+}
+
+/// `GET /oauth/{google|microsoft}/start?email=…`: to the provider's sign-in, with PKCE, `state`
+/// and the hints; the flow's id goes into a signed cookie.
+pub(crate) async fn oauth_start(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let typed = query.get("email").map(String::as_str).unwrap_or_default();
+    let Some(provider) =
+        OAuthProvider::from_path(&provider).filter(|p| app.oauth.is_configured(*p))
+    else {
+        return (StatusCode::NOT_FOUND, "no such sign-in").into_response();
+    };
+    let Ok(email) = EmailAddress::parse(typed.trim()) else {
+        return oauth_failure(
+            &app,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            typed,
+            t(lang, Msg::InvalidEmail),
+        );
+    };
+    if let Err(wait) = app
+        .limits
+        .check(&format!("oauth:{}", ip.key()), app.config.file.login_attempts_per_minute)
+        .await
+    {
+        let mut response = oauth_failure(
+            &app,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            typed,
+            t(lang, Msg::TooManyAttempts),
+        );
+        insert_retry_after(&mut response, wait);
+        return response;
+    }
+    // An organisation's own domain is a hint for the provider's account chooser.
+    let consumer = matches!(
+        email.domain(),
+        "gmail.com" | "googlemail.com" | "outlook.com" | "hotmail.com" | "live.com" | "msn.com"
+    );
+    let domain_hint = (!consumer).then(|| email.domain().to_owned());
+    let app_state = cookies::read_state(&app.cookie_key, &headers);
+    match app.oauth.start(
+        provider,
+        &email,
+        &app.config.file.scopes,
+        domain_hint.as_deref(),
+        app_state,
+    ) {
+        Ok((location, flow)) => {
+            let signed = format!(
+                "{flow}.{}",
+                crate::signing::hmac_hex(&app.cookie_key, format!("oauth.{flow}").as_bytes())
+            );
+            let mut response = Redirect::to(&location).into_response();
+            // Lax: the provider's redirect back is a cross-site top-level navigation.
+            let cookie = cookies::set(FLOW_COOKIE, &signed, FLOW_LIFETIME, app.config.file.https)
+                .replace("SameSite=Strict", "SameSite=Lax");
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            tracing::info!(
+                domain = email.domain(),
+                provider = provider.as_str(),
+                "oauth sign-in started"
+            );
+            response
+        }
+        Err(error) => {
+            tracing::warn!(%error, "oauth sign-in not started");
+            oauth_failure(
+                &app,
+                &headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                typed,
+                t(lang, Msg::Busy),
+            )
+        }
+    }
+}
+
+/// `GET /oauth/callback`: the provider's redirect. Checks the flow and `state`, exchanges the
+/// code, then links the account like a password sign-in (API call, callback, redirect).
+pub(crate) async fn oauth_callback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let flow: Option<String> = cookies::read(&headers, FLOW_COOKIE).and_then(|value| {
+        let (flow, tag) = value.split_once('.')?;
+        crate::signing::verify_hex(&app.cookie_key, format!("oauth.{flow}").as_bytes(), tag)
+            .then(|| flow.to_owned())
+    });
+    let finished = app.oauth.finish(flow.as_deref(), &query, &app.callbacks).await;
+    let mut response = match finished {
+        Err(error) => {
+            tracing::info!(%error, "oauth sign-in failed");
+            let (status, kind, msg) = match error {
+                OAuthError::Denied => (StatusCode::UNAUTHORIZED, "oauth-denied", Msg::OAuthDenied),
+                OAuthError::NoFlow | OAuthError::StateMismatch | OAuthError::InvalidGrant => {
+                    (StatusCode::BAD_REQUEST, "oauth-restart", Msg::OAuthRestart)
+                }
+                OAuthError::NoRefreshToken => {
+                    (StatusCode::BAD_GATEWAY, "oauth-no-refresh-token", Msg::OAuthNoRefreshToken)
+                }
+                OAuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy),
+                OAuthError::NotConfigured | OAuthError::Provider(_) | OAuthError::Exchange(_) => {
+                    (StatusCode::BAD_GATEWAY, "oauth-failed", Msg::OAuthFailed)
+                }
+            };
+            app.metrics.login(kind);
+            oauth_failure(&app, &headers, status, "", t(lang, msg))
+        }
+        Ok(finished) => oauth_link(&app, headers.clone(), finished, lang).await,
+    };
+    // The flow is used up: its cookie goes too.
+    if let Ok(value) =
+        HeaderValue::from_str(&cookies::set(FLOW_COOKIE, "", Duration::ZERO, app.config.file.https))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The account behind a finished OAuth flow, linked through the API like a password sign-in.
+async fn oauth_link(
+    app: &Arc<App>,
+    headers: HeaderMap,
+    finished: Finished,
+    lang: Lang,
+) -> Response {
+    let headers = &headers;
+    let email = finished.email.clone();
+    let report = app.discovery.discover(&email).await;
+    let fits = |nylas: NylasProvider| match finished.provider {
+        OAuthProvider::Google => nylas == NylasProvider::Gmail,
+        OAuthProvider::Microsoft => matches!(
+            nylas,
+            NylasProvider::Office365 | NylasProvider::Outlook | NylasProvider::Hotmail
+        ),
+    };
+    let Some(detection) = report.best.filter(|d| fits(d.provider.nylas)) else {
+        app.metrics.login("oauth-wrong-account");
+        return oauth_failure(
+            app,
+            headers,
+            StatusCode::BAD_REQUEST,
+            email.as_str(),
+            t(lang, Msg::OAuthWrongAccount),
+        );
+    };
+    let result = flow::link(
+        app,
+        &email,
+        email.local_part(),
+        &detection,
+        finished.credentials,
+        nativeauth::connect::Consent::none(),
+        finished.app_state.as_deref(),
+        lang,
+    )
+    .await;
+    match result {
+        Ok(success) => {
+            app.metrics.login("ok");
+            tracing::info!(domain = email.domain(), "oauth sign-in linked");
+            match success.redirect {
+                Some(url) => Redirect::to(&url).into_response(),
+                None => {
+                    let state =
+                        PageState { email: email.as_str(), success: true, ..PageState::default() };
+                    page_response(app, headers, StatusCode::OK, &state, None)
+                }
+            }
+        }
+        Err(failure) => {
+            app.metrics.login(failure.kind);
+            oauth_failure(app, headers, failure.status, email.as_str(), &failure.message)
+        }
+    }
 }

@@ -63,6 +63,11 @@ pub(crate) enum Msg {
     ApiUnavailable,
     NoPasswordHere,
     Unsupported,
+    OAuthDenied,
+    OAuthRestart,
+    OAuthNoRefreshToken,
+    OAuthFailed,
+    OAuthWrongAccount,
     InvalidPort,
     EnterServers,
 }
@@ -141,6 +146,37 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         }
         (Lang::De, NoPasswordHere) => {
             "Dieser Anbieter nimmt hier kein Passwort an: Nutzen Sie die Anmelde-Schaltfläche."
+        }
+        (Lang::En, OAuthDenied) => {
+            "You did not allow access, so nothing was connected. Sign in again to allow it."
+        }
+        (Lang::De, OAuthDenied) => {
+            "Sie haben den Zugriff nicht erlaubt, daher wurde nichts verbunden. Melden Sie sich \
+             erneut an, um ihn zu erlauben."
+        }
+        (Lang::En, OAuthRestart) => "This sign-in expired or was already used. Please start again.",
+        (Lang::De, OAuthRestart) => {
+            "Diese Anmeldung ist abgelaufen oder wurde schon verwendet. Bitte beginnen Sie neu."
+        }
+        (Lang::En, OAuthNoRefreshToken) => {
+            "The provider did not grant lasting access. Remove this app's access in your account \
+             settings, then sign in again."
+        }
+        (Lang::De, OAuthNoRefreshToken) => {
+            "Der Anbieter hat keinen dauerhaften Zugriff gewährt. Entfernen Sie den Zugriff dieser \
+             App in Ihren Kontoeinstellungen und melden Sie sich erneut an."
+        }
+        (Lang::En, OAuthFailed) => {
+            "The sign-in with the provider failed. Please try again in a moment."
+        }
+        (Lang::De, OAuthFailed) => {
+            "Die Anmeldung beim Anbieter ist fehlgeschlagen. Bitte versuchen Sie es gleich erneut."
+        }
+        (Lang::En, OAuthWrongAccount) => {
+            "This address does not belong to that provider. Use the sign-in the page offers."
+        }
+        (Lang::De, OAuthWrongAccount) => {
+            "Diese Adresse gehört nicht zu diesem Anbieter. Nutzen Sie die angebotene Anmeldung."
         }
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."

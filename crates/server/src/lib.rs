@@ -19,6 +19,7 @@ mod handlers;
 mod i18n;
 mod limits;
 mod metrics;
+mod oauth;
 mod page;
 mod signing;
 
@@ -29,7 +30,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use callback::SIGNATURE_HEADER;
-pub use config::{Api, Brand, ConfigError, FileConfig, Secrets, ServerConfig};
+pub use config::{Api, Brand, ConfigError, FileConfig, OAuthConfig, Secrets, ServerConfig};
 
 /// The largest request body accepted (a sign-in form is far smaller).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -98,6 +99,8 @@ fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, SetupError>
         .route("/login", post(handlers::login_form))
         .route("/api/detect", post(handlers::detect))
         .route("/api/login", post(handlers::login_json))
+        .route("/oauth/{provider}/start", get(handlers::oauth_start))
+        .route("/oauth/callback", get(handlers::oauth_callback))
         .route("/static/app.css", get(handlers::app_css))
         .route("/static/app.js", get(handlers::app_js))
         .route("/static/brand.css", get(handlers::brand_css))

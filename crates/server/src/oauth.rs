@@ -175,7 +175,7 @@ fn registration(
     let authorize = config.authorize_url.clone().unwrap_or(authorize);
     let token = config.token_url.clone().unwrap_or(token);
     for url in [&authorize, &token, &config.redirect_uri] {
-        if !crate::flow::acceptable_url(url, allow_http) {
+        if crate::flow::usable_url(url, allow_http).is_none() {
             return Err(SetupError::Url { field, url: url.clone() });
         }
     }
@@ -375,7 +375,7 @@ impl OAuth {
         let code = query.get("code").ok_or(OAuthError::Provider("no code".into()))?;
         let registration = self.registration(flow.provider).ok_or(OAuthError::NotConfigured)?;
         let verifier = PkceCodeVerifier::new(flow.verifier.expose_secret().to_owned());
-        let client = |request: oauth2::HttpRequest| token_request(http, request);
+        let client = TokenClient(http.clone());
         let tokens = registration
             .client
             .exchange_code(AuthorizationCode::new(code.clone()))
@@ -433,6 +433,25 @@ enum TokenHttpError {
     Response(#[source] oauth2::http::Error),
 }
 
+/// The server's outbound client as `oauth2`'s HTTP client. A named type with a boxed `Send`
+/// future: a closure's future is not `Send` for every lifetime, which axum handlers need.
+struct TokenClient(reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenClient {
+    type Error = TokenHttpError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, TokenHttpError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(token_request(&self.0, request))
+    }
+}
+
 /// The token request over the server's outbound client (its TLS roots, timeout, no
 /// redirects), the response bounded in size.
 async fn token_request(
@@ -447,10 +466,8 @@ async fn token_request(
         .send()
         .await
         .map_err(TokenHttpError::Send)?;
-    let mut builder = oauth2::http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
+    let status = response.status();
+    let headers = response.headers().clone();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(TokenHttpError::Send)? {
         if body.len() + chunk.len() > TOKEN_RESPONSE_LIMIT {
@@ -458,7 +475,12 @@ async fn token_request(
         }
         body.extend_from_slice(&chunk);
     }
-    builder.body(body).map_err(TokenHttpError::Response)
+    let mut built = oauth2::http::Response::builder()
+        .status(status)
+        .body(body)
+        .map_err(TokenHttpError::Response)?;
+    *built.headers_mut() = headers;
+    Ok(built)
 }
 
 #[cfg(test)]

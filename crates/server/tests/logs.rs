@@ -5,39 +5,13 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{CALLBACK_SECRET, start};
 use nativeauth_server::Api;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_and_no_address_reaches_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Global, with the `log` bridge: reqwest, hyper and rustls log here too.
-    use tracing_subscriber::prelude::*;
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
-        )
-        .init();
+    let captured = common::capture_logs();
 
     for api in [Api::V2, Api::V3] {
         let harness = start(api, None, |_| {}).await;

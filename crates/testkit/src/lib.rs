@@ -9,12 +9,14 @@
 mod bad_http;
 mod dns;
 mod mail;
+mod oauth;
 mod redis;
 mod tls;
 
 pub use bad_http::{BadHttp, Fault};
 pub use dns::{DnsServer, Zone};
 pub use mail::{MailAccount, MailMode, MailProtocol, MailServer};
+pub use oauth::OAuthStandIn;
 pub use redis::RedisServer;
 pub use tls::{TestCa, TlsFront};
 

@@ -161,13 +161,13 @@ async fn token(
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
     let mut body = serde_json::json!({
-        "access_token": format!("at-{}", shared.next),
+        "access_token": format!("stand-in-access-token-{}", shared.next),
         "token_type": "Bearer",
         "expires_in": 3600,
         "scope": "granted",
     });
     if !issued.hint.starts_with("norefresh") {
-        body["refresh_token"] = format!("rt-{}", shared.next).into();
+        body["refresh_token"] = format!("stand-in-refresh-token-{}", shared.next).into();
     }
     axum::Json(body).into_response()
 }

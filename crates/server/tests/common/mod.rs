@@ -14,6 +14,9 @@ use nativeauth::secrecy::SecretString;
 use nativeauth_sandbox::{RunningSandbox, SandboxConfig};
 use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig};
 
+/// The OAuth client secret the stand-in accepts.
+pub(crate) const OAUTH_SECRET: &str = "oauth-client-secret";
+
 pub(crate) const CALLBACK_SECRET: &str = "test-callback-secret";
 
 /// What the app's callback endpoint received.
@@ -94,6 +97,8 @@ pub(crate) async fn start_with_hook(
         api_key: sandbox_config.api_key.clone(),
         callback_secret: SecretString::from(CALLBACK_SECRET),
         cookie_key: Some(SecretString::from("test-cookie-key")),
+        google_client_secret: SecretString::from(OAUTH_SECRET),
+        microsoft_client_secret: SecretString::from(OAUTH_SECRET),
     };
     let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
     let config = ServerConfig { file, secrets, discovery };
@@ -199,4 +204,45 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// Every log line of the process, at TRACE, as it is written.
+#[allow(dead_code)] // not every test binary captures logs
+#[derive(Clone, Default)]
+pub(crate) struct Captured(pub(crate) Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[allow(dead_code)] // not every test binary captures logs
+impl Captured {
+    /// What was logged so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Captures every log line of this test binary at TRACE (global, with the `log` bridge:
+/// reqwest, hyper and rustls log there too). Call once per binary.
+#[allow(dead_code)] // not every test binary captures logs
+pub(crate) fn capture_logs() -> Captured {
+    use tracing_subscriber::prelude::*;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
+        )
+        .init();
+    captured
 }

@@ -1,0 +1,221 @@
+//! "Sign in with Google / Microsoft" end to end against a stand-in authorization server
+//! (`nativeauth_testkit::OAuthStandIn`, which checks PKCE, the code's single use and the client
+//! secret), the local connect sandbox and a real callback receiver. The provider's redirect back
+//! is followed by hand: the server's registered redirect URI is fixed by configuration.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Harness, OAUTH_SECRET, start};
+use nativeauth_server::{Api, OAuthConfig};
+use nativeauth_testkit::OAuthStandIn;
+use serde_json::Value;
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+async fn server(api: Api, stand_in: &OAuthStandIn) -> Harness {
+    let config = |client_id: &str| OAuthConfig {
+        client_id: client_id.into(),
+        redirect_uri: "http://127.0.0.1:9/oauth/callback".into(),
+        authorize_url: Some(stand_in.authorize_url()),
+        token_url: Some(stand_in.token_url()),
+        tenant: None,
+    };
+    let (google, microsoft) = (config("google-client"), config("microsoft-client"));
+    start(api, None, move |file| {
+        file.oauth_google = Some(google);
+        file.oauth_microsoft = Some(microsoft);
+    })
+    .await
+}
+
+/// What a browser does: the page (with the app's `state`), the button, the provider, back.
+/// Returns the callback's response and the authorize request's query.
+async fn sign_in(
+    harness: &Harness,
+    provider: &str,
+    email: &str,
+    tamper_state: bool,
+) -> (reqwest::Response, HashMap<String, String>, String) {
+    let session = harness.open("?state=app-state-1").await;
+    let start = harness
+        .http
+        .get(
+            reqwest::Url::parse_with_params(
+                &format!("{}/oauth/{provider}/start", harness.base),
+                [("email", email)],
+            )
+            .unwrap(),
+        )
+        .header("Cookie", &session.cookies)
+        .send()
+        .await
+        .unwrap();
+    assert!(start.status().is_redirection(), "{}", start.status());
+    let flow_cookie = common::cookies_of(&start);
+    let set_cookie = start.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let authorize = start.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    let consent = harness.http.get(&authorize).send().await.unwrap();
+    let back = consent.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    let mut answer = query_of(&back);
+    if tamper_state {
+        answer.insert("state".into(), "forged".into());
+    }
+    let cookies = format!("{}; {flow_cookie}", session.cookies);
+    let callback = harness
+        .http
+        .get(
+            reqwest::Url::parse_with_params(&format!("{}/oauth/callback", harness.base), &answer)
+                .unwrap(),
+        )
+        .header("Cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    (
+        callback,
+        query_of(&authorize),
+        format!(
+            "{}/oauth/callback?{}",
+            harness.base,
+            reqwest::Url::parse(&back).unwrap().query().unwrap_or_default()
+        ) + "\n"
+            + &cookies,
+    )
+}
+
+#[tokio::test]
+async fn google_signs_in_with_pkce_and_links_the_account() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server(Api::V2, &stand_in).await;
+    let (status, detected) = harness.detect("ann@gmail.com").await;
+    assert_eq!(status, 200);
+    assert_eq!(detected["sign_in_url"], "/oauth/google/start?email=ann%40gmail.com");
+
+    let (callback, authorize, replay) = sign_in(&harness, "google", "ann@gmail.com", false).await;
+    assert_eq!(callback.status(), 303, "{}", callback.text().await.unwrap());
+    let location = callback.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    assert_eq!(location, "http://127.0.0.1:9/welcome?state=app-state-1");
+
+    // The request the provider saw: PKCE S256, state, the hint, offline access, the scopes.
+    assert_eq!(authorize["code_challenge_method"], "S256");
+    assert_eq!(authorize["code_challenge"].len(), 43);
+    assert!(authorize["state"].len() >= 16);
+    assert_eq!(authorize["login_hint"], "ann@gmail.com");
+    assert_eq!(
+        (authorize["access_type"].as_str(), authorize["prompt"].as_str()),
+        ("offline", "consent")
+    );
+    assert_eq!(authorize["redirect_uri"], "http://127.0.0.1:9/oauth/callback");
+    assert!(authorize["scope"].contains("https://www.googleapis.com/auth/gmail.readonly"));
+    assert!(!authorize.contains_key("hd"), "no Workspace hint for gmail.com");
+    let token = &stand_in.token_requests()[0];
+    assert_eq!(token["grant_type"], "authorization_code");
+    assert!(token["code_verifier"].len() >= 43);
+
+    // The app got the account, with no secret in it.
+    let received = harness.callbacks.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let body: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(
+        (body["state"].as_str(), body["linked"]["provider"].as_str()),
+        (Some("app-state-1"), Some("gmail"))
+    );
+    for secret in
+        ["stand-in-refresh-token", "stand-in-access-token", OAUTH_SECRET, &token["code_verifier"]]
+    {
+        assert!(!received[0].1.contains(secret), "{secret} reached the app");
+    }
+
+    // The same redirect again: the flow is used up.
+    let (url, cookies) = replay.split_once('\n').unwrap();
+    let again = harness.http.get(url).header("Cookie", cookies).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("expired or was already used"));
+}
+
+#[tokio::test]
+async fn microsoft_asks_for_offline_access_and_hints_the_tenant_domain() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server(Api::V3, &stand_in).await;
+    let (callback, authorize, _) =
+        sign_in(&harness, "microsoft", "kim@contoso.onmicrosoft.com", false).await;
+    assert_eq!(callback.status(), 303, "{}", callback.text().await.unwrap());
+    assert!(authorize["scope"].split(' ').any(|s| s == "offline_access"), "{authorize:?}");
+    assert!(authorize["scope"].contains("https://graph.microsoft.com/Mail.Read"));
+    assert_eq!(authorize["domain_hint"], "contoso.onmicrosoft.com");
+    assert_eq!(authorize["login_hint"], "kim@contoso.onmicrosoft.com");
+    let received = harness.callbacks.lock().unwrap().clone();
+    let body: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(body["linked"]["api"], "v3");
+}
+
+#[tokio::test]
+async fn every_failure_has_a_message_for_the_user() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server(Api::V2, &stand_in).await;
+    let cases = [
+        ("deny@gmail.com", false, 401, "You did not allow access"),
+        ("ann@gmail.com", true, 400, "expired or was already used"),
+        ("expired@gmail.com", false, 400, "expired or was already used"),
+        ("norefresh@gmail.com", false, 502, "did not grant lasting access"),
+        ("unavailable@gmail.com", false, 502, ""),
+    ];
+    for (email, tamper, status, words) in cases {
+        let (callback, _, _) = sign_in(&harness, "google", email, tamper).await;
+        assert_eq!(callback.status().as_u16(), status, "{email}");
+        let html = callback.text().await.unwrap();
+        assert!(html.contains(r#"id="error""#) && html.contains(words), "{email}: {html}");
+    }
+    assert!(harness.callbacks.lock().unwrap().is_empty(), "nothing was linked");
+}
+
+#[tokio::test]
+async fn an_unconfigured_provider_has_no_route() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let response = harness
+        .http
+        .get(format!("{}/oauth/google/start?email=ann@gmail.com", harness.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let (_, detected) = harness.detect("ann@gmail.com").await;
+    assert_eq!(detected["sign_in_url"], "https://app.example/oauth/google", "the app's own URL");
+}
+
+#[tokio::test]
+async fn no_token_verifier_secret_or_address_reaches_the_logs() {
+    let captured = common::capture_logs();
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    for api in [Api::V2, Api::V3] {
+        let harness = server(api, &stand_in).await;
+        let (callback, _, _) = sign_in(&harness, "google", "lena.private@gmail.com", false).await;
+        assert_eq!(callback.status(), 303);
+        let (callback, _, _) =
+            sign_in(&harness, "microsoft", "lena.private@contoso.onmicrosoft.com", false).await;
+        assert_eq!(callback.status(), 303);
+    }
+    let logs = captured.text();
+    assert!(logs.contains("oauth sign-in linked"), "logs were captured");
+    let mut secrets =
+        vec![OAUTH_SECRET.to_owned(), "lena.private".to_owned(), "app-state-1".to_owned()];
+    for token in stand_in.token_requests() {
+        secrets.push(token["code_verifier"].clone());
+        secrets.push(token["code"].clone());
+    }
+    secrets.extend(["stand-in-refresh-token".to_owned(), "stand-in-access-token".to_owned()]);
+    for secret in secrets {
+        let line = logs.lines().find(|l| l.contains(&secret));
+        assert!(line.is_none(), "{secret} in the logs: {line:?}");
+    }
+}
