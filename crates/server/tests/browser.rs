@@ -375,3 +375,71 @@ async fn without_javascript_and_in_german_the_page_still_works() {
     assert_eq!(serde_json::from_str::<Value>(&received[0].1).unwrap()["state"], "nojs");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
+    let driver = driver().await;
+    let app = common::serve(
+        axum::Router::new().route("/welcome", axum::routing::get(|| async { "welcome" })),
+    )
+    .await;
+    let welcome = format!("http://{app}/welcome");
+    let stand_in = nativeauth_testkit::OAuthStandIn::start(common::OAUTH_SECRET);
+    let (authorize_url, token_url) = (stand_in.authorize_url(), stand_in.token_url());
+    let harness = common::start_knowing_base(Api::V2, |file, base| {
+        file.success_url = Some(welcome.clone());
+        let client = |id: &str| nativeauth_server::OAuthConfig {
+            client_id: id.into(),
+            redirect_uri: format!("{base}/oauth/callback"),
+            authorize_url: Some(authorize_url.clone()),
+            token_url: Some(token_url.clone()),
+            tenant: None,
+        };
+        file.oauth_google = Some(client("google-client"));
+        file.oauth_microsoft = Some(client("microsoft-client"));
+    })
+    .await;
+    let browser = Browser::open(&driver, "en-US", true).await;
+
+    // The user declines at the provider: back on the page, told so, nothing linked.
+    browser.go(&format!("{}/?state=oauth-1", harness.base)).await;
+    browser.type_into("#email", "deny@gmail.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#oauth", "Sign in with Google").await;
+    browser.click("#oauth").await;
+    browser.wait_for_text("#error", "did not allow access").await;
+    browser.screenshot("10-google-declined").await;
+    assert!(harness.callbacks.lock().unwrap().is_empty());
+
+    // The user approves: linked, and the app's success page with its state.
+    browser.go(&format!("{}/?state=oauth-1", harness.base)).await;
+    browser.type_into("#email", "ann@gmail.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#oauth", "Sign in with Google").await;
+    browser.click("#oauth").await;
+    browser.wait_for_url(&format!("{welcome}?state=oauth-1")).await;
+    let received = harness.callbacks.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let callback: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(
+        (callback["state"].as_str(), callback["provider"].as_str()),
+        (Some("oauth-1"), Some("gmail"))
+    );
+    assert_eq!(stand_in.authorize_requests()[1]["login_hint"], "ann@gmail.com");
+
+    // Microsoft 365, the same way.
+    browser.go(&format!("{}/?state=oauth-2", harness.base)).await;
+    browser.type_into("#email", "kim@contoso.onmicrosoft.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#oauth", "Sign in with Microsoft").await;
+    browser.screenshot("11-microsoft").await;
+    browser.click("#oauth").await;
+    browser.wait_for_url(&format!("{welcome}?state=oauth-2")).await;
+    let received = harness.callbacks.lock().unwrap().clone();
+    let callback: Value = serde_json::from_str(&received[1].1).unwrap();
+    assert_eq!(
+        (callback["state"].as_str(), callback["provider"].as_str()),
+        (Some("oauth-2"), Some("office365"))
+    );
+    browser.close().await;
+}

@@ -33,6 +33,11 @@ pub(crate) struct Harness {
 /// Serves `router` on a free loopback port.
 pub(crate) async fn serve(router: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, router)
+}
+
+/// Serves `router` on `listener`.
+fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -59,6 +64,26 @@ pub(crate) async fn start_with_hook(
     hook: Option<nativeauth_server::Hook>,
     tweak: impl FnOnce(&mut FileConfig),
 ) -> Harness {
+    start_at(api, discovery, hook, |file, _| tweak(file)).await
+}
+
+/// [`start`], with `tweak` given the server's own base URL (for a redirect URI).
+#[allow(dead_code)] // not every test binary needs its base URL up front
+pub(crate) async fn start_knowing_base(
+    api: Api,
+    tweak: impl FnOnce(&mut FileConfig, &str),
+) -> Harness {
+    start_at(api, None, None, tweak).await
+}
+
+async fn start_at(
+    api: Api,
+    discovery: Option<DiscoveryConfig>,
+    hook: Option<nativeauth_server::Hook>,
+    tweak: impl FnOnce(&mut FileConfig, &str),
+) -> Harness {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sandbox_config = SandboxConfig::default();
     let sandbox = nativeauth_sandbox::serve(([127, 0, 0, 1], 0).into(), sandbox_config.clone())
@@ -91,7 +116,7 @@ pub(crate) async fn start_with_hook(
         microsoft_sign_in_url: Some("https://app.example/oauth/microsoft".into()),
         ..FileConfig::default()
     };
-    tweak(&mut file);
+    tweak(&mut file, &base);
     let secrets = Secrets {
         client_secret: sandbox_config.client_secret.clone(),
         api_key: sandbox_config.api_key.clone(),
@@ -106,7 +131,7 @@ pub(crate) async fn start_with_hook(
         Some(hook) => nativeauth_server::router_with_hook(config, hook).unwrap(),
         None => nativeauth_server::router(config).unwrap(),
     };
-    let base = format!("http://{}", serve(router).await);
+    serve_on(listener, router);
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Harness { base, http, callbacks, callback_url, _sandbox: sandbox }
