@@ -675,7 +675,7 @@ pub(crate) async fn oauth_callback(
     });
     let finished = app.oauth.finish(flow.as_deref(), &query, &app.callbacks).await;
     let mut response = match finished {
-        Err(error) => {
+        Err((error, email)) => {
             tracing::info!(%error, "oauth sign-in failed");
             let (status, kind, msg) = match error {
                 OAuthError::Denied => (StatusCode::UNAUTHORIZED, "oauth-denied", Msg::OAuthDenied),
@@ -691,7 +691,8 @@ pub(crate) async fn oauth_callback(
                 }
             };
             app.metrics.login(kind);
-            oauth_failure(&app, &headers, status, "", t(lang, msg))
+            let email = email.as_ref().map_or("", EmailAddress::as_str);
+            oauth_failure(&app, &headers, status, email, t(lang, msg))
         }
         Ok(finished) => oauth_link(&app, headers.clone(), finished, lang).await,
     };

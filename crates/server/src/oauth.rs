@@ -350,17 +350,28 @@ impl OAuth {
 
     /// Finishes the flow `flow_id` (from the browser's cookie) with the provider's redirect:
     /// checks `state`, exchanges the code with the PKCE verifier, and returns the credentials.
-    /// The flow is used up whatever happens.
+    /// The flow is used up whatever happens; a failure keeps the flow's address, when there was
+    /// a flow, so that the page can show it again.
     pub(crate) async fn finish(
         &self,
         flow_id: Option<&str>,
         query: &HashMap<String, String>,
         http: &reqwest::Client,
-    ) -> Result<Finished, OAuthError> {
+    ) -> Result<Finished, (OAuthError, Option<EmailAddress>)> {
         let flow = flow_id
             .and_then(|id| self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(id))
             .filter(|flow| flow.started.elapsed() < FLOW_LIFETIME)
-            .ok_or(OAuthError::NoFlow)?;
+            .ok_or((OAuthError::NoFlow, None))?;
+        let email = flow.email.clone();
+        self.exchange(flow, query, http).await.map_err(|error| (error, Some(email)))
+    }
+
+    async fn exchange(
+        &self,
+        flow: Pending,
+        query: &HashMap<String, String>,
+        http: &reqwest::Client,
+    ) -> Result<Finished, OAuthError> {
         let state = query.get("state").map(String::as_str).unwrap_or_default();
         if !constant_time_eq(state.as_bytes(), flow.csrf.as_bytes()) {
             return Err(OAuthError::StateMismatch);

@@ -408,6 +408,7 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     browser.wait_for_text("#oauth", "Sign in with Google").await;
     browser.click("#oauth").await;
     browser.wait_for_text("#error", "did not allow access").await;
+    assert_eq!(browser.value("#email").await, "deny@gmail.com", "the address is kept");
     browser.screenshot("10-google-declined").await;
     assert!(harness.callbacks.lock().unwrap().is_empty());
 
