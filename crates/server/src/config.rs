@@ -60,7 +60,8 @@ pub struct FileConfig {
     pub callback_url: Option<String>,
     /// Where the browser goes after a successful sign-in (`state` is appended).
     pub success_url: Option<String>,
-    /// Where "Sign in with Google" sends the user until the OAuth flow is built in.
+    /// Where "Sign in with Google" sends the user when this server does not run the flow
+    /// itself (no `oauth_google`).
     pub google_sign_in_url: Option<String>,
     /// The same for Microsoft.
     pub microsoft_sign_in_url: Option<String>,
