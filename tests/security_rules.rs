@@ -396,18 +396,7 @@ async fn rule_8_foreign_servers_are_flagged_and_plaintext_is_never_preferred() {
 
 #[tokio::test]
 async fn rule_9_secrets_never_reach_logs_at_trace_level() {
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
+    let captured = nativeauth_testkit::CapturedLogs::default();
     let writer = captured.clone();
     // A global subscriber (a thread-local one races with the other tests of this binary over
     // tracing's per-callsite interest cache); the `log` bridge brings reqwest, hyper and
@@ -438,7 +427,7 @@ async fn rule_9_secrets_never_reach_logs_at_trace_level() {
         .await;
     let _ = lab.with_credentials("jane@corp.test").await;
     received.assert_async().await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("TRACE") && logs.contains("fetch"), "logs were captured");
     for secret in ["s3cret-pw", "amFuZUBjb3JwLnRlc3Q6czNjcmV0LXB3"] {
         let line = logs.lines().find(|l| l.contains(secret));

@@ -32,7 +32,7 @@ async fn no_secret_and_no_address_reaches_the_logs() {
         assert_eq!(harness.callbacks.lock().unwrap().len(), 1);
     }
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("TRACE") && logs.contains("signed in") && logs.contains("yahoo.com"),
         "logs were captured"

@@ -231,35 +231,12 @@ impl Harness {
     }
 }
 
-/// Every log line of the process, at TRACE, as it is written.
-#[allow(dead_code)] // not every test binary captures logs
-#[derive(Clone, Default)]
-pub(crate) struct Captured(pub(crate) Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[allow(dead_code)] // not every test binary captures logs
-impl Captured {
-    /// What was logged so far.
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// Captures every log line of this test binary at TRACE (global, with the `log` bridge:
 /// reqwest, hyper and rustls log there too). Call once per binary.
 #[allow(dead_code)] // not every test binary captures logs
-pub(crate) fn capture_logs() -> Captured {
+pub(crate) fn capture_logs() -> nativeauth_testkit::CapturedLogs {
     use tracing_subscriber::prelude::*;
-    let captured = Captured::default();
+    let captured = nativeauth_testkit::CapturedLogs::default();
     let writer = captured.clone();
     tracing_subscriber::registry()
         .with(
