@@ -19,6 +19,10 @@ struct WireRun {
     detections: Vec<WireDetection>,
     failure: Option<(FailureKind, String)>,
     suggested_domain: Option<String>,
+    /// How old the run was when it was stored, in milliseconds: a reader backdates it, so an
+    /// answer does not live a second full lifetime in another instance's memory.
+    #[serde(default)]
+    age_ms: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -168,6 +172,7 @@ pub(super) fn encode(run: &CachedRun) -> Option<Vec<u8>> {
             .collect(),
         failure: run.failure.as_ref().map(|f| (f.kind, f.message.clone())),
         suggested_domain: run.suggested_domain.clone(),
+        age_ms: u64::try_from(run.at.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     serde_json::to_vec(&wire).ok()
 }
@@ -202,9 +207,15 @@ pub(super) fn decode(bytes: &[u8]) -> Option<CachedRun> {
         detections,
         failure: wire.failure.map(|(kind, message)| Failure { kind, message }),
         suggested_domain: wire.suggested_domain,
-        at: std::time::Instant::now(),
+        at: backdated(wire.age_ms),
         owner: None,
     })
+}
+
+/// Now, minus `age_ms` (now itself when the clock cannot go that far back).
+fn backdated(age_ms: u64) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_sub(std::time::Duration::from_millis(age_ms)).unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -264,9 +275,12 @@ mod tests {
             Source::Srv,
             Source::Guess,
         ];
-        let original = run(&sources);
+        let mut original = run(&sources);
+        original.at = std::time::Instant::now() - std::time::Duration::from_secs(30);
         let back = decode(&encode(&original).unwrap()).unwrap();
         assert_eq!(back.detections, original.detections);
+        let age = back.at.elapsed().as_secs();
+        assert!((29..=31).contains(&age), "an answer keeps its age across instances: {age} s");
         assert_eq!(back.suggested_domain, original.suggested_domain);
 
         let mut failed = run(&[]);
