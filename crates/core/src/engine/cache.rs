@@ -198,12 +198,12 @@ impl Cache {
             Ok(other) => other.run,
             Err(guard) => {
                 let result = Arc::new(run().await);
-                // The callers waiting on this placeholder get the run whatever it is; what
-                // must not be kept (a failure, one user's answers) is taken out again.
+                // The callers waiting on this placeholder get the run whatever it is; a
+                // failure is taken out again. One user's answers stay under the domain as a
+                // marker that the domain's answers are personal: other users then find it at
+                // once (it never serves them) and ask for themselves instead of waiting here.
                 let _ = guard.insert(Weighed::new(domain, result.clone()));
-                let keep_for_domain =
-                    self.lifetimes.of(&result).is_some() && result.owner.is_none();
-                if !keep_for_domain {
+                if self.lifetimes.of(&result).is_none() {
                     entries.remove_if(domain, |current| Arc::ptr_eq(&current.run, &result));
                 }
                 if self.lifetimes.of(&result).is_some() && result.owner.is_some() {

@@ -447,3 +447,21 @@ async fn past_the_network_limit_discoveries_are_busy_at_once_but_catalogue_answe
     assert!(report.is_detected());
     assert_eq!(runs.lock().unwrap()["other.example"], 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn once_a_domains_answers_are_known_to_be_personal_other_users_do_not_wait() {
+    let mut provider = Counting::new(1_000);
+    provider.personal = true;
+    let runs = provider.runs();
+    let discovery = Discovery::with_providers(online().build(), vec![Box::new(provider)]).unwrap();
+    let alice = EmailAddress::parse("alice@corp.example").unwrap();
+    discovery.discover(&alice).await;
+    // Bob and Carol at once: each asks for themselves, side by side, not one after the other.
+    let started = tokio::time::Instant::now();
+    let bob = EmailAddress::parse("bob@corp.example").unwrap();
+    let carol = EmailAddress::parse("carol@corp.example").unwrap();
+    let (b, c) = tokio::join!(discovery.discover(&bob), discovery.discover(&carol));
+    assert!(b.is_detected() && c.is_detected());
+    assert_eq!(started.elapsed(), Duration::from_millis(1_000), "in parallel, not in turn");
+    assert_eq!(runs.lock().unwrap()["corp.example"], 3);
+}
