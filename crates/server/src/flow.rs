@@ -221,7 +221,8 @@ pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
             Some(format!(
                 "/oauth/{}/start?email={}",
                 provider.as_str(),
-                percent_encode(report.email.as_str())
+                oauth2::url::form_urlencoded::byte_serialize(report.email.as_str().as_bytes())
+                    .collect::<String>()
             ))
         } else {
             match provider {
@@ -557,17 +558,4 @@ fn api_client(config: &ServerConfig) -> Result<ApiClient, ConnectError> {
             ApiClient::V3(builder.build()?)
         }
     })
-}
-
-/// `text` for a URL query value: unreserved characters kept, everything else `%XX`.
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }

@@ -369,19 +369,13 @@ impl ConnectClient {
             });
         }
         tracing::debug!(provider = %request.provider(), "POST /connect/authorize");
-        let response = match self.http.post(self.authorize_url.clone()).json(request).send().await {
-            Ok(response) => response,
-            // Refused before any byte was sent: the credentials went nowhere.
-            Err(error) if error.is_connect() && !error.is_timeout() => {
-                return Err(transport_error(error));
-            }
-            Err(error) => {
-                return Err(ConnectError::OutcomeUnknown {
-                    reason: error.without_url().to_string(),
-                    status: None,
-                });
-            }
-        };
+        let response = self
+            .http
+            .post(self.authorize_url.clone())
+            .json(request)
+            .send()
+            .await
+            .map_err(credentialed_send_error)?;
         let body = match self.success_body(response, Endpoint::Authorize).await {
             Ok(body) => body,
             Err(ConnectError::Server { status, message }) => {
@@ -603,6 +597,16 @@ fn httpdate_seconds(text: &str) -> Result<u64, ()> {
 
 fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The error of a request that carries credentials and failed on the way: refused before any
+/// byte was sent, the credentials went nowhere (a transport error, safe to retry); anything
+/// else may have reached the API, so its outcome is unknown and it must not be repeated.
+pub(crate) fn credentialed_send_error(error: reqwest::Error) -> ConnectError {
+    if error.is_connect() && !error.is_timeout() {
+        return transport_error(error);
+    }
+    ConnectError::OutcomeUnknown { reason: error.without_url().to_string(), status: None }
 }
 
 pub(crate) fn transport_error(error: reqwest::Error) -> ConnectError {

@@ -20,7 +20,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::client::{ConnectError, api_client, clean, describe_body, retry_after, transport_error};
+use super::client::{
+    ConnectError, api_client, clean, credentialed_send_error, describe_body, retry_after,
+};
 use super::payload::CustomAuthRequest;
 use crate::net::tls;
 
@@ -193,18 +195,7 @@ impl CustomAuthClient {
             .json(request)
             .send()
             .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) if error.is_connect() && !error.is_timeout() => {
-                return Err(transport_error(error));
-            }
-            Err(error) => {
-                return Err(ConnectError::OutcomeUnknown {
-                    reason: error.without_url().to_string(),
-                    status: None,
-                });
-            }
-        };
+        let response = sent.map_err(credentialed_send_error)?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = tls::read_body_capped(response, super::client::BODY_LIMIT).await?;
