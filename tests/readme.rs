@@ -39,7 +39,11 @@ fn without_whitespace(text: &str) -> String {
 
 /// The files a README block may come from.
 fn sources() -> Vec<(PathBuf, String)> {
-    let mut files = vec![Path::new(ROOT).join("examples/quickstart.rs")];
+    let mut files = vec![
+        Path::new(ROOT).join("examples/quickstart.rs"),
+        // The app's side of the login server's hand-over.
+        Path::new(ROOT).join("crates/server/examples/app_side.rs"),
+    ];
     for crate_dir in std::fs::read_dir(Path::new(ROOT).join("crates/providers")).unwrap() {
         files.push(crate_dir.unwrap().path().join("src/lib.rs"));
     }
@@ -64,7 +68,7 @@ fn every_rust_block_of_the_readme_is_code_that_builds() {
         let home = sources.iter().find(|(_, text)| parts.iter().all(|p| text.contains(p.as_str())));
         assert!(
             home.is_some(),
-            "this README block is not in examples/quickstart.rs or a provider crate:\n{block}"
+            "this README block is not in examples/quickstart.rs, the server's app_side example or a provider crate:\n{block}"
         );
     }
 }

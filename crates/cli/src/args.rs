@@ -63,8 +63,9 @@ pub(crate) struct Args {
 
     /// Share answers through this Redis (`redis://host:6379/0`) with other runs and login
     /// servers: what one found, the others use without the network, and one at a time asks
-    /// about a domain (for --batch above all). Needs the fleet's NATIVEAUTH_COOKIE_KEY, which
-    /// signs the shared answers. While Redis cannot answer, discovery goes on alone.
+    /// about a domain (for --batch above all). Needs the fleet's root key in NATIVEAUTH_KEY (or
+    /// NATIVEAUTH_COOKIE_KEY): the shared answers are signed with a key derived from it. While
+    /// Redis cannot answer, discovery goes on alone.
     #[arg(long, value_name = "URL")]
     pub(crate) cache: Option<String>,
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use nativeauth::catalogue::Catalogue;
+use nativeauth::keys::{KeyPurpose, RootKey};
 use nativeauth::providers::catalogue::CatalogueChoice;
 use nativeauth::providers::imap::ImapOptions;
 use nativeauth::providers::microsoft::MicrosoftOptions;
@@ -132,12 +133,16 @@ fn run(args: &Args) -> anyhow::Result<u8> {
 /// that a batch warms a fleet. Call inside the runtime.
 fn with_shared_cache(args: &Args, config: DiscoveryConfig) -> anyhow::Result<DiscoveryConfig> {
     let Some(url) = &args.cache else { return Ok(config) };
-    // The fleet's key signs the shared answers: the same NATIVEAUTH_COOKIE_KEY as its servers.
-    let key = std::env::var("NATIVEAUTH_COOKIE_KEY").ok().filter(|key| !key.is_empty()).context(
-        "--cache needs NATIVEAUTH_COOKIE_KEY, the fleet's key (it signs the shared answers)",
+    // The shared answers are signed with the fleet key, derived from the root key its servers
+    // share.
+    let root = RootKey::from_env().context("--cache")?.context(
+        "--cache needs the fleet's root key: set NATIVEAUTH_KEY (or NATIVEAUTH_COOKIE_KEY) to the \
+         value its login servers use, at least 32 bytes (the shared answers are signed with a \
+         key derived from it)",
     )?;
     let store = RedisStore::connect(url, "nativeauth", SHARED_TIMEOUT).context("--cache")?;
-    Ok(config.to_builder().shared_cache(Arc::new(store), key.as_bytes(), SHARED_TIMEOUT).build())
+    let key = root.derive(KeyPurpose::Fleet);
+    Ok(config.to_builder().shared_cache(Arc::new(store), key.bytes(), SHARED_TIMEOUT).build())
 }
 
 fn print_payload(

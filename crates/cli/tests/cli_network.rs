@@ -469,13 +469,25 @@ fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
     // Without the fleet's key, nothing is shared: refused, saying why.
     let keyless = discover(&["c@shared.test", "--cache", &redis.url()]);
     assert_eq!(keyless.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&keyless.stderr).contains("NATIVEAUTH_COOKIE_KEY"));
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("NATIVEAUTH_KEY"));
+    // A root key too short to be a key is refused too.
+    let short = Command::new(env!("CARGO_BIN_EXE_discover"))
+        .args(["c@shared.test", "--cache", &redis.url()])
+        .env("NATIVEAUTH_KEY", "short")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("at least 32"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
 }
 
 fn discover_with_key(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_discover"))
         .args(args)
-        .env("NATIVEAUTH_COOKIE_KEY", "fleet-key")
+        .env("NATIVEAUTH_COOKIE_KEY", "fleet-root-key-of-at-least-32-bytes")
         .output()
         .expect("the binary runs")
 }

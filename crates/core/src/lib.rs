@@ -23,6 +23,7 @@ pub mod connect;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod keys;
 mod model;
 mod net;
 pub mod plugin;

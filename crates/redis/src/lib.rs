@@ -47,6 +47,31 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
+/// Takes a value once: the value (then replaced by the tombstone `ARGV[1]`, keeping its
+/// expiry), a tombstone (a value starting with `~`) as it is, or nothing. One script, so two
+/// instances taking at once cannot both win.
+const TAKE_SCRIPT: &str = r"
+local value = redis.call('GET', KEYS[1])
+if not value then return {0, ''} end
+if string.sub(value, 1, 1) == '~' then return {1, value} end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+return {2, value}
+";
+
+/// The tombstone [`RedisStore::take_once`] leaves.
+pub const TAKEN: &str = "~taken";
+
+/// What [`RedisStore::take_once`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// The value, now taken: later takes find the tombstone [`TAKEN`].
+    Value(Vec<u8>),
+    /// A tombstone: [`TAKEN`], or what [`RedisStore::set_tombstone`] put there.
+    Tombstone(String),
+    /// No such key (never stored, or past its lifetime).
+    Missing,
+}
+
 /// Counts one hit in a fixed window atomically and returns (count, milliseconds left).
 const RATE_SCRIPT: &str = r"
 local count = redis.call('INCR', KEYS[1])
@@ -79,6 +104,55 @@ impl RedisStore {
 
     fn key(&self, key: &str) -> String {
         format!("{}:{key}", self.namespace)
+    }
+
+    /// The full Redis key of `key` (with the namespace), for a caller that binds a value to the
+    /// place it is stored.
+    pub fn namespaced(&self, key: &str) -> String {
+        self.key(key)
+    }
+
+    /// Takes the value under `key` atomically, at most once across every instance: the first
+    /// caller gets [`Taken::Value`], and the key then holds the tombstone [`TAKEN`] until it
+    /// expires, so later callers get [`Taken::Tombstone`] rather than [`Taken::Missing`].
+    /// Store values with [`SharedCache::put`]; a stored value must not start with `~`, the
+    /// mark of a tombstone.
+    ///
+    /// # Errors
+    /// [`SharedCacheError`] when Redis could not answer (the value may or may not be taken).
+    pub async fn take_once(&self, key: &str) -> Result<Taken, SharedCacheError> {
+        let mut connection = self.connection.clone();
+        let (status, value): (u8, Vec<u8>) = redis::Script::new(TAKE_SCRIPT)
+            .key(self.key(key))
+            .arg(TAKEN)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| SharedCacheError::new("take", e))?;
+        Ok(match status {
+            2 => Taken::Value(value),
+            1 => Taken::Tombstone(String::from_utf8_lossy(&value).into_owned()),
+            _ => Taken::Missing,
+        })
+    }
+
+    /// Replaces what `key` holds with the tombstone `tombstone` (which starts with `~`),
+    /// keeping its expiry; nothing when the key is gone. For a taker that learnt more than
+    /// "taken", such as "expired".
+    ///
+    /// # Errors
+    /// [`SharedCacheError`] when Redis could not answer.
+    pub async fn set_tombstone(&self, key: &str, tombstone: &str) -> Result<(), SharedCacheError> {
+        debug_assert!(tombstone.starts_with('~'));
+        let mut connection = self.connection.clone();
+        redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(tombstone)
+            .arg("KEEPTTL")
+            .arg("XX")
+            .query_async::<Option<String>>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(|e| SharedCacheError::new("SET KEEPTTL", e))
     }
 
     /// Counts one attempt for `key` in a fixed window of `window` across every instance:

@@ -42,13 +42,20 @@ async fn run() {
         client_secret: SecretString::from("unused"),
         api_key: SecretString::from("unused"),
         callback_secret: SecretString::from("unused"),
-        cookie_key: None,
+        root_key: None,
+        app_secret: SecretString::from("unused"),
         google_client_secret: SecretString::from(String::new()),
         microsoft_client_secret: SecretString::from(String::new()),
     };
-    let file = FileConfig { detections_per_minute: u32::MAX, ..FileConfig::default() };
+    let file = FileConfig {
+        detections_per_minute: u32::MAX,
+        success_url: Some("https://app.example/welcome".into()),
+        ..FileConfig::default()
+    };
     let discovery = DiscoveryConfig::builder().offline(true).build();
-    let router = nativeauth_server::router(ServerConfig { file, secrets, discovery }).unwrap();
+    let router =
+        nativeauth_server::router(ServerConfig { file, secrets, discovery, sandbox: false })
+            .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

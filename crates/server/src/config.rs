@@ -1,6 +1,6 @@
 //! The server's configuration: one TOML file for everything public, environment variables for
 //! every secret (`NYLAS_CLIENT_SECRET`, `NYLAS_API_KEY`, `NATIVEAUTH_CALLBACK_SECRET`,
-//! `NATIVEAUTH_COOKIE_KEY`).
+//! `NATIVEAUTH_APP_SECRET`, and the root key `NATIVEAUTH_KEY` or `NATIVEAUTH_COOKIE_KEY`).
 
 use std::path::Path;
 
@@ -58,8 +58,12 @@ pub struct FileConfig {
     pub scopes: String,
     /// Where the account (v2) or grant (v3) is posted, signed; none: not posted.
     pub callback_url: Option<String>,
-    /// Where the browser goes after a successful sign-in (`state` is appended).
+    /// Where the browser goes after a successful sign-in, with `state` and the one-time `code`
+    /// appended; the app exchanges the code at `POST /api/exchange`. Required (outside the
+    /// sandbox): without it the result could not reach the app.
     pub success_url: Option<String>,
+    /// Refuse start links the app did not sign (`exp` and `sig`, keyed with the app secret).
+    pub require_signed_start: bool,
     /// Where "Sign in with Google" sends the user when this server does not run the flow
     /// itself (no `oauth_google`).
     pub google_sign_in_url: Option<String>,
@@ -126,6 +130,7 @@ impl Default for FileConfig {
             scopes: "email.read_only,email.send".into(),
             callback_url: None,
             success_url: None,
+            require_signed_start: false,
             google_sign_in_url: None,
             microsoft_sign_in_url: None,
             preflight: false,
@@ -180,7 +185,7 @@ impl FileConfig {
     }
 }
 
-/// The secrets, from the environment only.
+/// The secrets, from the environment only. `Debug` shows none of them.
 #[derive(Debug, Clone)]
 pub struct Secrets {
     /// The v2 client secret (`NYLAS_CLIENT_SECRET`).
@@ -189,9 +194,13 @@ pub struct Secrets {
     pub api_key: SecretString,
     /// The key the callback is signed with (`NATIVEAUTH_CALLBACK_SECRET`).
     pub callback_secret: SecretString,
-    /// The key cookies are signed with (`NATIVEAUTH_COOKIE_KEY`; random per process when
-    /// unset, so cookies do not survive a restart).
-    pub cookie_key: Option<SecretString>,
+    /// The root key every other key is derived from (`NATIVEAUTH_KEY`, or the older name
+    /// `NATIVEAUTH_COOKIE_KEY`; at least 32 bytes). Unset: random per process, so cookies and
+    /// codes do not survive a restart; a fleet (`redis_url`) refuses to start without it.
+    pub root_key: Option<SecretString>,
+    /// The app's secret (`NATIVEAUTH_APP_SECRET`): the bearer token of `POST /api/exchange`,
+    /// and the key of signed start links.
+    pub app_secret: SecretString,
     /// Google's OAuth client secret (`GOOGLE_CLIENT_SECRET`).
     pub google_client_secret: SecretString,
     /// Microsoft's OAuth client secret (`MICROSOFT_CLIENT_SECRET`).
@@ -202,11 +211,15 @@ impl Secrets {
     /// Reads the variables; the missing ones are empty (and refused where needed).
     pub fn from_env() -> Self {
         let var = |name: &str| SecretString::from(std::env::var(name).unwrap_or_default());
+        let nonempty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
+            root_key: nonempty(nativeauth::keys::ROOT_KEY_VAR)
+                .or_else(|| nonempty(nativeauth::keys::LEGACY_ROOT_KEY_VAR))
+                .map(SecretString::from),
+            app_secret: var("NATIVEAUTH_APP_SECRET"),
             client_secret: var("NYLAS_CLIENT_SECRET"),
             api_key: var("NYLAS_API_KEY"),
             callback_secret: var("NATIVEAUTH_CALLBACK_SECRET"),
-            cookie_key: std::env::var("NATIVEAUTH_COOKIE_KEY").ok().map(SecretString::from),
             google_client_secret: var("GOOGLE_CLIENT_SECRET"),
             microsoft_client_secret: var("MICROSOFT_CLIENT_SECRET"),
         }
@@ -222,4 +235,6 @@ pub struct ServerConfig {
     pub secrets: Secrets,
     /// The discovery configuration (resolver, trusted roots, address policy).
     pub discovery: nativeauth::DiscoveryConfig,
+    /// Development against the local sandbox: `success_url` may be left out.
+    pub sandbox: bool,
 }

@@ -3,8 +3,8 @@
 //!
 //! * the CSRF cookie holds a random token; forms carry its HMAC, so a site that can plant a
 //!   cookie still cannot forge the matching field (signed double submit);
-//! * the state cookie keeps the app's `state` (≤ 512 bytes) for 30 minutes, with its expiry
-//!   inside the signature.
+//! * the state cookie keeps the app's `state` (≤ 512 bytes), and the address a signed start
+//!   link pinned, for 30 minutes, with its expiry inside the signature.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,33 +60,55 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
 
-/// The state cookie's value for `state`.
-pub(crate) fn state_value(key: &[u8], state: &str) -> String {
+/// What the state cookie keeps from the link that opened the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Start {
+    /// The app's `state`.
+    pub(crate) state: Option<String>,
+    /// The address a signed link pinned: no other mailbox may be linked from this page.
+    pub(crate) pinned: Option<String>,
+    /// The page was opened from a link the app signed.
+    pub(crate) signed: bool,
+}
+
+/// The state cookie's value for `start`: both parts hex-encoded, the expiry, and an HMAC over
+/// all three.
+pub(crate) fn start_value(key: &[u8], start: &Start) -> String {
     let expires = now() + STATE_LIFETIME.as_secs();
-    let encoded = hex(state.as_bytes());
-    let tag = hmac_hex(key, format!("state.{encoded}.{expires}").as_bytes());
-    format!("{encoded}.{expires}.{tag}")
+    let state = hex(start.state.as_deref().unwrap_or_default().as_bytes());
+    let pinned = hex(start.pinned.as_deref().unwrap_or_default().as_bytes());
+    let signed = u8::from(start.signed);
+    let tag = hmac_hex(key, format!("start.{state}.{pinned}.{signed}.{expires}").as_bytes());
+    format!("{state}.{pinned}.{signed}.{expires}.{tag}")
 }
 
-/// The `Set-Cookie` value keeping `state`.
-pub(crate) fn state_cookie(key: &[u8], state: &str, secure: bool) -> String {
-    set(STATE_COOKIE, &state_value(key, state), STATE_LIFETIME, secure)
+/// The `Set-Cookie` value keeping `start`.
+pub(crate) fn start_cookie(key: &[u8], start: &Start, secure: bool) -> String {
+    set(STATE_COOKIE, &start_value(key, start), STATE_LIFETIME, secure)
 }
 
-/// The app's `state`, when the browser's cookie is genuine and not expired.
-pub(crate) fn read_state(key: &[u8], headers: &HeaderMap) -> Option<String> {
+/// What the browser's state cookie keeps, when it is genuine and not expired (empty otherwise).
+pub(crate) fn read_start(key: &[u8], headers: &HeaderMap) -> Start {
+    read_start_checked(key, headers).unwrap_or_default()
+}
+
+fn read_start_checked(key: &[u8], headers: &HeaderMap) -> Option<Start> {
     let mut parts = read(headers, STATE_COOKIE)?.split('.');
-    let (encoded, expires, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    let (state, pinned, signed) = (parts.next()?, parts.next()?, parts.next()?);
+    let (expires, tag) = (parts.next()?, parts.next()?);
     if parts.next().is_some()
-        || !verify_hex(key, format!("state.{encoded}.{expires}").as_bytes(), tag)
+        || !verify_hex(key, format!("start.{state}.{pinned}.{signed}.{expires}").as_bytes(), tag)
     {
         return None;
     }
     if expires.parse::<u64>().ok()? < now() {
         return None;
     }
-    let bytes = crate::signing::unhex(encoded)?;
-    String::from_utf8(bytes).ok()
+    let text = |encoded: &str| -> Option<Option<String>> {
+        let text = String::from_utf8(crate::signing::unhex(encoded)?).ok()?;
+        Some((!text.is_empty()).then_some(text))
+    };
+    Some(Start { state: text(state)?, pinned: text(pinned)?, signed: signed == "1" })
 }
 
 #[cfg(test)]
@@ -116,18 +138,27 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_tampering_is_refused() {
-        let state = "user=42&next=/inbox; ünïcode";
-        let value = state_value(b"key", state);
-        assert_eq!(
-            read_state(b"key", &with_cookie(&format!("{STATE_COOKIE}={value}"))).as_deref(),
-            Some(state)
-        );
-        assert_eq!(read_state(b"other", &with_cookie(&format!("{STATE_COOKIE}={value}"))), None);
+        let start = Start {
+            state: Some("user=42&next=/inbox; ünïcode".into()),
+            pinned: Some("ann@example.com".into()),
+            signed: true,
+        };
+        let value = start_value(b"key", &start);
+        let cookie = |value: &str| with_cookie(&format!("{STATE_COOKIE}={value}"));
+        assert_eq!(read_start(b"key", &cookie(&value)), start);
+        assert_eq!(read_start(b"other", &cookie(&value)), Start::default());
         let forged = value.replacen(&hex(b"u"), &hex(b"v"), 1);
-        assert_eq!(read_state(b"key", &with_cookie(&format!("{STATE_COOKIE}={forged}"))), None);
-        let encoded = hex(state.as_bytes());
-        let tag = hmac_hex(b"key", format!("state.{encoded}.1").as_bytes());
-        let expired = format!("{STATE_COOKIE}={encoded}.1.{tag}");
-        assert_eq!(read_state(b"key", &with_cookie(&expired)), None);
+        assert_eq!(read_start(b"key", &cookie(&forged)), Start::default());
+        // The pin cannot be dropped or moved into the state.
+        let (state, rest) = value.split_once('.').unwrap();
+        let unpinned = format!("{state}.{}", rest.split_once('.').unwrap().1);
+        assert_eq!(read_start(b"key", &cookie(&unpinned)), Start::default());
+        let unsigned = value.replacen(".1.", ".0.", 1);
+        assert_eq!(read_start(b"key", &cookie(&unsigned)), Start::default());
+        let encoded = hex(b"s");
+        let tag = hmac_hex(b"key", format!("start.{encoded}..0.1").as_bytes());
+        assert_eq!(read_start(b"key", &cookie(&format!("{encoded}..0.1.{tag}"))), Start::default());
+        let no_pin = Start { state: Some("s".into()), pinned: None, signed: false };
+        assert_eq!(read_start(b"key", &cookie(&start_value(b"key", &no_pin))), no_pin);
     }
 }

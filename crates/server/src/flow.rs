@@ -17,9 +17,12 @@ use nativeauth::{
 };
 use serde::Serialize;
 
+use nativeauth::keys::{KeyPurpose, RootKey};
+
 use crate::SetupError;
 use crate::config::{Api, ServerConfig};
 use crate::i18n::{Lang, Msg, t};
+use crate::result::{Linked, SignInResult};
 
 /// The bound of one call to the fleet's Redis.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
@@ -38,7 +41,14 @@ pub(crate) struct App {
     pub(crate) config: ServerConfig,
     pub(crate) discovery: Discovery,
     pub(crate) api: ApiClient,
+    /// The key of the page's cookies.
     pub(crate) cookie_key: Vec<u8>,
+    /// The key naming rate-limit counters (so that no counter holds an address).
+    pub(crate) ratelimit_key: Vec<u8>,
+    /// The key of OAuth sign-ins in flight.
+    pub(crate) oauth_key: Vec<u8>,
+    /// Results waiting for the app's code exchange.
+    pub(crate) codes: crate::codes::Codes,
     pub(crate) limits: crate::limits::Limits,
     pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) callbacks: reqwest::Client,
@@ -46,7 +56,7 @@ pub(crate) struct App {
     pub(crate) oauth: crate::oauth::OAuth,
     /// The `Content-Security-Policy` of every response.
     pub(crate) content_security_policy: String,
-    /// The embedding app's hook: the callback's value, unsigned.
+    /// The embedding app's hook: the exchange's value.
     pub(crate) hook: Option<crate::Hook>,
 }
 
@@ -73,6 +83,12 @@ impl App {
         if file.callback_url.is_some() && secrets.callback_secret.expose_secret().is_empty() {
             return Err(SetupError::MissingSecret("NATIVEAUTH_CALLBACK_SECRET"));
         }
+        if file.success_url.is_none() && !config.sandbox {
+            return Err(SetupError::MissingSuccessUrl);
+        }
+        if secrets.app_secret.expose_secret().is_empty() {
+            return Err(SetupError::MissingSecret("NATIVEAUTH_APP_SECRET"));
+        }
         match file.api {
             Api::V2 if secrets.client_secret.expose_secret().is_empty() => {
                 return Err(SetupError::MissingSecret("NYLAS_CLIENT_SECRET"));
@@ -82,10 +98,16 @@ impl App {
             }
             _ => {}
         }
-        let cookie_key = match &secrets.cookie_key {
-            Some(key) if !key.expose_secret().is_empty() => key.expose_secret().as_bytes().to_vec(),
-            _ => crate::signing::random_token().into_bytes(),
+        let root = match &secrets.root_key {
+            Some(key) if !key.expose_secret().is_empty() => {
+                RootKey::new(key.expose_secret().as_bytes())?
+            }
+            // A fleet's servers must agree on every key; a random one would split them.
+            _ if file.redis_url.is_some() => return Err(SetupError::RootKeyRequired),
+            _ => RootKey::random(),
         };
+        let derive = |purpose| root.derive(purpose).bytes().to_vec();
+        let cookie_key = derive(KeyPurpose::Cookie);
         let content_security_policy = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; \
              connect-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
@@ -102,19 +124,30 @@ impl App {
             .map_err(SetupError::Callback)?;
         // A fleet's shared store: the second cache layer behind discovery's own, and the
         // rate limits. Bounded calls: a Redis that does not answer costs 250 ms at most.
-        let (discovery_config, limits) = match &config.file.redis_url {
+        let (discovery_config, limits, codes) = match &config.file.redis_url {
             Some(url) => {
                 let store =
                     nativeauth::redis::RedisStore::connect(url, "nativeauth", REDIS_TIMEOUT)?;
                 let discovery_config = config
                     .discovery
                     .to_builder()
-                    // The fleet shares the cookie key; it signs the shared answers too.
-                    .shared_cache(Arc::new(store.clone()), &cookie_key, REDIS_TIMEOUT)
+                    .shared_cache(
+                        Arc::new(store.clone()),
+                        root.derive(KeyPurpose::Fleet).bytes(),
+                        REDIS_TIMEOUT,
+                    )
                     .build();
-                (discovery_config, crate::limits::Limits::shared(store))
+                let codes = crate::codes::Codes::shared(
+                    store.clone(),
+                    root.derive(KeyPurpose::Result).bytes(),
+                );
+                (discovery_config, crate::limits::Limits::shared(store), codes)
             }
-            None => (config.discovery.clone(), crate::limits::Limits::default()),
+            None => (
+                config.discovery.clone(),
+                crate::limits::Limits::default(),
+                crate::codes::Codes::local(),
+            ),
         };
         let oauth = crate::oauth::OAuth::new(&config.file, &config.secrets)?;
         Ok(Self {
@@ -122,6 +155,9 @@ impl App {
             discovery: Discovery::new(discovery_config)?,
             api: api_client(&config)?,
             cookie_key,
+            ratelimit_key: derive(KeyPurpose::RateLimit),
+            oauth_key: derive(KeyPurpose::OAuth),
+            codes,
             limits,
             metrics: crate::metrics::Metrics::default(),
             callbacks,
@@ -297,11 +333,14 @@ impl LoginFailure {
     }
 }
 
-/// A successful sign-in.
+/// A successful sign-in, as the browser sees it: where to go next, never the account.
 #[derive(Debug, Serialize)]
 pub(crate) struct LoginSuccess {
     pub(crate) ok: bool,
+    /// `success_url` with `state` and the one-time `code`.
     pub(crate) redirect: Option<String>,
+    /// For the server's own log.
+    #[serde(skip)]
     pub(crate) provider: String,
 }
 
@@ -414,9 +453,11 @@ pub(crate) async fn login(
     link(app, &email, &name, &detection, credentials, consent, input.state.as_deref(), lang).await
 }
 
-/// The API call (v2 authorize and token, or a v3 grant) with `credentials`, then the signed
-/// callback to the app and the success redirect. Shared by the password and the OAuth flows;
-/// the credentials are dropped as soon as the payload holds them.
+/// The API call (v2 authorize and token, or a v3 grant) with `credentials`, then the result
+/// handed over: to the embedding app's hook, kept under a one-time code for the app's exchange
+/// (the browser is sent to the success URL with it), and announced by the callback in the
+/// background. Shared by the password and the OAuth flows; the credentials are dropped as soon
+/// as the payload holds them.
 #[allow(clippy::too_many_arguments)] // one call per flow; a struct would only rename them
 pub(crate) async fn link(
     app: &Arc<App>,
@@ -428,8 +469,15 @@ pub(crate) async fn link(
     app_state: Option<&str>,
     lang: Lang,
 ) -> Result<LoginSuccess, LoginFailure> {
+    // Checked before the API call: a linked account must never be left without its code.
+    if !app.codes.has_room() {
+        let mut failure =
+            LoginFailure::new(StatusCode::SERVICE_UNAVAILABLE, "busy", t(lang, Msg::Busy));
+        failure.retry_after = Some(BUSY_RETRY_AFTER);
+        return Err(failure);
+    }
     let file = &app.config.file;
-    let linked = match &app.api {
+    let (linked, linked_address) = match &app.api {
         ApiClient::V2(client) => {
             let scopes = file.scopes.parse().map_err(|e: nativeauth::connect::ScopeError| {
                 LoginFailure::new(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", e.to_string())
@@ -448,43 +496,62 @@ pub(crate) async fn link(
             let code = client.authorize(&request).await.map_err(|e| api_failure(&e, lang))?;
             drop(request);
             let account = client.token(code).await.map_err(|e| api_failure(&e, lang))?;
-            serde_json::json!({
-                "api": "v2",
-                "account_id": account.account_id,
-                "email_address": account.email_address,
-                "provider": account.provider,
-            })
+            let linked = Linked::V2 {
+                account_id: account.account_id,
+                access_token: account.access_token,
+                provider: account.provider,
+            };
+            (linked, account.email_address)
         }
         ApiClient::V3(client) => {
             let request = CustomAuthRequest::with_consent(email, detection, &credentials, consent)
                 .map_err(|e| payload_failure(&e, lang))?;
             drop(credentials);
             let created = client.create_grant(&request).await.map_err(|e| api_failure(&e, lang))?;
-            serde_json::json!({
-                "api": "v3",
-                "grant_id": created.grant.id,
-                "email_address": created.grant.email,
-                "provider": created.grant.provider,
-            })
+            let linked =
+                Linked::V3 { grant_id: created.grant.id, provider: created.grant.provider };
+            (linked, created.grant.email.unwrap_or_default())
         }
     };
-    let provider = detection.provider.nylas.as_str().to_owned();
-    crate::callback::send(app, &linked, detection, app_state).await.map_err(|reason| {
-        tracing::warn!(%reason, "the callback failed");
-        LoginFailure::new(StatusCode::BAD_GATEWAY, "callback-failed", t(lang, Msg::ApiUnavailable))
-    })?;
-    let redirect = file.success_url.as_ref().map(|url| with_state(url, app_state));
+    let result = SignInResult {
+        event_id: crate::signing::random_id(),
+        state: app_state.map(str::to_owned),
+        email_address: if linked_address.is_empty() {
+            email.as_str().to_owned()
+        } else {
+            linked_address
+        },
+        provider: detection.provider.nylas.as_str().to_owned(),
+        source: detection.source.as_str().to_owned(),
+        trust: detection.trust.as_str().to_owned(),
+        linked,
+    };
+    tracing::info!(event_id = %result.event_id, linked = result.linked_id(), "account linked");
+    if let Some(hook) = &app.hook {
+        hook(result.clone());
+    }
+    crate::callback::notify(app, &result);
+    let provider = result.provider.clone();
+    let code = app.codes.issue(result).await;
+    let redirect = file.success_url.as_ref().map(|url| with_state_and_code(url, app_state, &code));
     Ok(LoginSuccess { ok: true, redirect, provider })
 }
 
-/// `url` with `state` appended as a query parameter.
-pub(crate) fn with_state(url: &str, state: Option<&str>) -> String {
-    match (reqwest::Url::parse(url), state) {
-        (Ok(mut parsed), Some(state)) => {
-            parsed.query_pairs_mut().append_pair("state", state);
-            parsed.to_string()
+/// `url` with `state` (when there is one) and `code` appended as query parameters.
+pub(crate) fn with_state_and_code(url: &str, state: Option<&str>, code: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            {
+                let mut query = parsed.query_pairs_mut();
+                if let Some(state) = state {
+                    query.append_pair("state", state);
+                }
+                query.append_pair("code", code);
+            }
+            parsed.into()
         }
-        _ => url.to_owned(),
+        // Checked at start-up; never reached.
+        Err(_) => url.to_owned(),
     }
 }
 

@@ -10,7 +10,7 @@ use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use nativeauth::providers::catalogue::{CatalogueChoice, lookup_domain};
-use nativeauth::secrecy::SecretString;
+use nativeauth::secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 
 use nativeauth::{EmailAddress, FailureKind, NylasProvider};
@@ -25,6 +25,7 @@ use crate::guard::{Caller, ClientIp, caller, is_json};
 use crate::i18n::{Lang, Msg, t};
 use crate::oauth::{FLOW_COOKIE, FLOW_LIFETIME, Finished, OAuthError, OAuthProvider};
 use crate::page::{PageState, render};
+use crate::start_link::{self, LinkCheck};
 
 /// How long the CSRF cookie lasts.
 const CSRF_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
@@ -35,6 +36,10 @@ pub(crate) struct PageQuery {
     state: Option<String>,
     email: Option<String>,
     name: Option<String>,
+    /// A signed link's expiry (Unix seconds).
+    exp: Option<String>,
+    /// A signed link's signature.
+    sig: Option<String>,
 }
 
 fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
@@ -67,7 +72,7 @@ fn page_response(
     headers: &HeaderMap,
     status: StatusCode,
     state: &PageState<'_>,
-    app_state: Option<&str>,
+    start: Option<&cookies::Start>,
 ) -> Response {
     let lang = Lang::from_headers(headers);
     let (token, field) = cookies::csrf_token(&app.cookie_key, headers);
@@ -75,8 +80,8 @@ fn page_response(
     let mut response =
         (status, Html(render(&app.config.file.brand, lang, &field, state))).into_response();
     let mut set_cookies = vec![cookies::set(CSRF_COOKIE, &token, CSRF_LIFETIME, secure)];
-    if let Some(app_state) = app_state {
-        set_cookies.push(cookies::state_cookie(&app.cookie_key, app_state, secure));
+    if let Some(start) = start {
+        set_cookies.push(cookies::start_cookie(&app.cookie_key, start, secure));
     }
     for cookie in set_cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -86,7 +91,9 @@ fn page_response(
     response
 }
 
-/// `GET /`: the page. `state` is kept in a signed cookie; `email` and `name` prefill the form.
+/// `GET /`: the page. `state` (and the address a signed link pins) is kept in a signed cookie;
+/// `email` and `name` prefill the form. A signed link (`exp`, `sig`) is checked; an invalid one,
+/// or an unsigned one when `require_signed_start` is set, gets a page that sends the user back.
 pub(crate) async fn page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -96,25 +103,71 @@ pub(crate) async fn page(
         return (StatusCode::BAD_REQUEST, format!("state is longer than {STATE_LIMIT} bytes"))
             .into_response();
     }
+    let lang = Lang::from_headers(&headers);
+    let email = query.email.as_deref().unwrap_or_default();
+    let check = start_link::check(
+        app.config.secrets.app_secret.expose_secret().as_bytes(),
+        query.state.as_deref().unwrap_or_default(),
+        email,
+        query.exp.as_deref(),
+        query.sig.as_deref(),
+    );
+    let signed = match check {
+        LinkCheck::Signed => true,
+        LinkCheck::Unsigned if !app.config.file.require_signed_start => false,
+        LinkCheck::Unsigned | LinkCheck::Invalid => {
+            tracing::info!(signed = check == LinkCheck::Invalid, "a start link was refused");
+            let state = PageState {
+                error: Some((t(lang, Msg::LinkInvalid), None)),
+                closed: true,
+                ..PageState::default()
+            };
+            let mut response = page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
+            clear_state(&mut response, &app);
+            return response;
+        }
+    };
+    let pinned = (signed && !email.trim().is_empty()).then(|| email.trim().to_owned());
     let state = PageState {
-        email: query.email.as_deref().unwrap_or_default(),
+        email,
         name: query.name.as_deref().unwrap_or_default(),
         ..PageState::default()
     };
-    let mut response =
-        page_response(&app, &headers, StatusCode::OK, &state, query.state.as_deref());
-    if query.state.is_none() && cookies::read(&headers, STATE_COOKIE).is_some() {
+    let start = cookies::Start { state: query.state.clone(), pinned, signed };
+    if start == cookies::Start::default() {
         // A sign-in started without `state` must not inherit an earlier one.
-        if let Ok(value) = HeaderValue::from_str(&cookies::set(
-            STATE_COOKIE,
-            "",
-            Duration::ZERO,
-            app.config.file.https,
-        )) {
-            response.headers_mut().append(header::SET_COOKIE, value);
+        let mut response = page_response(&app, &headers, StatusCode::OK, &state, None);
+        if cookies::read(&headers, STATE_COOKIE).is_some() {
+            clear_state(&mut response, &app);
         }
+        return response;
     }
-    response
+    page_response(&app, &headers, StatusCode::OK, &state, Some(&start))
+}
+
+/// Why the page's start does not allow signing in as `email`: the app requires signed links and
+/// this page was not opened from one, or a signed link pinned another address.
+fn start_refusal(
+    app: &App,
+    start: &cookies::Start,
+    email: &str,
+    lang: Lang,
+) -> Option<LoginFailure> {
+    if app.config.file.require_signed_start && !start.signed {
+        return Some(LoginFailure::new(
+            StatusCode::FORBIDDEN,
+            "link-invalid",
+            t(lang, Msg::LinkInvalid),
+        ));
+    }
+    let pinned = start.pinned.as_deref()?;
+    let same = match (EmailAddress::parse(pinned.trim()), EmailAddress::parse(email.trim())) {
+        (Ok(pinned), Ok(typed)) => pinned.as_str().eq_ignore_ascii_case(typed.as_str()),
+        _ => false,
+    };
+    (!same).then(|| {
+        LoginFailure::new(StatusCode::FORBIDDEN, "address-pinned", t(lang, Msg::AddressPinned))
+    })
 }
 
 /// Whether detecting `email` can use the network (catalogue answers cannot, and are free).
@@ -238,15 +291,30 @@ pub(crate) struct LoginFields {
     name: String,
     #[serde(default)]
     imap_host: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "port_text")]
     imap_port: String,
     #[serde(default)]
     smtp_host: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "port_text")]
     smtp_port: String,
     /// The form's CSRF field (the JSON API sends `X-CSRF-Token` instead).
     #[serde(default)]
     csrf: String,
+}
+
+/// A port as the form sends it (text) or as a JSON caller may (a number); checked later.
+fn port_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Port {
+        Number(u64),
+        Text(String),
+    }
+    Ok(match Option::<Port>::deserialize(deserializer)? {
+        Some(Port::Number(n)) => n.to_string(),
+        Some(Port::Text(text)) => text,
+        None => String::new(),
+    })
 }
 
 impl LoginFields {
@@ -278,7 +346,8 @@ impl LoginFields {
 async fn check_login_limits(app: &App, ip: ClientIp, email: &str) -> Result<(), Duration> {
     let limit = app.config.file.login_attempts_per_minute;
     app.limits.check(&format!("login-ip:{}", ip.key()), limit).await?;
-    let address = crate::signing::hmac_hex(&app.cookie_key, email.trim().to_lowercase().as_bytes());
+    let address =
+        crate::signing::hmac_hex(&app.ratelimit_key, email.trim().to_lowercase().as_bytes());
     app.limits.check(&format!("login-address:{address}"), limit).await
 }
 
@@ -295,6 +364,11 @@ async fn sign_in(
 ) -> Result<flow::LoginSuccess, LoginFailure> {
     let lang = Lang::from_headers(headers);
     let manual = fields.manual().map_err(|()| invalid_port(lang))?;
+    let start = cookies::read_start(&app.cookie_key, headers);
+    if let Some(refusal) = start_refusal(app, &start, &fields.email, lang) {
+        app.metrics.login(refusal.kind);
+        return Err(refusal);
+    }
     if let Err(wait) = check_login_limits(app, ip, &fields.email).await {
         app.metrics.login("rate-limited");
         let mut failure = LoginFailure::new(
@@ -312,7 +386,7 @@ async fn sign_in(
         password: fields.password.unwrap_or_else(|| SecretString::from(String::new())),
         name: fields.name,
         manual,
-        state: cookies::read_state(&app.cookie_key, headers),
+        state: start.state,
     };
     let result = flow::login(app, input, lang).await;
     match &result {
@@ -620,7 +694,12 @@ pub(crate) async fn oauth_start(
         "gmail.com" | "googlemail.com" | "outlook.com" | "hotmail.com" | "live.com" | "msn.com"
     );
     let domain_hint = (!consumer).then(|| email.domain().to_owned());
-    let app_state = cookies::read_state(&app.cookie_key, &headers);
+    let start = cookies::read_start(&app.cookie_key, &headers);
+    if let Some(refusal) = start_refusal(&app, &start, email.as_str(), lang) {
+        app.metrics.login(refusal.kind);
+        return oauth_failure(&app, &headers, refusal.status, typed, &refusal.message);
+    }
+    let app_state = start.state;
     match app.oauth.start(
         provider,
         &email,
@@ -631,7 +710,7 @@ pub(crate) async fn oauth_start(
         Ok((location, flow)) => {
             let signed = format!(
                 "{flow}.{}",
-                crate::signing::hmac_hex(&app.cookie_key, format!("oauth.{flow}").as_bytes())
+                crate::signing::hmac_hex(&app.oauth_key, format!("oauth.{flow}").as_bytes())
             );
             let mut response = Redirect::to(&location).into_response();
             // Lax: the provider's redirect back is a cross-site top-level navigation.
@@ -670,7 +749,7 @@ pub(crate) async fn oauth_callback(
     let lang = Lang::from_headers(&headers);
     let flow: Option<String> = cookies::read(&headers, FLOW_COOKIE).and_then(|value| {
         let (flow, tag) = value.split_once('.')?;
-        crate::signing::verify_hex(&app.cookie_key, format!("oauth.{flow}").as_bytes(), tag)
+        crate::signing::verify_hex(&app.oauth_key, format!("oauth.{flow}").as_bytes(), tag)
             .then(|| flow.to_owned())
     });
     let finished = app.oauth.finish(flow.as_deref(), &query, &app.callbacks).await;

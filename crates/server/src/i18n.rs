@@ -70,6 +70,8 @@ pub(crate) enum Msg {
     OAuthWrongAccount,
     InvalidPort,
     EnterServers,
+    LinkInvalid,
+    AddressPinned,
 }
 
 /// The text of `msg` in `lang`.
@@ -177,6 +179,21 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         }
         (Lang::De, OAuthWrongAccount) => {
             "Diese Adresse gehört nicht zu diesem Anbieter. Nutzen Sie die angebotene Anmeldung."
+        }
+        (Lang::En, LinkInvalid) => {
+            "This sign-in link is invalid or has expired; go back to the app and start again."
+        }
+        (Lang::De, LinkInvalid) => {
+            "Dieser Anmeldelink ist ungültig oder abgelaufen; kehren Sie zur App zurück und \
+             beginnen Sie neu."
+        }
+        (Lang::En, AddressPinned) => {
+            "This sign-in link is for another email address. Use the address the app asked for, \
+             or go back to the app."
+        }
+        (Lang::De, AddressPinned) => {
+            "Dieser Anmeldelink gilt für eine andere E-Mail-Adresse. Nutzen Sie die Adresse, nach \
+             der die App gefragt hat, oder kehren Sie zur App zurück."
         }
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."

@@ -5,14 +5,20 @@
 //! * `POST /api/detect` — `{"email": "…"}` → what to ask the user for;
 //! * `POST /api/login` — the page's sign-in (JSON), `POST /login` — the same as a form, for
 //!   browsers without JavaScript;
+//! * `POST /api/exchange` — the app, server-to-server, exchanges a one-time code for the
+//!   sign-in's [`SignInResult`];
 //! * `GET /healthz`, and `GET /metrics` in the Prometheus text format.
 //!
-//! After a successful sign-in the app's callback URL receives the account (v2) or grant (v3),
-//! signed with [`SIGNATURE_HEADER`], and the browser goes to the app's success URL.
+//! After a successful sign-in the browser goes to the app's success URL with `state` and a
+//! one-time `code`. The app compares `state` with the one in its own session, then exchanges
+//! the code for the result (the v2 access token included). The callback URL, if any, is only
+//! notified (signed with [`SIGNATURE_HEADER`], no secret).
 
 mod callback;
+mod codes;
 mod config;
 mod cookies;
+mod exchange;
 mod flow;
 mod guard;
 mod handlers;
@@ -21,7 +27,9 @@ mod limits;
 mod metrics;
 mod oauth;
 mod page;
+mod result;
 mod signing;
+mod start_link;
 
 use std::sync::Arc;
 
@@ -31,6 +39,10 @@ use axum::routing::{get, post};
 
 pub use callback::SIGNATURE_HEADER;
 pub use config::{Api, Brand, ConfigError, FileConfig, OAuthConfig, Secrets, ServerConfig};
+pub use result::{Linked, SignInResult};
+pub use start_link::{
+    MAX_START_LINK_LIFETIME, START_LINK_LABEL, StartLinkError, signed_start_link,
+};
 
 /// The largest request body accepted (a sign-in form is far smaller).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -56,6 +68,21 @@ pub enum SetupError {
     /// A required secret is not set.
     #[error("{0} is not set")]
     MissingSecret(&'static str),
+    /// `success_url` is not set (outside the sandbox).
+    #[error(
+        "success_url is required: the browser brings the sign-in's one-time code there, and \
+         without it the result could not reach the app"
+    )]
+    MissingSuccessUrl,
+    /// The root key is not usable.
+    #[error("the root key cannot be used")]
+    RootKey(#[from] nativeauth::keys::RootKeyError),
+    /// A fleet (`redis_url`) without a root key.
+    #[error(
+        "a fleet (redis_url) needs the same root key on every server: set NATIVEAUTH_KEY to at \
+         least 32 random bytes, such as the output of `openssl rand -hex 32`"
+    )]
+    RootKeyRequired,
     /// TLS for the callback cannot be set up.
     #[error("TLS for the callback cannot be set up")]
     Tls(#[from] nativeauth::HttpError),
@@ -79,10 +106,11 @@ pub fn router(config: ServerConfig) -> Result<Router, SetupError> {
     build(config, None)
 }
 
-/// What an embedding Rust app receives after each successful sign-in: the callback's JSON
-/// value (`state`, `linked`, `provider`, `source`, `trust`; never a secret), unsigned, since
-/// it never leaves the process. Called before the callback URL (if any) is posted to.
-pub type Hook = Arc<dyn Fn(serde_json::Value) + Send + Sync>;
+/// What an embedding Rust app receives after each successful sign-in: the same
+/// [`SignInResult`] as the code exchange gives (the v2 access token inside a
+/// [`SecretString`](nativeauth::secrecy::SecretString)). It never leaves the process. Check its
+/// `state` against the user's session before linking, as after an exchange.
+pub type Hook = Arc<dyn Fn(SignInResult) + Send + Sync>;
 
 /// [`router`], with `hook` called after each successful sign-in.
 ///
@@ -99,6 +127,7 @@ fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, SetupError>
         .route("/login", post(handlers::login_form))
         .route("/api/detect", post(handlers::detect))
         .route("/api/login", post(handlers::login_json))
+        .route("/api/exchange", post(exchange::exchange))
         .route("/oauth/{provider}/start", get(handlers::oauth_start))
         .route("/oauth/callback", get(handlers::oauth_callback))
         .route("/static/app.css", get(handlers::app_css))

@@ -12,6 +12,9 @@ use nativeauth::DiscoveryConfig;
 use nativeauth::secrecy::{ExposeSecret, SecretString};
 use nativeauth_server::{FileConfig, Secrets, ServerConfig};
 
+/// The app secret of `--sandbox` (documented, for development only).
+const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
+
 /// Serve the branded native login page.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -45,6 +48,8 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
+    // Both names of the root key set to different values is a mistake worth stopping for.
+    nativeauth::keys::RootKey::from_env()?;
     let mut secrets = Secrets::from_env();
     // Kept alive until the server stops.
     let mut _sandbox = None;
@@ -62,6 +67,9 @@ async fn main() -> anyhow::Result<()> {
         if secrets.callback_secret.expose_secret().is_empty() {
             secrets.callback_secret = SecretString::from("sandbox-callback-secret");
         }
+        if secrets.app_secret.expose_secret().is_empty() {
+            secrets.app_secret = SecretString::from(SANDBOX_APP_SECRET);
+        }
         _sandbox = Some(running);
     }
     if let Ok(url) = std::env::var("NATIVEAUTH_REDIS_URL") {
@@ -72,7 +80,12 @@ async fn main() -> anyhow::Result<()> {
         .max_network_discoveries(Some(file.max_network_detections))
         .cache_capacity(file.cache_mib.saturating_mul(1024 * 1024))
         .build();
-    let router = nativeauth_server::router(ServerConfig { file, secrets, discovery })?;
+    let router = nativeauth_server::router(ServerConfig {
+        file,
+        secrets,
+        discovery,
+        sandbox: args.sandbox,
+    })?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -21,6 +21,8 @@ struct Inner {
     detections: BTreeMap<(&'static str, &'static str, &'static str), u64>,
     logins: BTreeMap<&'static str, u64>,
     cache_hits: u64,
+    callback_failures: u64,
+    exchanges: BTreeMap<&'static str, u64>,
     latencies: BTreeMap<&'static str, Histogram>,
 }
 
@@ -55,6 +57,16 @@ impl Metrics {
         self.with(|inner| *inner.logins.entry(kind).or_default() += 1);
     }
 
+    /// One code exchange's outcome (`ok` or the refusal's kind).
+    pub(crate) fn exchange(&self, kind: &'static str) {
+        self.with(|inner| *inner.exchanges.entry(kind).or_default() += 1);
+    }
+
+    /// A callback that failed every attempt.
+    pub(crate) fn callback_failed(&self) {
+        self.with(|inner| inner.callback_failures += 1);
+    }
+
     /// One request's latency on `route` (a fixed route name, never a raw path).
     pub(crate) fn latency(&self, route: &'static str, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
@@ -85,6 +97,14 @@ impl Metrics {
             for (kind, n) in &inner.logins {
                 let _ = writeln!(out, "nativeauth_logins_total{{outcome=\"{kind}\"}} {n}");
             }
+            out.push_str("# HELP nativeauth_callback_failures_total Callbacks that failed every attempt.\n");
+            out.push_str("# TYPE nativeauth_callback_failures_total counter\n");
+            let _ = writeln!(out, "nativeauth_callback_failures_total {}", inner.callback_failures);
+            out.push_str("# HELP nativeauth_exchanges_total Code exchanges by outcome.\n");
+            out.push_str("# TYPE nativeauth_exchanges_total counter\n");
+            for (kind, n) in &inner.exchanges {
+                let _ = writeln!(out, "nativeauth_exchanges_total{{outcome=\"{kind}\"}} {n}");
+            }
             out.push_str("# HELP nativeauth_request_duration_seconds Request latency by route.\n");
             out.push_str("# TYPE nativeauth_request_duration_seconds histogram\n");
             for (route, histogram) in &inner.latencies {
@@ -108,6 +128,7 @@ pub(crate) fn route(path: &str) -> &'static str {
         "/login" => "login_form",
         "/api/detect" => "detect",
         "/api/login" => "login",
+        "/api/exchange" => "exchange",
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         p if p.starts_with("/static/") => "static",

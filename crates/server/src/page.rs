@@ -30,6 +30,8 @@ pub(crate) struct PageState<'a> {
     pub(crate) detection: Option<&'a DetectView>,
     pub(crate) error: Option<(&'a str, Option<&'a str>)>,
     pub(crate) success: bool,
+    /// Only the error, no form: the page cannot be used from here (an invalid start link).
+    pub(crate) closed: bool,
 }
 
 /// The whole page.
@@ -53,6 +55,9 @@ pub(crate) fn render(brand: &Brand, lang: Lang, csrf: &str, state: &PageState<'_
         .unwrap_or_default();
     let body = if state.success {
         format!(r#"<p class="success" role="status">{}</p>"#, t(lang, Msg::Success))
+    } else if state.closed {
+        let message = state.error.map_or("", |(message, _)| message);
+        format!(r#"<p id="error" class="error" role="alert">{}</p>"#, escape(message))
     } else {
         form(lang, csrf, state)
     };

@@ -32,6 +32,24 @@ pub(crate) fn random_token() -> String {
     hex(&bytes)
 }
 
+/// 128 random bits, hex: an id that cannot be guessed or collide (an event id).
+pub(crate) fn random_id() -> String {
+    let mut token = random_token();
+    token.truncate(32);
+    token
+}
+
+/// Whether `a` equals `b`, in time independent of where they differ: both are MACed under a
+/// fresh random key, and the tags compared by `ring`'s constant-time verification.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut key = [0u8; 32];
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key).is_err() {
+        return false;
+    }
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &key);
+    hmac::verify(&key, b, hmac::sign(&key, a).as_ref()).is_ok()
+}
+
 /// Lowercase hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -61,6 +79,11 @@ mod tests {
             hmac_hex(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+        assert!(constant_time_eq(b"same", b"same"));
+        assert!(!constant_time_eq(b"same", b"samE"));
+        assert!(!constant_time_eq(b"same", b"same-longer"));
+        assert_eq!(random_id().len(), 32);
+        assert_ne!(random_id(), random_id());
         assert_eq!(
             callback_signature(b"Jefe", 1, b"x"),
             format!("t=1,v1={}", hmac_hex(b"Jefe", b"1.x"))

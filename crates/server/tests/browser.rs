@@ -1,7 +1,9 @@
 //! The page in a real browser: headless Chromium driven over WebDriver (Debian's `chromium`
 //! and `chromium-driver`, installed by `scripts/test`). It types an address, sees the provider
 //! and the fields it needs, gets a precise error, signs in against the sandbox and lands on
-//! the app's success URL with its `state`; then the same without JavaScript, and in German.
+//! the app's success URL with its `state` and a code, which the app (played here by a small
+//! server following the README's rule) checks against its session and exchanges; then the same
+//! without JavaScript, and in German.
 //! Screenshots of each step are saved under `target/tmp/` for a person to look at.
 //!
 //! The WebDriver protocol is a handful of JSON calls, spoken here with reqwest (already a
@@ -19,6 +21,91 @@ use nativeauth_server::Api;
 use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The app, as the README tells it to behave: `/connect?state=…` keeps `state` in its session
+/// (a cookie) and sends the browser to the login page; `/welcome` compares the `state` it
+/// receives with the session's, then exchanges the code and shows what was linked.
+struct PlayedApp {
+    base: String,
+    login: std::sync::Arc<std::sync::Mutex<String>>,
+    results: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl PlayedApp {
+    async fn start() -> Self {
+        use axum::extract::Query;
+        use axum::http::{HeaderMap, StatusCode, header};
+        use axum::response::{IntoResponse, Redirect};
+        use std::collections::HashMap;
+        let login: std::sync::Arc<std::sync::Mutex<String>> = std::sync::Arc::default();
+        let results: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = std::sync::Arc::default();
+        let (login_for_connect, login_for_welcome, recorded) =
+            (login.clone(), login.clone(), results.clone());
+        let router = axum::Router::new()
+            .route(
+                "/connect",
+                axum::routing::get(move |Query(query): Query<HashMap<String, String>>| {
+                    let login = login_for_connect.lock().unwrap().clone();
+                    async move {
+                        let state = query.get("state").cloned().unwrap_or_default();
+                        let cookie = format!("app_session_state={state}; Path=/; SameSite=Lax");
+                        let target = format!("{login}/?state={state}");
+                        ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response()
+                    }
+                }),
+            )
+            .route(
+                "/welcome",
+                axum::routing::get(
+                    move |headers: HeaderMap, Query(query): Query<HashMap<String, String>>| {
+                        let login = login_for_welcome.lock().unwrap().clone();
+                        let recorded = recorded.clone();
+                        async move {
+                            let session = common::cookie_value(&headers, "app_session_state");
+                            let state = query.get("state").cloned().unwrap_or_default();
+                            if session.as_deref() != Some(state.as_str()) {
+                                return (StatusCode::FORBIDDEN, "refused: not this session")
+                                    .into_response();
+                            }
+                            let code = query.get("code").cloned().unwrap_or_default();
+                            let answer = reqwest::Client::new()
+                                .post(format!("{login}/api/exchange"))
+                                .bearer_auth(common::APP_SECRET)
+                                .json(&json!({ "code": code, "state": state }))
+                                .send()
+                                .await
+                                .unwrap();
+                            let status = answer.status();
+                            let result: Value = answer.json().await.unwrap();
+                            if !status.is_success() {
+                                return (StatusCode::BAD_GATEWAY, format!("refused: {result}"))
+                                    .into_response();
+                            }
+                            let shown =
+                                format!("linked {}", result["email_address"].as_str().unwrap());
+                            recorded.lock().unwrap().push(result);
+                            shown.into_response()
+                        }
+                    },
+                ),
+            );
+        let base = format!("http://{}", common::serve(router).await);
+        Self { base, login, results }
+    }
+
+    fn welcome(&self) -> String {
+        format!("{}/welcome", self.base)
+    }
+
+    /// Tells the app where the login server is, once it runs.
+    fn uses(&self, login: &str) {
+        *self.login.lock().unwrap() = login.to_owned();
+    }
+
+    fn results(&self) -> Vec<Value> {
+        self.results.lock().unwrap().clone()
+    }
+}
 
 /// `chromedriver` on a free loopback port, stopped on drop.
 struct Driver {
@@ -219,18 +306,6 @@ impl Browser {
         }
     }
 
-    async fn wait_for_url(&self, expected: &str) {
-        let started = Instant::now();
-        while self.url().await != expected {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "never reached {expected}: {}",
-                self.url().await
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// Saves a screenshot under `target/tmp/` for a person to look at.
     async fn screenshot(&self, name: &str) {
         use std::io::Write as _;
@@ -253,10 +328,12 @@ impl Browser {
 #[tokio::test]
 async fn a_user_signs_in_through_the_page_in_a_real_browser() {
     let driver = driver().await;
-    let harness = start(Api::V2, None, |file| file.success_url = None).await;
+    let app = PlayedApp::start().await;
+    let harness = start(Api::V2, None, |file| file.success_url = Some(app.welcome())).await;
+    app.uses(&harness.base);
 
     let browser = Browser::open(&driver, "en-US", true).await;
-    browser.go(&format!("{}/?state=browser-1", harness.base)).await;
+    browser.go(&format!("{}/connect?state=browser-1", app.base)).await;
     assert_eq!(browser.text("h1").await, "Connect your mailbox");
 
     browser.screenshot("1-empty").await;
@@ -292,19 +369,29 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
     assert_eq!(browser.value("#password").await, "");
     assert!(harness.callbacks.lock().unwrap().is_empty());
 
-    // The right one: signed in, the app called back with its state.
+    // The right one: signed in; the app checked its state, exchanged the code and got the
+    // account with its token; the callback only notified it.
     browser.type_into("#password", "right-password").await;
     browser.click("#submit").await;
-    browser.wait_for_text("#done", "Your mailbox is connected").await;
+    browser.wait_for_text("body", "linked ann@yahoo.com").await;
     browser.screenshot("5-connected").await;
-    let received = harness.callbacks.lock().unwrap().clone();
+    let url = browser.url().await;
+    assert!(url.starts_with(&format!("{}?state=browser-1&code=", app.welcome())), "{url}");
+    let results = app.results();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["state"], "browser-1");
+    let token = results[0]["linked"]["access_token"].as_str().unwrap();
+    assert!(token.starts_with("tok-"), "{}", results[0]);
+    assert!(!url.contains(token));
+    let received = harness.callbacks_after(1).await;
     assert_eq!(received.len(), 1);
+    assert!(!received[0].1.contains(token));
     let callback: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(callback["state"], "browser-1");
     assert_eq!(callback["provider"], "yahoo");
 
     // Gmail: a sign-in button instead of a password field.
-    browser.go(&harness.base).await;
+    browser.go(&format!("{}/", harness.base)).await;
     browser.type_into("#email", "ann@gmail.com").await;
     browser.click("#name").await;
     browser.wait_for_text("#oauth", "Sign in with Google").await;
@@ -339,15 +426,11 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
 #[tokio::test]
 async fn without_javascript_and_in_german_the_page_still_works() {
     let driver = driver().await;
-    // The app's success page: any page will do, only the URL the browser lands on is checked.
-    let app = common::serve(
-        axum::Router::new().route("/welcome", axum::routing::get(|| async { "welcome" })),
-    )
-    .await;
-    let welcome = format!("http://{app}/welcome");
-    let harness = start(Api::V2, None, |file| file.success_url = Some(welcome.clone())).await;
+    let app = PlayedApp::start().await;
+    let harness = start(Api::V2, None, |file| file.success_url = Some(app.welcome())).await;
+    app.uses(&harness.base);
     let browser = Browser::open(&driver, "de-DE", false).await;
-    browser.go(&format!("{}/?state=nojs", harness.base)).await;
+    browser.go(&format!("{}/connect?state=nojs", app.base)).await;
     assert_eq!(browser.text("h1").await, "Postfach verbinden");
     assert_eq!(browser.text("label[for=email]").await, "E-Mail-Adresse");
 
@@ -370,8 +453,9 @@ async fn without_javascript_and_in_german_the_page_still_works() {
 
     browser.type_into("#password", "right-password").await;
     browser.click("#submit").await;
-    browser.wait_for_url(&format!("{welcome}?state=nojs")).await;
-    let received = harness.callbacks.lock().unwrap().clone();
+    browser.wait_for_text("body", "linked ann@yahoo.com").await;
+    assert_eq!(app.results()[0]["state"], "nojs");
+    let received = harness.callbacks_after(1).await;
     assert_eq!(serde_json::from_str::<Value>(&received[0].1).unwrap()["state"], "nojs");
     browser.close().await;
 }
@@ -379,11 +463,8 @@ async fn without_javascript_and_in_german_the_page_still_works() {
 #[tokio::test]
 async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     let driver = driver().await;
-    let app = common::serve(
-        axum::Router::new().route("/welcome", axum::routing::get(|| async { "welcome" })),
-    )
-    .await;
-    let welcome = format!("http://{app}/welcome");
+    let app = PlayedApp::start().await;
+    let welcome = app.welcome();
     let stand_in = nativeauth_testkit::OAuthStandIn::start(common::OAUTH_SECRET);
     let (authorize_url, token_url) = (stand_in.authorize_url(), stand_in.token_url());
     let harness = common::start_knowing_base(Api::V2, |file, base| {
@@ -399,6 +480,7 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
         file.oauth_microsoft = Some(client("microsoft-client"));
     })
     .await;
+    app.uses(&harness.base);
     let browser = Browser::open(&driver, "en-US", true).await;
 
     // The user declines at the provider: back on the page, told so, nothing linked.
@@ -412,14 +494,18 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     browser.screenshot("10-google-declined").await;
     assert!(harness.callbacks.lock().unwrap().is_empty());
 
-    // The user approves: linked, and the app's success page with its state.
-    browser.go(&format!("{}/?state=oauth-1", harness.base)).await;
+    // The user approves: linked, and the app's success page, which exchanges the code.
+    browser.go(&format!("{}/connect?state=oauth-1", app.base)).await;
     browser.type_into("#email", "ann@gmail.com").await;
     browser.click("#name").await;
     browser.wait_for_text("#oauth", "Sign in with Google").await;
     browser.click("#oauth").await;
-    browser.wait_for_url(&format!("{welcome}?state=oauth-1")).await;
-    let received = harness.callbacks.lock().unwrap().clone();
+    browser.wait_for_text("body", "linked ann@gmail.com").await;
+    assert_eq!(
+        (app.results()[0]["state"].as_str(), app.results()[0]["provider"].as_str()),
+        (Some("oauth-1"), Some("gmail"))
+    );
+    let received = harness.callbacks_after(1).await;
     assert_eq!(received.len(), 1);
     let callback: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(
@@ -429,14 +515,15 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     assert_eq!(stand_in.authorize_requests()[1]["login_hint"], "ann@gmail.com");
 
     // Microsoft 365, the same way.
-    browser.go(&format!("{}/?state=oauth-2", harness.base)).await;
+    browser.go(&format!("{}/connect?state=oauth-2", app.base)).await;
     browser.type_into("#email", "kim@contoso.onmicrosoft.com").await;
     browser.click("#name").await;
     browser.wait_for_text("#oauth", "Sign in with Microsoft").await;
     browser.screenshot("11-microsoft").await;
     browser.click("#oauth").await;
-    browser.wait_for_url(&format!("{welcome}?state=oauth-2")).await;
-    let received = harness.callbacks.lock().unwrap().clone();
+    browser.wait_for_text("body", "linked kim@contoso.onmicrosoft.com").await;
+    assert_eq!(app.results()[1]["provider"], "office365");
+    let received = harness.callbacks_after(2).await;
     let callback: Value = serde_json::from_str(&received[1].1).unwrap();
     assert_eq!(
         (callback["state"].as_str(), callback["provider"].as_str()),

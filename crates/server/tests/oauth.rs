@@ -103,8 +103,14 @@ async fn google_signs_in_with_pkce_and_links_the_account() {
 
     let (callback, authorize, replay) = sign_in(&harness, "google", "ann@gmail.com", false).await;
     assert_eq!(callback.status(), 303, "{}", callback.text().await.unwrap());
-    let location = callback.headers()[reqwest::header::LOCATION].to_str().unwrap();
-    assert_eq!(location, "http://127.0.0.1:9/welcome?state=app-state-1");
+    let location = callback.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("http://127.0.0.1:9/welcome?state=app-state-1&code="),
+        "{location}"
+    );
+    let result = harness.app_receives("app-state-1", &location).await.unwrap();
+    assert_eq!(result["linked"]["api"], "v2");
+    assert_eq!(result["provider"], "gmail");
 
     // The request the provider saw: PKCE S256, state, the hint, offline access, the scopes.
     assert_eq!(authorize["code_challenge_method"], "S256");
@@ -123,7 +129,7 @@ async fn google_signs_in_with_pkce_and_links_the_account() {
     assert!(token["code_verifier"].len() >= 43);
 
     // The app got the account, with no secret in it.
-    let received = harness.callbacks.lock().unwrap().clone();
+    let received = harness.callbacks_after(1).await;
     assert_eq!(received.len(), 1);
     let body: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(
@@ -154,7 +160,7 @@ async fn microsoft_asks_for_offline_access_and_hints_the_tenant_domain() {
     assert!(authorize["scope"].contains("https://graph.microsoft.com/Mail.Read"));
     assert_eq!(authorize["domain_hint"], "contoso.onmicrosoft.com");
     assert_eq!(authorize["login_hint"], "kim@contoso.onmicrosoft.com");
-    let received = harness.callbacks.lock().unwrap().clone();
+    let received = harness.callbacks_after(1).await;
     let body: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(body["linked"]["api"], "v3");
 }

@@ -63,7 +63,7 @@ async fn the_password_is_checked_against_the_confirmed_servers_first() {
 
     let accepted = harness.login(&session, fields("right")).await;
     assert_eq!(accepted.status(), 200, "{:?}", accepted.text().await);
-    assert_eq!(harness.callbacks.lock().unwrap().len(), 1);
+    assert_eq!(harness.callbacks_after(1).await.len(), 1);
 
     let metrics = harness.http.get(format!("{}/metrics", harness.base)).send().await.unwrap();
     assert_eq!(metrics.status(), 200);

@@ -173,7 +173,7 @@ fn verify_signature(header: &str, body: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_v2_sign_in_calls_back_signed_with_the_state_and_redirects() {
+async fn a_v2_sign_in_hands_over_a_code_and_calls_back_signed_without_secrets() {
     let harness = start(Api::V2, None, |_| {}).await;
     let session = harness.open("?state=user%3D42%26x").await;
     let response = harness
@@ -185,11 +185,29 @@ async fn a_v2_sign_in_calls_back_signed_with_the_state_and_redirects() {
     assert_eq!(response.status(), 200);
     let cleared = cookies_of(&response);
     let body: Value = response.json().await.unwrap();
+    assert_eq!(body.as_object().unwrap().len(), 2, "only ok and redirect: {body}");
     assert_eq!(body["ok"], true);
-    assert_eq!(body["redirect"], "http://127.0.0.1:9/welcome?state=user%3D42%26x");
+    let redirect = body["redirect"].as_str().unwrap();
+    assert!(
+        redirect.starts_with("http://127.0.0.1:9/welcome?state=user%3D42%26x&code="),
+        "{redirect}"
+    );
     assert!(!cleared.contains("nativeauth_state=") || cleared.is_empty());
 
-    let received = harness.callbacks.lock().unwrap().clone();
+    // The app checks its state, then exchanges the code for the account and its token.
+    let result = harness.app_receives("user=42&x", redirect).await.unwrap();
+    assert_eq!(result["state"], "user=42&x");
+    assert_eq!(result["email_address"], "ann@yahoo.com");
+    assert_eq!(
+        (result["provider"].as_str(), result["trust"].as_str()),
+        (Some("yahoo"), Some("verified"))
+    );
+    assert_eq!(result["linked"]["api"], "v2");
+    let token = result["linked"]["access_token"].as_str().unwrap();
+    assert!(token.starts_with("tok-"), "{result}");
+    assert!(!redirect.contains(token));
+
+    let received = harness.callbacks_after(1).await;
     assert_eq!(received.len(), 1);
     let (headers, raw) = &received[0];
     let signature = headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap();
@@ -197,11 +215,13 @@ async fn a_v2_sign_in_calls_back_signed_with_the_state_and_redirects() {
     assert!(!verify_signature(signature, &raw.replace("ann", "bob")));
     let callback: Value = serde_json::from_str(raw).unwrap();
     assert_eq!(callback["state"], "user=42&x");
+    assert_eq!(callback["event_id"], result["event_id"]);
     assert_eq!(callback["linked"]["api"], "v2");
-    assert!(callback["linked"]["account_id"].is_string(), "{callback}");
+    assert_eq!(callback["linked"]["account_id"], result["linked"]["account_id"]);
     assert_eq!(callback["provider"], "yahoo");
     assert_eq!(callback["trust"], "verified");
     assert!(!raw.contains("app-password-1") && !raw.contains("sandbox-secret"));
+    assert!(!raw.contains(token), "the callback carries no token: {raw}");
 }
 
 #[tokio::test]
@@ -211,10 +231,15 @@ async fn a_v3_sign_in_calls_back_with_the_grant() {
     let response =
         harness.login(&session, json!({ "email": "ann@gmx.de", "password": "pw" })).await;
     assert_eq!(response.status(), 200);
-    let received = harness.callbacks.lock().unwrap().clone();
+    let redirect = response.json::<Value>().await.unwrap()["redirect"].as_str().unwrap().to_owned();
+    let result = harness.app_receives("", &redirect).await.unwrap();
+    assert_eq!(result["linked"]["api"], "v3");
+    assert!(result["linked"]["grant_id"].is_string(), "{result}");
+    assert_eq!(result["linked"].get("access_token"), None);
+    let received = harness.callbacks_after(1).await;
     let callback: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(callback["linked"]["api"], "v3");
-    assert!(callback["linked"]["grant_id"].is_string(), "{callback}");
+    assert_eq!(callback["linked"]["grant_id"], result["linked"]["grant_id"]);
     assert_eq!(callback["state"], Value::Null);
 }
 
@@ -260,11 +285,7 @@ async fn sign_in_failures_are_precise() {
         .login(&session, json!({ "email": "ann@unknown-company.example", "password": "pw", "imap_host": "imap.unknown-company.example", "imap_port": "993", "smtp_host": "smtp.unknown-company.example", "smtp_port": "465" }))
         .await;
     assert_eq!(confirmed.status(), 200, "{:?}", confirmed.text().await);
-    assert_eq!(
-        harness.callbacks.lock().unwrap().len(),
-        1,
-        "only the successful sign-in calls back"
-    );
+    assert_eq!(harness.callbacks_after(1).await.len(), 1, "only the successful sign-in calls back");
 }
 
 #[tokio::test]
@@ -388,8 +409,11 @@ async fn without_javascript_the_form_walks_the_same_steps() {
         )
         .await;
     assert_eq!(done.status(), 303);
-    assert_eq!(header(&done, "location"), "http://127.0.0.1:9/welcome?state=s1");
-    let received = harness.callbacks.lock().unwrap().clone();
+    let location = header(&done, "location").to_owned();
+    assert!(location.starts_with("http://127.0.0.1:9/welcome?state=s1&code="), "{location}");
+    let result = harness.app_receives("s1", &location).await.unwrap();
+    assert_eq!(result["email_address"], "ann@yahoo.com");
+    let received = harness.callbacks_after(1).await;
     assert_eq!(serde_json::from_str::<Value>(&received[0].1).unwrap()["state"], "s1");
 }
 
@@ -475,7 +499,19 @@ async fn the_openapi_file_describes_what_the_server_answers() {
 
     let session = harness.open("").await;
     let ok = harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "pw" })).await;
-    conforms(&spec, "LoginSuccess", &ok.json().await.unwrap());
+    let ok: Value = ok.json().await.unwrap();
+    conforms(&spec, "LoginSuccess", &ok);
+    let code = common::query_param(ok["redirect"].as_str().unwrap(), "code").unwrap();
+    let request = json!({ "code": code });
+    conforms(&spec, "ExchangeRequest", &request);
+    let (status, result) = harness.exchange_with(Some(common::APP_SECRET), request).await;
+    assert_eq!(status, 200);
+    conforms(&spec, "SignInResult", &result);
+    conforms(&spec, "Linked", &result["linked"]);
+    let (status, used) =
+        harness.exchange_with(Some(common::APP_SECRET), json!({ "code": code })).await;
+    assert_eq!(status, 400);
+    conforms(&spec, "Error", &used);
     let refused =
         harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "wrong" })).await;
     conforms(&spec, "LoginFailure", &refused.json().await.unwrap());
@@ -525,8 +561,14 @@ async fn metrics_count_detections_and_cache_hits_without_addresses() {
 async fn an_embedding_app_gets_the_same_value_through_its_hook() {
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = std::sync::Arc::default();
     let recorder = seen.clone();
-    let hook: nativeauth_server::Hook =
-        std::sync::Arc::new(move |value| recorder.lock().unwrap().push(value));
+    let hook: nativeauth_server::Hook = std::sync::Arc::new(move |result| {
+        // Typed, with the token behind SecretString: Debug does not show it.
+        let debug = format!("{result:?}");
+        let value = serde_json::to_value(&result).unwrap();
+        let token = value["linked"]["access_token"].as_str().unwrap().to_owned();
+        assert!(!debug.contains(&token), "{debug}");
+        recorder.lock().unwrap().push(value);
+    });
     let harness =
         common::start_with_hook(Api::V2, None, Some(hook), |file| file.callback_url = None).await;
     let session = harness.open("?state=embedded").await;
@@ -537,6 +579,7 @@ async fn an_embedding_app_gets_the_same_value_through_its_hook() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0]["state"], "embedded");
     assert!(seen[0]["linked"]["account_id"].is_string(), "{}", seen[0]);
+    assert!(seen[0]["linked"]["access_token"].as_str().unwrap().starts_with("tok-"));
     assert!(!seen[0].to_string().contains("\"pw\""));
     assert!(harness.callbacks.lock().unwrap().is_empty(), "no callback URL: nothing posted");
 }

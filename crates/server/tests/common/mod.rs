@@ -19,6 +19,12 @@ pub(crate) const OAUTH_SECRET: &str = "oauth-client-secret";
 
 pub(crate) const CALLBACK_SECRET: &str = "test-callback-secret";
 
+/// The app's secret, for `POST /api/exchange` and signed start links.
+pub(crate) const APP_SECRET: &str = "test-app-secret";
+
+/// The root key of every test server (so that two servers make a fleet).
+pub(crate) const ROOT_KEY: &str = "test-root-key-0123456789abcdef-0123456789";
+
 /// What the app's callback endpoint received.
 pub(crate) type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
@@ -121,12 +127,13 @@ async fn start_at(
         client_secret: sandbox_config.client_secret.clone(),
         api_key: sandbox_config.api_key.clone(),
         callback_secret: SecretString::from(CALLBACK_SECRET),
-        cookie_key: Some(SecretString::from("test-cookie-key")),
+        root_key: Some(SecretString::from(ROOT_KEY)),
+        app_secret: SecretString::from(APP_SECRET),
         google_client_secret: SecretString::from(OAUTH_SECRET),
         microsoft_client_secret: SecretString::from(OAUTH_SECRET),
     };
     let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
-    let config = ServerConfig { file, secrets, discovery };
+    let config = ServerConfig { file, secrets, discovery, sandbox: false };
     let router = match hook {
         Some(hook) => nativeauth_server::router_with_hook(config, hook).unwrap(),
         None => nativeauth_server::router(config).unwrap(),
@@ -202,6 +209,82 @@ impl Harness {
             .send()
             .await
             .unwrap()
+    }
+}
+
+impl Harness {
+    /// The callbacks received once at least `n` arrived (they are sent in the background), or
+    /// after 5 seconds.
+    pub(crate) async fn callbacks_after(&self, n: usize) -> Vec<(HeaderMap, String)> {
+        let started = std::time::Instant::now();
+        loop {
+            let received = self.callbacks.lock().unwrap().clone();
+            if received.len() >= n || started.elapsed() > std::time::Duration::from_secs(5) {
+                return received;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The value of cookie `name` in a request's headers.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The value of query parameter `name` in `url`.
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+impl Harness {
+    /// `POST /api/exchange` as the app does (`secret` as the bearer token), with `body`.
+    pub(crate) async fn exchange_with(
+        &self,
+        secret: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.post(format!("{}/api/exchange", self.base)).json(&body);
+        if let Some(secret) = secret {
+            request = request.bearer_auth(secret);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// The app's side of a sign-in that ended at `redirect`: the state the redirect carries
+    /// must be the one in the app's own session before the code is exchanged (the README's
+    /// rule); then the code is exchanged with that state. `Err` with the reason when the app
+    /// refuses.
+    pub(crate) async fn app_receives(
+        &self,
+        session_state: &str,
+        redirect: &str,
+    ) -> Result<serde_json::Value, String> {
+        let state = query_param(redirect, "state").unwrap_or_default();
+        if state != session_state {
+            return Err(format!("state {state:?} is not this session's {session_state:?}"));
+        }
+        let code = query_param(redirect, "code").ok_or("no code")?;
+        let body = if state.is_empty() {
+            serde_json::json!({ "code": code })
+        } else {
+            serde_json::json!({ "code": code, "state": state })
+        };
+        let (status, body) = self.exchange_with(Some(APP_SECRET), body).await;
+        if status == 200 { Ok(body) } else { Err(format!("{status} {body}")) }
     }
 }
 

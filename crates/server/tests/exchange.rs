@@ -1,0 +1,412 @@
+//! The hand-over of a sign-in to the app: the browser brings back only a one-time code, the app
+//! checks `state` against its own session and exchanges the code server-to-server. Also signed
+//! start links, the callback as a mere notification, and the keys.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{APP_SECRET, Harness, Session, cookies_of, csrf_field, query_param, start};
+use nativeauth::DiscoveryConfig;
+use nativeauth::secrecy::SecretString;
+use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig, SetupError};
+use serde_json::{Value, json};
+
+/// Signs in as `email` on `session` and returns the success redirect.
+async fn sign_in(harness: &Harness, session: &Session, email: &str) -> String {
+    let response = harness.login(session, json!({ "email": email, "password": "pw" })).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["redirect"].as_str().unwrap().to_owned()
+}
+
+/// Opens the page twice in one browser, as a page of another site can make the victim's
+/// browser do: the last `state` wins.
+async fn open_planted(harness: &Harness, first: &str, planted: &str) -> Session {
+    let response =
+        harness.http.get(format!("{}/?state={first}", harness.base)).send().await.unwrap();
+    let first_cookies = cookies_of(&response);
+    let response = harness
+        .http
+        .get(format!("{}/?state={planted}", harness.base))
+        .header("Cookie", &first_cookies)
+        .send()
+        .await
+        .unwrap();
+    let planted_cookies = cookies_of(&response);
+    let csrf = csrf_field(&response.text().await.unwrap());
+    Session { cookies: planted_cookies, csrf }
+}
+
+#[tokio::test]
+async fn a_planted_state_is_refused_by_the_apps_check() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    // The victim's app session holds "victim-session"; an attacker's page made the browser open
+    // the login page with the attacker's own state afterwards.
+    let session = open_planted(&harness, "victim-session", "attacker-session").await;
+    let redirect = sign_in(&harness, &session, "ann@yahoo.com").await;
+    assert_eq!(query_param(&redirect, "state").as_deref(), Some("attacker-session"));
+
+    // The app, following the README, compares with its own session first and refuses.
+    let refused = harness.app_receives("victim-session", &redirect).await.unwrap_err();
+    assert!(refused.contains("is not this session's"), "{refused}");
+
+    // An app that skipped the comparison but sends its own session's state is refused by the
+    // server, and the code is spent: the attacker's session cannot use it afterwards either.
+    let code = query_param(&redirect, "code").unwrap();
+    let (status, body) = harness
+        .exchange_with(Some(APP_SECRET), json!({ "code": code, "state": "victim-session" }))
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("state-mismatch")));
+    let (status, body) = harness
+        .exchange_with(Some(APP_SECRET), json!({ "code": code, "state": "attacker-session" }))
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("code-used")));
+
+    // The same browser without a planted state goes through.
+    let session = harness.open("?state=victim-session").await;
+    let redirect = sign_in(&harness, &session, "ann@yahoo.com").await;
+    let result = harness.app_receives("victim-session", &redirect).await.unwrap();
+    assert_eq!(result["email_address"], "ann@yahoo.com");
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_kind_and_the_secret_is_checked_first() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let session = harness.open("?state=s").await;
+    let redirect = sign_in(&harness, &session, "ann@yahoo.com").await;
+    let code = query_param(&redirect, "code").unwrap();
+    let exchange = |secret: Option<&'static str>, body: Value| harness.exchange_with(secret, body);
+
+    let (status, body) = exchange(None, json!({ "code": code })).await;
+    assert_eq!((status, body["kind"].as_str()), (401, Some("app-secret-missing")));
+    let (status, body) = exchange(Some("test-app-secreT"), json!({ "code": code })).await;
+    assert_eq!((status, body["kind"].as_str()), (401, Some("app-secret-wrong")));
+    // The secret is checked before the code: a wrong secret does not spend it, and an unknown
+    // code with a wrong secret says nothing about the code.
+    let (status, body) = exchange(Some("nope"), json!({ "code": "0".repeat(64) })).await;
+    assert_eq!((status, body["kind"].as_str()), (401, Some("app-secret-wrong")));
+    let (status, body) = exchange(Some(APP_SECRET), json!({ "code": "0".repeat(64) })).await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("code-unknown")));
+    let (status, body) = exchange(Some(APP_SECRET), json!({ "cod": code })).await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("invalid-request")));
+
+    // `state` is optional; given, it must match.
+    let (status, body) = exchange(Some(APP_SECRET), json!({ "code": code })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "s");
+    let (status, body) = exchange(Some(APP_SECRET), json!({ "code": code })).await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("code-used")));
+
+    let metrics = harness.http.get(format!("{}/metrics", harness.base)).send().await.unwrap();
+    let text = metrics.text().await.unwrap();
+    for line in [
+        "nativeauth_exchanges_total{outcome=\"ok\"} 1",
+        "nativeauth_exchanges_total{outcome=\"code-used\"} 1",
+        "nativeauth_exchanges_total{outcome=\"code-unknown\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn two_exchanges_at_once_have_exactly_one_winner() {
+    let harness = start(Api::V3, None, |_| {}).await;
+    let session = harness.open("?state=race").await;
+    let redirect = sign_in(&harness, &session, "ann@gmx.de").await;
+    let code = query_param(&redirect, "code").unwrap();
+    let body = json!({ "code": code, "state": "race" });
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (http, url, body) =
+            (harness.http.clone(), format!("{}/api/exchange", harness.base), body.clone());
+        attempts.spawn(async move {
+            let response = http.post(url).bearer_auth(APP_SECRET).json(&body).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = attempts.join_all().await;
+    let winners: Vec<_> = answers.iter().filter(|(status, _)| *status == 200).collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert!(answers.iter().all(|(status, body)| *status == 200 || body["kind"] == "code-used"));
+}
+
+#[tokio::test]
+async fn the_code_is_shared_across_a_fleet_and_redis_holds_no_token() {
+    let redis = nativeauth_testkit::RedisServer::start();
+    let url = redis.url();
+    let a = start(Api::V2, None, |file| file.redis_url = Some(url.clone())).await;
+    let b = start(Api::V2, None, |file| file.redis_url = Some(url.clone())).await;
+    let session = a.open("?state=fleet").await;
+    let redirect = sign_in(&a, &session, "ann@yahoo.com").await;
+    let code = query_param(&redirect, "code").unwrap();
+
+    // What Redis holds now: neither the code nor (once known) the token in the clear.
+    let dump = redis_dump(redis.port());
+    assert!(!dump.is_empty(), "the result went to Redis");
+    assert!(!dump.contains(&code));
+
+    let result = b.app_receives("fleet", &redirect).await.unwrap();
+    let token = result["linked"]["access_token"].as_str().unwrap();
+    assert!(!dump.contains(token), "the token is sealed in Redis");
+    assert!(!dump.contains("ann@yahoo.com"));
+    let (status, body) =
+        a.exchange_with(Some(APP_SECRET), json!({ "code": code, "state": "fleet" })).await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("code-used")), "single use fleet-wide");
+}
+
+/// Every key and value in the Redis on `port`, as text.
+fn redis_dump(port: u16) -> String {
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "--raw"])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let mut dump = String::new();
+    for key in cli(&["--scan"]).lines() {
+        dump.push_str(key);
+        dump.push('\n');
+        dump.push_str(&cli(&["GET", key]));
+    }
+    dump
+}
+
+#[tokio::test]
+async fn a_failing_callback_is_tried_three_times_and_the_exchange_still_works() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let failing = axum::Router::new().route(
+        "/callback",
+        axum::routing::post(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down") }
+        }),
+    );
+    let failing_url = format!("http://{}/callback", common::serve(failing).await);
+    let harness = start(Api::V2, None, |file| file.callback_url = Some(failing_url)).await;
+    let session = harness.open("?state=cb").await;
+    let started = std::time::Instant::now();
+    let redirect = sign_in(&harness, &session, "ann@yahoo.com").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "the user does not wait");
+    harness.app_receives("cb", &redirect).await.unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let metric = "nativeauth_callback_failures_total 1";
+    loop {
+        let text = harness
+            .http
+            .get(format!("{}/metrics", harness.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(metric) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {metric}: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn ports_may_be_json_numbers() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let session = harness.open("").await;
+    let response = harness
+        .login(
+            &session,
+            json!({ "email": "ann@unknown-company.example", "password": "pw",
+                    "imap_host": "imap.unknown-company.example", "imap_port": 993,
+                    "smtp_host": "smtp.unknown-company.example", "smtp_port": 465 }),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let out_of_range = harness
+        .login(
+            &session,
+            json!({ "email": "ann@unknown-company.example", "password": "pw",
+                    "imap_host": "imap.unknown-company.example", "imap_port": 70000,
+                    "smtp_host": "smtp.unknown-company.example", "smtp_port": 465 }),
+        )
+        .await;
+    assert_eq!(out_of_range.status(), 400);
+    assert_eq!(out_of_range.json::<Value>().await.unwrap()["kind"], "invalid-port");
+}
+
+fn link(harness: &Harness, state: &str, email: &str, expires: u64) -> String {
+    nativeauth_server::signed_start_link(
+        &format!("{}/", harness.base),
+        APP_SECRET,
+        state,
+        email,
+        expires,
+    )
+    .unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+async fn open_link(harness: &Harness, url: &str) -> (u16, Session, String) {
+    let response = harness.http.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let cookies = cookies_of(&response);
+    let html = response.text().await.unwrap();
+    let csrf = if html.contains(r#"name="csrf""#) { csrf_field(&html) } else { String::new() };
+    (status, Session { cookies, csrf }, html)
+}
+
+#[tokio::test]
+async fn signed_start_links_are_required_when_asked_and_pin_the_address() {
+    let harness = start(Api::V2, None, |file| file.require_signed_start = true).await;
+    let invalid = "sign-in link is invalid or has expired";
+
+    // Unsigned, forged, expired, too far ahead: refused with a page that sends the user back.
+    let good = link(&harness, "s1", "ann@yahoo.com", now() + 600);
+    let cases = [
+        format!("{}/?state=s1&email=ann%40yahoo.com", harness.base),
+        good.replace("state=s1", "state=s2"),
+        good.replace("email=ann%40yahoo.com", "email=bob%40yahoo.com"),
+        good.replace("&sig=", "&sig=00"),
+        link(&harness, "s1", "ann@yahoo.com", now() - 1),
+        link(&harness, "s1", "ann@yahoo.com", now() + 3700),
+    ];
+    for url in &cases {
+        let (status, _, html) = open_link(&harness, url).await;
+        assert_eq!(status, 403, "{url}");
+        assert!(html.contains(invalid) && !html.contains("<form"), "{url}: {html}");
+    }
+    // A genuine link: the page, and only the pinned address signs in.
+    let (status, session, html) = open_link(&harness, &good).await;
+    assert_eq!(status, 200);
+
+    // Without the signed start cookie, the API refuses too (the page could be skipped).
+    let csrf_only: String =
+        session.cookies.split("; ").filter(|c| c.starts_with("nativeauth_csrf=")).collect();
+    let skipped = Session { cookies: csrf_only, csrf: session.csrf.clone() };
+    let response =
+        harness.login(&skipped, json!({ "email": "ann@yahoo.com", "password": "pw" })).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.json::<Value>().await.unwrap()["kind"], "link-invalid");
+
+    assert!(html.contains(r#"value="ann@yahoo.com""#));
+    let other =
+        harness.login(&session, json!({ "email": "bob@yahoo.com", "password": "pw" })).await;
+    assert_eq!(other.status(), 403);
+    assert_eq!(other.json::<Value>().await.unwrap()["kind"], "address-pinned");
+    let redirect = sign_in(&harness, &session, "Ann@Yahoo.com").await;
+    let result = harness.app_receives("s1", &redirect).await.unwrap();
+    assert!(result["email_address"].as_str().unwrap().eq_ignore_ascii_case("ann@yahoo.com"));
+
+    // A link without an address pins nothing.
+    let (_, session, _) = open_link(&harness, &link(&harness, "s3", "", now() + 60)).await;
+    let redirect = sign_in(&harness, &session, "bob@yahoo.com").await;
+    assert_eq!(query_param(&redirect, "state").as_deref(), Some("s3"));
+}
+
+#[tokio::test]
+async fn without_the_requirement_a_bad_signature_is_still_refused() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let forged = link(&harness, "s1", "ann@yahoo.com", now() + 60).replace("state=s1", "state=s9");
+    let (status, _, _) = open_link(&harness, &forged).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = open_link(&harness, &format!("{}/?state=plain", harness.base)).await;
+    assert_eq!(status, 200, "unsigned links are fine unless required");
+}
+
+#[tokio::test]
+async fn the_readme_python_builds_the_same_link_the_server_accepts() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let python = readme
+        .split("```python")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("def start_link("))
+        .expect("the README has the Python start-link builder");
+    let harness = start(Api::V2, None, |file| file.require_signed_start = true).await;
+    let expires = now() + 300;
+    let (state, email) = ("päge 7/&x=1", "ann+tag@yahoo.com");
+    let script = format!(
+        "{python}\nprint(start_link({base:?}, {APP_SECRET:?}, {state:?}, {email:?}, {expires}))\n",
+        base = format!("{}/", harness.base),
+    );
+    let output =
+        std::process::Command::new("python3").args(["-c", &script]).output().expect("python3 runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let from_python = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let from_rust = link(&harness, state, email, expires);
+    assert_eq!(query_param(&from_python, "sig"), query_param(&from_rust, "sig"));
+    assert!(query_param(&from_python, "sig").is_some_and(|sig| sig.len() == 64));
+    let (status, _, html) = open_link(&harness, &from_python).await;
+    assert_eq!(status, 200, "{html}");
+}
+
+fn config(tweak: impl FnOnce(&mut FileConfig, &mut Secrets)) -> ServerConfig {
+    let mut file = FileConfig {
+        success_url: Some("https://app.example/welcome".into()),
+        ..FileConfig::default()
+    };
+    let mut secrets = Secrets {
+        client_secret: SecretString::from("s"),
+        api_key: SecretString::from("k"),
+        callback_secret: SecretString::from(""),
+        root_key: None,
+        app_secret: SecretString::from(APP_SECRET),
+        google_client_secret: SecretString::from(""),
+        microsoft_client_secret: SecretString::from(""),
+    };
+    tweak(&mut file, &mut secrets);
+    ServerConfig {
+        file,
+        secrets,
+        discovery: DiscoveryConfig::builder().offline(true).build(),
+        sandbox: false,
+    }
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_without_what_the_hand_over_needs() {
+    assert!(nativeauth_server::router(config(|_, _| {})).is_ok());
+    let refused = |tweak: fn(&mut FileConfig, &mut Secrets)| {
+        nativeauth_server::router(config(tweak)).err().map(|e| e.to_string()).unwrap_or_default()
+    };
+    assert!(
+        refused(|file, _| file.redis_url = Some("redis://127.0.0.1:9/".into()))
+            .contains("set NATIVEAUTH_KEY")
+    );
+    assert!(
+        refused(|_, secrets| secrets.root_key = Some(SecretString::from("short")))
+            .contains("root key")
+    );
+    assert!(refused(|file, _| file.success_url = None).contains("success_url is required"));
+    assert!(
+        refused(|_, secrets| secrets.app_secret = SecretString::from(""))
+            .contains("NATIVEAUTH_APP_SECRET")
+    );
+    // With a root key, a fleet starts.
+    assert!(
+        nativeauth_server::router(config(|file, secrets| {
+            file.redis_url = Some("redis://127.0.0.1:9/".into());
+            secrets.root_key = Some(SecretString::from(common::ROOT_KEY));
+        }))
+        .is_ok()
+    );
+    // The sandbox may leave success_url out.
+    let mut sandbox = config(|file, _| file.success_url = None);
+    sandbox.sandbox = true;
+    assert!(nativeauth_server::router(sandbox).is_ok());
+    let error =
+        nativeauth_server::router(config(|_, s| s.root_key = Some(SecretString::from("x"))))
+            .unwrap_err();
+    assert!(matches!(error, SetupError::RootKey(_)));
+}
