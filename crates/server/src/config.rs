@@ -71,6 +71,10 @@ pub struct FileConfig {
     pub microsoft_sign_in_url: Option<String>,
     /// Check the password against the mail servers before calling the API.
     pub preflight: bool,
+    /// Which servers a user may type (or edit) when discovery has no verified answer:
+    /// `"same-domain"` (default), `"any"` (risky: anyone can point any address at their own
+    /// servers) or `"none"`.
+    pub typed_servers: crate::typed_servers::TypedServers,
     /// Origins (besides this server's own) whose pages may call the JSON API.
     pub allowed_origins: Vec<String>,
     /// The page is served over https (cookies get `Secure`, responses HSTS).
@@ -134,6 +138,7 @@ impl Default for FileConfig {
             google_sign_in_url: None,
             microsoft_sign_in_url: None,
             preflight: false,
+            typed_servers: crate::typed_servers::TypedServers::default(),
             allowed_origins: Vec::new(),
             https: false,
             login_attempts_per_minute: 10,

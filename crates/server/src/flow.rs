@@ -369,6 +369,42 @@ fn manual_detection(email: &EmailAddress, manual: &ManualServers) -> Detection {
     )
 }
 
+/// Whether `typed` names the same incoming and outgoing servers (host and port) as `found`.
+fn same_servers(found: &Detection, typed: &Detection) -> bool {
+    let first = |servers: &[Server]| servers.first().map(|s| (s.host.to_ascii_lowercase(), s.port));
+    first(&found.incoming) == first(&typed.incoming)
+        && first(&found.outgoing) == first(&typed.outgoing)
+}
+
+/// Refuses typed servers outside what `typed_servers` allows for `email`.
+async fn check_typed_servers(
+    app: &App,
+    email: &EmailAddress,
+    typed: &Detection,
+    lang: Lang,
+) -> Result<(), LoginFailure> {
+    use crate::typed_servers::{Refusal, TypedServers, allowed_domains, check};
+    let rule = app.config.file.typed_servers;
+    let allowed = match rule {
+        TypedServers::SameDomain => allowed_domains(&app.discovery, email).await,
+        TypedServers::Any | TypedServers::None => Vec::new(),
+    };
+    for server in typed.incoming.iter().chain(&typed.outgoing) {
+        if let Err(refusal) = check(rule, &server.host, email, &allowed) {
+            let message = match refusal {
+                Refusal::OutsideDomain(domain) => {
+                    t(lang, Msg::ServerOutsideDomain).replace("{domain}", &domain)
+                }
+                Refusal::NotAHostName => t(lang, Msg::ServerNotAHostName).to_owned(),
+                Refusal::TurnedOff => t(lang, Msg::TypedServersOff).to_owned(),
+            };
+            tracing::info!(domain = email.domain(), "typed servers refused");
+            return Err(LoginFailure::new(StatusCode::BAD_REQUEST, "server-not-allowed", message));
+        }
+    }
+    Ok(())
+}
+
 /// Signs the user in: detection (cached), the pre-flight check when configured, the API call,
 /// then the signed callback. The password is dropped when this returns.
 pub(crate) async fn login(
@@ -397,14 +433,19 @@ pub(crate) async fn login(
             t(lang, Msg::Unsupported),
         ));
     }
-    // Servers the user confirmed or typed replace an unverified (or missing) answer; they
-    // are the user's own choice, so they are accepted as such.
+    // Servers the user confirmed or typed replace an unverified (or missing) answer: those
+    // discovery found as they are (the consent flow), others only inside the address's own
+    // mail setup.
     let (detection, consent) = match (&report.best, &input.manual) {
         (Some(best), _) if best.trust == Trust::Verified => (best.clone(), Consent::none()),
-        (_, Some(manual))
+        (best, Some(manual))
             if !manual.imap_host.trim().is_empty() && !manual.smtp_host.trim().is_empty() =>
         {
-            (manual_detection(&email, manual), Consent::none().accept_unverified())
+            let typed = manual_detection(&email, manual);
+            if !best.as_ref().is_some_and(|best| same_servers(best, &typed)) {
+                check_typed_servers(app, &email, &typed, lang).await?;
+            }
+            (typed, Consent::none().accept_unverified())
         }
         _ => {
             return Err(LoginFailure::new(

@@ -72,6 +72,9 @@ pub(crate) enum Msg {
     EnterServers,
     LinkInvalid,
     AddressPinned,
+    ServerOutsideDomain,
+    ServerNotAHostName,
+    TypedServersOff,
 }
 
 /// The text of `msg` in `lang`.
@@ -194,6 +197,25 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         (Lang::De, AddressPinned) => {
             "Dieser Anmeldelink gilt für eine andere E-Mail-Adresse. Nutzen Sie die Adresse, nach \
              der die App gefragt hat, oder kehren Sie zur App zurück."
+        }
+        (Lang::En, ServerOutsideDomain) => {
+            "For an address at {domain}, the mail servers must belong to {domain} or to the \
+             mail provider it uses."
+        }
+        (Lang::De, ServerOutsideDomain) => {
+            "Für eine Adresse bei {domain} müssen die Mailserver zu {domain} oder zu dessen \
+             Mail-Anbieter gehören."
+        }
+        (Lang::En, ServerNotAHostName) => {
+            "Enter the server's name, such as imap.example.com, not a number or localhost."
+        }
+        (Lang::De, ServerNotAHostName) => {
+            "Geben Sie den Namen des Servers ein, etwa imap.example.com, keine Nummer und nicht \
+             localhost."
+        }
+        (Lang::En, TypedServersOff) => "This page cannot connect servers you enter yourself.",
+        (Lang::De, TypedServersOff) => {
+            "Diese Seite kann keine selbst eingegebenen Server verbinden."
         }
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."

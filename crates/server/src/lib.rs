@@ -30,6 +30,7 @@ mod page;
 mod result;
 mod signing;
 mod start_link;
+mod typed_servers;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub use result::{Linked, SignInResult};
 pub use start_link::{
     MAX_START_LINK_LIFETIME, START_LINK_LABEL, StartLinkError, signed_start_link,
 };
+pub use typed_servers::TypedServers;
 
 /// The largest request body accepted (a sign-in form is far smaller).
 const BODY_LIMIT: usize = 16 * 1024;

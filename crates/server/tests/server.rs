@@ -183,7 +183,7 @@ async fn a_v2_sign_in_hands_over_a_code_and_calls_back_signed_without_secrets() 
         )
         .await;
     assert_eq!(response.status(), 200);
-    let cleared = cookies_of(&response);
+    let cleared = common::set_cookies(&response);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body.as_object().unwrap().len(), 2, "only ok and redirect: {body}");
     assert_eq!(body["ok"], true);
@@ -192,7 +192,10 @@ async fn a_v2_sign_in_hands_over_a_code_and_calls_back_signed_without_secrets() 
         redirect.starts_with("http://127.0.0.1:9/welcome?state=user%3D42%26x&code="),
         "{redirect}"
     );
-    assert!(!cleared.contains("nativeauth_state=") || cleared.is_empty());
+    assert!(
+        cleared.iter().any(|c| c.starts_with("nativeauth_state=;") && c.contains("Max-Age=0")),
+        "the used state is cleared: {cleared:?}"
+    );
 
     // The app checks its state, then exchanges the code for the account and its token.
     let result = harness.app_receives("user=42&x", redirect).await.unwrap();
@@ -344,21 +347,68 @@ async fn sign_in_needs_the_page_token_and_a_same_origin_browser() {
     assert!(harness.callbacks.lock().unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn sign_ins_are_rate_limited_per_client_and_per_address() {
-    let harness = start(Api::V2, None, |file| file.login_attempts_per_minute = 2).await;
+/// Sign-in attempts from `client` (behind the trusted proxy) for `email`; the status.
+async fn attempt_from(harness: &common::Harness, client: &str, email: &str) -> u16 {
     let session = harness.open("").await;
-    for _ in 0..2 {
-        let response =
-            harness.login(&session, json!({ "email": "ann@yahoo.com", "password": "wrong" })).await;
-        assert_eq!(response.status(), 401);
+    harness
+        .http
+        .post(format!("{}/api/login", harness.base))
+        .header("Origin", &harness.base)
+        .header("Cookie", &session.cookies)
+        .header("X-CSRF-Token", &session.csrf)
+        .header("X-Forwarded-For", client)
+        .json(&json!({ "email": email, "password": "wrong" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn sign_ins_are_rate_limited_per_client() {
+    let harness = start(Api::V2, None, |file| {
+        file.login_attempts_per_minute = 2;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+    })
+    .await;
+    // One client, a new address each time: only the per-client budget can stop it.
+    let mut statuses = Vec::new();
+    for email in ["a@yahoo.com", "b@yahoo.com", "c@yahoo.com"] {
+        statuses.push(attempt_from(&harness, "198.51.100.1", email).await);
     }
-    let limited =
-        harness.login(&session, json!({ "email": "bob@yahoo.com", "password": "pw" })).await;
-    assert_eq!(limited.status(), 429);
+    assert_eq!(statuses, [401, 401, 429]);
+    let session = harness.open("").await;
+    let limited = harness
+        .http
+        .post(format!("{}/api/login", harness.base))
+        .header("Origin", &harness.base)
+        .header("Cookie", &session.cookies)
+        .header("X-CSRF-Token", &session.csrf)
+        .header("X-Forwarded-For", "198.51.100.1")
+        .json(&json!({ "email": "d@yahoo.com", "password": "pw" }))
+        .send()
+        .await
+        .unwrap();
     let wait: u64 = header(&limited, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(limited.json::<Value>().await.unwrap()["kind"], "rate-limited");
+}
+
+#[tokio::test]
+async fn sign_ins_are_rate_limited_per_address() {
+    let harness = start(Api::V2, None, |file| {
+        file.login_attempts_per_minute = 2;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+    })
+    .await;
+    // A new client each time, one address: only the per-address budget can stop it.
+    let mut statuses = Vec::new();
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        statuses.push(attempt_from(&harness, client, "ann@yahoo.com").await);
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    assert_eq!(attempt_from(&harness, "198.51.100.4", "bob@yahoo.com").await, 401);
 }
 
 #[tokio::test]

@@ -157,6 +157,17 @@ pub(crate) fn cookies_of(response: &reqwest::Response) -> String {
         .join("; ")
 }
 
+/// A response's `Set-Cookie` headers as sent, deletions included.
+pub(crate) fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The page's CSRF field value.
 pub(crate) fn csrf_field(html: &str) -> String {
     let start = html.find(r#"name="csrf" value=""#).expect("the form has a CSRF field")
