@@ -66,6 +66,7 @@ struct Slot {
 pub(crate) struct Codes {
     memory: Mutex<HashMap<[u8; 32], Slot>>,
     shared: Option<(RedisStore, LessSafeKey)>,
+    /// For the nonces of sealed values.
     random: SystemRandom,
 }
 
@@ -107,9 +108,7 @@ impl Codes {
     /// Whether a new code can be kept: checked before the connect API is called, so that an
     /// account is never linked without a code to hand it over.
     pub(crate) fn has_room(&self) -> bool {
-        if self.shared.is_some() {
-            return true;
-        }
+        // Also with a fleet: while Redis is away, results fall back to memory.
         let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         sweep(&mut memory, now());
         memory.len() < MEMORY_CAPACITY
@@ -121,11 +120,7 @@ impl Codes {
     }
 
     async fn issue_at(&self, result: SignInResult, now: u64) -> String {
-        let mut bytes = [0u8; 32];
-        if self.random.fill(&mut bytes).is_err() {
-            tracing::error!("the system random number generator failed");
-        }
-        let code = crate::signing::hex(&bytes);
+        let code = crate::signing::random_token();
         let hash = digest(&code);
         let expires = now + CODE_LIFETIME.as_secs();
         if let Some((store, key)) = &self.shared {
@@ -201,6 +196,8 @@ impl Codes {
                 });
             match taken {
                 Ok(Taken::Value(sealed)) => {
+                    // A copy kept here when the write's answer was late is spent with it.
+                    self.memory.lock().unwrap_or_else(PoisonError::into_inner).remove(&hash);
                     let full_key = store.namespaced(&redis_key(&hash));
                     let opened = open(key, &full_key, sealed, now);
                     if opened.as_ref().is_err_and(|r| *r == Refusal::Expired) {
@@ -217,10 +214,7 @@ impl Codes {
                     return opened;
                 }
                 Ok(Taken::Tombstone(mark)) if mark == EXPIRED => return Err(Refusal::Expired),
-                Ok(Taken::Tombstone(mark)) => {
-                    debug_assert_eq!(mark, TAKEN);
-                    return Err(Refusal::Used);
-                }
+                Ok(Taken::Tombstone(_)) => return Err(Refusal::Used),
                 // A result this instance kept while Redis was away may still be in memory.
                 Ok(Taken::Missing) => {}
                 Err(error) => {
@@ -229,16 +223,31 @@ impl Codes {
                 }
             }
         }
-        let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
-        match memory.get_mut(&hash) {
-            None if unavailable => Err(Refusal::Unavailable),
-            None => Err(Refusal::Unknown),
-            Some(slot) if slot.expires < now => {
-                slot.value = None;
-                Err(Refusal::Expired)
+        let taken = {
+            let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+            match memory.get_mut(&hash) {
+                None if unavailable => Err(Refusal::Unavailable),
+                None => Err(Refusal::Unknown),
+                Some(slot) if slot.expires < now => {
+                    slot.value = None;
+                    Err(Refusal::Expired)
+                }
+                Some(slot) => slot.value.take().ok_or(Refusal::Used),
             }
-            Some(slot) => slot.value.take().ok_or(Refusal::Used),
+        };
+        if let (Ok(_), Some((store, _))) = (&taken, &self.shared) {
+            // A write whose answer was late may have landed after all: a tombstone over it
+            // keeps another instance from exchanging the same code.
+            let marked = tokio::time::timeout(
+                REDIS_TIMEOUT,
+                store.put(&redis_key(&hash), TAKEN.as_bytes(), CODE_LIFETIME * 2),
+            )
+            .await;
+            if !matches!(marked, Ok(Ok(()))) {
+                tracing::warn!("a code taken from memory could not be marked taken in Redis");
+            }
         }
+        taken
     }
 }
 
@@ -300,6 +309,8 @@ mod tests {
         SignInResult {
             event_id: event.into(),
             state: None,
+            signed_link: false,
+            tenant_id: None,
             email_address: "ann@yahoo.com".into(),
             provider: "yahoo".into(),
             source: "catalogue".into(),

@@ -122,6 +122,13 @@ pub struct OAuthConfig {
     pub authorize_url: Option<String>,
     /// The token endpoint. Default: the provider's documented one.
     pub token_url: Option<String>,
+    /// The ID token's issuer (`iss`). Default: Google's `https://accounts.google.com`;
+    /// Microsoft's `https://login.microsoftonline.com/{tenantid}/v2.0`, where `{tenantid}`
+    /// stands for the token's `tid`.
+    pub issuer: Option<String>,
+    /// Microsoft Graph's base URL, asked for the user principal name when the ID token does
+    /// not vouch for an address. Default: `https://graph.microsoft.com`.
+    pub graph_url: Option<String>,
 }
 
 impl Default for FileConfig {

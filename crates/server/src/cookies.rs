@@ -69,12 +69,15 @@ pub(crate) struct Start {
     pub(crate) pinned: Option<String>,
     /// The page was opened from a link the app signed.
     pub(crate) signed: bool,
+    /// When a signed link expires (Unix seconds): the cookie does not outlive it. Written, not
+    /// read back (the cookie's own expiry holds it).
+    pub(crate) until: Option<u64>,
 }
 
 /// The state cookie's value for `start`: both parts hex-encoded, the expiry, and an HMAC over
 /// all three.
 pub(crate) fn start_value(key: &[u8], start: &Start) -> String {
-    let expires = now() + STATE_LIFETIME.as_secs();
+    let expires = (now() + STATE_LIFETIME.as_secs()).min(start.until.unwrap_or(u64::MAX));
     let state = hex(start.state.as_deref().unwrap_or_default().as_bytes());
     let pinned = hex(start.pinned.as_deref().unwrap_or_default().as_bytes());
     let signed = u8::from(start.signed);
@@ -108,7 +111,7 @@ fn read_start_checked(key: &[u8], headers: &HeaderMap) -> Option<Start> {
         let text = String::from_utf8(crate::signing::unhex(encoded)?).ok()?;
         Some((!text.is_empty()).then_some(text))
     };
-    Some(Start { state: text(state)?, pinned: text(pinned)?, signed: signed == "1" })
+    Some(Start { state: text(state)?, pinned: text(pinned)?, signed: signed == "1", until: None })
 }
 
 #[cfg(test)]
@@ -142,6 +145,7 @@ mod tests {
             state: Some("user=42&next=/inbox; ünïcode".into()),
             pinned: Some("ann@example.com".into()),
             signed: true,
+            until: None,
         };
         let value = start_value(b"key", &start);
         let cookie = |value: &str| with_cookie(&format!("{STATE_COOKIE}={value}"));
@@ -158,7 +162,10 @@ mod tests {
         let encoded = hex(b"s");
         let tag = hmac_hex(b"key", format!("start.{encoded}..0.1").as_bytes());
         assert_eq!(read_start(b"key", &cookie(&format!("{encoded}..0.1.{tag}"))), Start::default());
-        let no_pin = Start { state: Some("s".into()), pinned: None, signed: false };
+        let no_pin = Start { state: Some("s".into()), pinned: None, signed: false, until: None };
+        // A signed link's expiry caps the cookie's.
+        let short = Start { until: Some(now() - 1), ..no_pin.clone() };
+        assert_eq!(read_start(b"key", &cookie(&start_value(b"key", &short))), Start::default());
         assert_eq!(read_start(b"key", &cookie(&start_value(b"key", &no_pin))), no_pin);
     }
 }

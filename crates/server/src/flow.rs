@@ -24,6 +24,9 @@ use crate::config::{Api, ServerConfig};
 use crate::i18n::{Lang, Msg, t};
 use crate::result::{Linked, SignInResult};
 
+/// The shortest app secret accepted outside the sandbox, in bytes.
+const MIN_APP_SECRET_LEN: usize = 32;
+
 /// The bound of one call to the fleet's Redis.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -88,6 +91,11 @@ impl App {
         }
         if secrets.app_secret.expose_secret().is_empty() {
             return Err(SetupError::MissingSecret("NATIVEAUTH_APP_SECRET"));
+        }
+        // It is the bearer of every result and the key of start links, which every user holds
+        // (a known message and its tag): it must not fall to a dictionary.
+        if secrets.app_secret.expose_secret().len() < MIN_APP_SECRET_LEN && !config.sandbox {
+            return Err(SetupError::WeakAppSecret);
         }
         match file.api {
             Api::V2 if secrets.client_secret.expose_secret().is_empty() => {
@@ -312,7 +320,8 @@ pub(crate) struct LoginInput {
     pub(crate) password: SecretString,
     pub(crate) name: String,
     pub(crate) manual: Option<ManualServers>,
-    pub(crate) state: Option<String>,
+    /// What the page's start kept (the app's `state`, a pinned address).
+    pub(crate) start: crate::cookies::Start,
 }
 
 /// A failed sign-in, as the page shows it.
@@ -491,7 +500,7 @@ pub(crate) async fn login(
     }
     let name =
         if input.name.trim().is_empty() { email.local_part().to_owned() } else { input.name };
-    link(app, &email, &name, &detection, credentials, consent, input.state.as_deref(), lang).await
+    link(app, &email, &name, &detection, credentials, consent, &input.start, None, lang).await
 }
 
 /// The API call (v2 authorize and token, or a v3 grant) with `credentials`, then the result
@@ -507,9 +516,11 @@ pub(crate) async fn link(
     detection: &Detection,
     credentials: Credentials,
     consent: Consent,
-    app_state: Option<&str>,
+    start: &crate::cookies::Start,
+    tenant_id: Option<&str>,
     lang: Lang,
 ) -> Result<LoginSuccess, LoginFailure> {
+    let app_state = start.state.as_deref();
     // Checked before the API call: a linked account must never be left without its code.
     if !app.codes.has_room() {
         let mut failure =
@@ -554,26 +565,34 @@ pub(crate) async fn link(
             (linked, created.grant.email.unwrap_or_default())
         }
     };
+    let event_id = crate::signing::random_id();
+    if !linked_address.is_empty() && !linked_address.eq_ignore_ascii_case(email.as_str()) {
+        // The address the user proved is the one reported; the API's differing one is worth a
+        // look (the log holds neither).
+        tracing::warn!(%event_id, "the connect API reports another address than the one linked");
+    }
     let result = SignInResult {
-        event_id: crate::signing::random_id(),
-        state: app_state.map(str::to_owned),
-        email_address: if linked_address.is_empty() {
-            email.as_str().to_owned()
-        } else {
-            linked_address
-        },
+        event_id,
+        state: start.state.clone(),
+        signed_link: start.signed,
+        tenant_id: tenant_id.map(str::to_owned),
+        email_address: email.as_str().to_owned(),
         provider: detection.provider.nylas.as_str().to_owned(),
         source: detection.source.as_str().to_owned(),
         trust: detection.trust.as_str().to_owned(),
         linked,
     };
     tracing::info!(event_id = %result.event_id, linked = result.linked_id(), "account linked");
-    if let Some(hook) = &app.hook {
-        hook(result.clone());
-    }
-    crate::callback::notify(app, &result);
     let provider = result.provider.clone();
-    let code = app.codes.issue(result).await;
+    let code = app.codes.issue(result.clone()).await;
+    crate::callback::notify(app, &result);
+    if let Some(hook) = &app.hook {
+        // The app's code must not cost the user a sign-in that is already done.
+        let event_id = result.event_id.clone();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(result))).is_err() {
+            tracing::error!(%event_id, "the embedding app's hook panicked");
+        }
+    }
     let redirect = file.success_url.as_ref().map(|url| with_state_and_code(url, app_state, &code));
     Ok(LoginSuccess { ok: true, redirect, provider })
 }

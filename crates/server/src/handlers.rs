@@ -133,7 +133,8 @@ pub(crate) async fn page(
         name: query.name.as_deref().unwrap_or_default(),
         ..PageState::default()
     };
-    let start = cookies::Start { state: query.state.clone(), pinned, signed };
+    let until = query.exp.as_deref().and_then(|exp| exp.parse().ok()).filter(|_| signed);
+    let start = cookies::Start { state: query.state.clone(), pinned, signed, until };
     if start == cookies::Start::default() {
         // A sign-in started without `state` must not inherit an earlier one.
         let mut response = page_response(&app, &headers, StatusCode::OK, &state, None);
@@ -386,7 +387,7 @@ async fn sign_in(
         password: fields.password.unwrap_or_else(|| SecretString::from(String::new())),
         name: fields.name,
         manual,
-        state: start.state,
+        start,
     };
     let result = flow::login(app, input, lang).await;
     match &result {
@@ -699,14 +700,8 @@ pub(crate) async fn oauth_start(
         app.metrics.login(refusal.kind);
         return oauth_failure(&app, &headers, refusal.status, typed, &refusal.message);
     }
-    let app_state = start.state;
-    match app.oauth.start(
-        provider,
-        &email,
-        &app.config.file.scopes,
-        domain_hint.as_deref(),
-        app_state,
-    ) {
+    match app.oauth.start(provider, &email, &app.config.file.scopes, domain_hint.as_deref(), start)
+    {
         Ok((location, flow)) => {
             let signed = format!(
                 "{flow}.{}",
@@ -765,6 +760,9 @@ pub(crate) async fn oauth_callback(
                     (StatusCode::BAD_GATEWAY, "oauth-no-refresh-token", Msg::OAuthNoRefreshToken)
                 }
                 OAuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy),
+                OAuthError::Identity(_) => {
+                    (StatusCode::FORBIDDEN, "oauth-identity", Msg::OAuthIdentity)
+                }
                 OAuthError::NotConfigured | OAuthError::Provider(_) | OAuthError::Exchange(_) => {
                     (StatusCode::BAD_GATEWAY, "oauth-failed", Msg::OAuthFailed)
                 }
@@ -785,6 +783,8 @@ pub(crate) async fn oauth_callback(
 }
 
 /// The account behind a finished OAuth flow, linked through the API like a password sign-in.
+/// The linked address is the one that signed in: when it differs from the typed one, a pinned
+/// address refuses it, and otherwise it is detected and linked in its place.
 async fn oauth_link(
     app: &Arc<App>,
     headers: HeaderMap,
@@ -792,7 +792,19 @@ async fn oauth_link(
     lang: Lang,
 ) -> Response {
     let headers = &headers;
-    let email = finished.email.clone();
+    let email = finished.identity.email.clone();
+    let typed = &finished.typed;
+    if !email.as_str().eq_ignore_ascii_case(typed.as_str()) {
+        if let Some(pinned) = &finished.start.pinned {
+            app.metrics.login("oauth-other-account");
+            tracing::info!(domain = email.domain(), "oauth sign-in as another account refused");
+            let message = t(lang, Msg::OAuthOtherAccount)
+                .replace("{signed_in}", email.as_str())
+                .replace("{expected}", pinned);
+            return oauth_failure(app, headers, StatusCode::FORBIDDEN, typed.as_str(), &message);
+        }
+        tracing::info!(domain = email.domain(), "oauth: another account than typed signed in");
+    }
     let report = app.discovery.discover(&email).await;
     let fits = |nylas: NylasProvider| match finished.provider {
         OAuthProvider::Google => nylas == NylasProvider::Gmail,
@@ -818,7 +830,8 @@ async fn oauth_link(
         &detection,
         finished.credentials,
         nativeauth::connect::Consent::none(),
-        finished.app_state.as_deref(),
+        &finished.start,
+        finished.identity.tenant.as_deref(),
         lang,
     )
     .await;
@@ -826,14 +839,16 @@ async fn oauth_link(
         Ok(success) => {
             app.metrics.login("ok");
             tracing::info!(domain = email.domain(), "oauth sign-in linked");
-            match success.redirect {
+            let mut response = match success.redirect {
                 Some(url) => Redirect::to(&url).into_response(),
                 None => {
                     let state =
                         PageState { email: email.as_str(), success: true, ..PageState::default() };
                     page_response(app, headers, StatusCode::OK, &state, None)
                 }
-            }
+            };
+            clear_state(&mut response, app);
+            response
         }
         Err(failure) => {
             app.metrics.login(failure.kind);

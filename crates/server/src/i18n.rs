@@ -75,6 +75,8 @@ pub(crate) enum Msg {
     ServerOutsideDomain,
     ServerNotAHostName,
     TypedServersOff,
+    OAuthIdentity,
+    OAuthOtherAccount,
 }
 
 /// The text of `msg` in `lang`.
@@ -216,6 +218,22 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, TypedServersOff) => "This page cannot connect servers you enter yourself.",
         (Lang::De, TypedServersOff) => {
             "Diese Seite kann keine selbst eingegebenen Server verbinden."
+        }
+        (Lang::En, OAuthIdentity) => {
+            "The provider did not confirm which email address you signed in with, so nothing was \
+             connected. Please try again."
+        }
+        (Lang::De, OAuthIdentity) => {
+            "Der Anbieter hat nicht bestätigt, mit welcher E-Mail-Adresse Sie sich angemeldet \
+             haben, daher wurde nichts verbunden. Bitte versuchen Sie es erneut."
+        }
+        (Lang::En, OAuthOtherAccount) => {
+            "You signed in as {signed_in}, but this sign-in link is for {expected}. Sign in with \
+             that account, or go back to the app."
+        }
+        (Lang::De, OAuthOtherAccount) => {
+            "Sie haben sich als {signed_in} angemeldet, dieser Anmeldelink gilt aber für \
+             {expected}. Melden Sie sich mit diesem Konto an oder kehren Sie zur App zurück."
         }
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."

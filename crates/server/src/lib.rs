@@ -23,6 +23,7 @@ mod flow;
 mod guard;
 mod handlers;
 mod i18n;
+mod identity;
 mod limits;
 mod metrics;
 mod oauth;
@@ -70,6 +71,12 @@ pub enum SetupError {
     /// A required secret is not set.
     #[error("{0} is not set")]
     MissingSecret(&'static str),
+    /// `NATIVEAUTH_APP_SECRET` is shorter than 32 bytes (outside the sandbox).
+    #[error(
+        "NATIVEAUTH_APP_SECRET must be at least 32 bytes (such as the output of `openssl rand \
+         -hex 32`): it is the bearer of every sign-in's result"
+    )]
+    WeakAppSecret,
     /// `success_url` is not set (outside the sandbox).
     #[error(
         "success_url is required: the browser brings the sign-in's one-time code there, and \

@@ -6,7 +6,8 @@
 //! address and the app's `state` are kept here under a random id, which the browser holds in a
 //! signed cookie for ten minutes (`SameSite=Lax`: the provider's redirect back is a cross-site
 //! navigation). Tokens never leave the server; the refresh token goes into `Credentials` and is
-//! dropped after the API call.
+//! dropped after the API call. Who signed in is read from the ID token ([`crate::identity`]),
+//! never assumed from the typed address: `login_hint`, `hd` and `domain_hint` are only hints.
 //!
 //! What the requests carry, from the providers' documentation:
 //! - Google (<https://developers.google.com/identity/protocols/oauth2/web-server>):
@@ -31,15 +32,23 @@ use std::time::{Duration, Instant};
 use nativeauth::EmailAddress;
 use nativeauth::connect::Credentials;
 use nativeauth::secrecy::{ExposeSecret, SecretString};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    StandardErrorResponse, TokenResponse, TokenUrl,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardErrorResponse, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::SetupError;
 use crate::config::{FileConfig, OAuthConfig, Secrets};
+use crate::cookies::Start;
+use crate::identity::{
+    Expected, GOOGLE_ISSUER, GRAPH_URL, Identity, IdentityError, MICROSOFT_ISSUER,
+};
 
 /// How long a started sign-in may take at the provider.
 pub(crate) const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -78,7 +87,36 @@ impl OAuthProvider {
     }
 }
 
-type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// The OpenID Connect field of a token response.
+#[derive(Clone, Deserialize, Serialize)]
+struct IdTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // It names the user: kept out of any log.
+        f.write_str("IdTokenField([REDACTED])")
+    }
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+type Tokens = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type Client = oauth2::Client<
+    BasicErrorResponse,
+    Tokens,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// One provider's registration.
 struct Registration {
@@ -86,6 +124,12 @@ struct Registration {
     client_id: String,
     client_secret: SecretString,
     redirect_uri: String,
+    /// The ID token's expected issuer (Microsoft's with `{tenantid}`).
+    issuer: String,
+    /// Microsoft's configured tenant.
+    tenant: String,
+    /// Microsoft Graph's base URL.
+    graph_url: String,
 }
 
 /// A started flow, waiting for the provider's redirect.
@@ -94,7 +138,7 @@ struct Pending {
     email: EmailAddress,
     csrf: String,
     verifier: SecretString,
-    app_state: Option<String>,
+    start: Start,
     started: Instant,
 }
 
@@ -128,14 +172,21 @@ pub(crate) enum OAuthError {
     /// Too many flows are in progress.
     #[error("too many sign-ins in progress")]
     Busy,
+    /// Who signed in could not be established.
+    #[error("the signed-in identity cannot be used: {0}")]
+    Identity(#[from] IdentityError),
 }
 
 /// The result of a finished flow.
 pub(crate) struct Finished {
     pub(crate) provider: OAuthProvider,
-    pub(crate) email: EmailAddress,
+    /// The address the user typed.
+    pub(crate) typed: EmailAddress,
+    /// Who signed in at the provider.
+    pub(crate) identity: Identity,
     pub(crate) credentials: Credentials,
-    pub(crate) app_state: Option<String>,
+    /// What the page's start kept: the app's `state`, the pinned address.
+    pub(crate) start: Start,
 }
 
 /// The server's OAuth flows.
@@ -174,24 +225,41 @@ fn registration(
     };
     let authorize = config.authorize_url.clone().unwrap_or(authorize);
     let token = config.token_url.clone().unwrap_or(token);
-    for url in [&authorize, &token, &config.redirect_uri] {
+    let graph_url = config.graph_url.clone().unwrap_or_else(|| GRAPH_URL.to_owned());
+    let issuer = config.issuer.clone().unwrap_or_else(|| {
+        match provider {
+            OAuthProvider::Google => GOOGLE_ISSUER,
+            OAuthProvider::Microsoft => MICROSOFT_ISSUER,
+        }
+        .to_owned()
+    });
+    for url in [&authorize, &token, &config.redirect_uri, &graph_url] {
         if crate::flow::usable_url(url, allow_http).is_none() {
             return Err(SetupError::Url { field, url: url.clone() });
         }
     }
     let bad = |url: &String| SetupError::Url { field, url: url.clone() };
-    let client = BasicClient::new(ClientId::new(config.client_id.clone()))
-        .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
-        .set_auth_uri(AuthUrl::new(authorize.clone()).map_err(|_| bad(&authorize))?)
-        .set_token_uri(TokenUrl::new(token.clone()).map_err(|_| bad(&token))?)
-        .set_redirect_uri(
-            RedirectUrl::new(config.redirect_uri.clone()).map_err(|_| bad(&config.redirect_uri))?,
-        );
+    let client = oauth2::Client::<
+        BasicErrorResponse,
+        Tokens,
+        BasicTokenIntrospectionResponse,
+        StandardRevocableToken,
+        BasicRevocationErrorResponse,
+    >::new(ClientId::new(config.client_id.clone()))
+    .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
+    .set_auth_uri(AuthUrl::new(authorize.clone()).map_err(|_| bad(&authorize))?)
+    .set_token_uri(TokenUrl::new(token.clone()).map_err(|_| bad(&token))?)
+    .set_redirect_uri(
+        RedirectUrl::new(config.redirect_uri.clone()).map_err(|_| bad(&config.redirect_uri))?,
+    );
     Ok(Registration {
         client,
         client_id: config.client_id.clone(),
         client_secret: secret.clone(),
         redirect_uri: config.redirect_uri.clone(),
+        issuer,
+        tenant: tenant.to_owned(),
+        graph_url,
     })
 }
 
@@ -199,9 +267,15 @@ fn registration(
 pub(crate) fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Vec<String> {
     let mut scopes: Vec<String> = match provider {
         OAuthProvider::Google => vec!["openid".into(), "email".into(), "profile".into()],
-        OAuthProvider::Microsoft => {
-            vec!["openid".into(), "email".into(), "profile".into(), "offline_access".into()]
-        }
+        // User.Read: Graph's `/me`, for the user principal name when the ID token does not
+        // vouch for an address.
+        OAuthProvider::Microsoft => vec![
+            "openid".into(),
+            "email".into(),
+            "profile".into(),
+            "offline_access".into(),
+            "https://graph.microsoft.com/User.Read".into(),
+        ],
     };
     for nylas in nylas_scopes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let mapped: &[&str] = match (provider, nylas) {
@@ -300,7 +374,7 @@ impl OAuth {
         email: &EmailAddress,
         nylas_scopes: &str,
         domain_hint: Option<&str>,
-        app_state: Option<String>,
+        start: Start,
     ) -> Result<(String, String), OAuthError> {
         let registration = self.registration(provider).ok_or(OAuthError::NotConfigured)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -320,10 +394,16 @@ impl OAuth {
                     None => request,
                 }
             }
-            OAuthProvider::Microsoft => match domain_hint {
-                Some(domain) => request.add_extra_param("domain_hint", domain),
-                None => request,
-            },
+            OAuthProvider::Microsoft => {
+                // The optional claims that vouch for the address (also to be set among the app
+                // registration's optional claims).
+                let request = request
+                    .add_extra_param("claims", r#"{"id_token":{"email":null,"xms_edov":null}}"#);
+                match domain_hint {
+                    Some(domain) => request.add_extra_param("domain_hint", domain),
+                    None => request,
+                }
+            }
         };
         let (url, csrf) = request.url();
         let id = crate::signing::random_token();
@@ -341,7 +421,7 @@ impl OAuth {
                 email: email.clone(),
                 csrf: csrf.secret().clone(),
                 verifier: SecretString::from(verifier.into_secret()),
-                app_state,
+                start,
                 started: Instant::now(),
             },
         );
@@ -404,6 +484,20 @@ impl OAuth {
                 }
                 other => OAuthError::Exchange(other.to_string()),
             })?;
+        let expected = Expected {
+            provider: flow.provider,
+            client_id: &registration.client_id,
+            issuer: &registration.issuer,
+            tenant: &registration.tenant,
+            graph_url: &registration.graph_url,
+        };
+        let identity = crate::identity::signed_in(
+            tokens.extra_fields().id_token.as_deref(),
+            tokens.access_token().secret(),
+            &expected,
+            http,
+        )
+        .await?;
         let refresh = tokens.refresh_token().ok_or(OAuthError::NoRefreshToken)?;
         let redirect_uri = match flow.provider {
             // Microsoft's settings carry the redirect URI the token was issued for.
@@ -418,9 +512,10 @@ impl OAuth {
         );
         Ok(Finished {
             provider: flow.provider,
-            email: flow.email,
+            typed: flow.email,
+            identity,
             credentials,
-            app_state: flow.app_state,
+            start: flow.start,
         })
     }
 }
@@ -519,6 +614,7 @@ mod tests {
                 "email",
                 "profile",
                 "offline_access",
+                "https://graph.microsoft.com/User.Read",
                 "https://graph.microsoft.com/Mail.ReadWrite",
                 "https://graph.microsoft.com/Mail.Send"
             ]

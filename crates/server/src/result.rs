@@ -14,6 +14,13 @@ pub struct SignInResult {
     /// The app's `state` from the start link, if any. Compare it with the one in the app's
     /// own session before trusting anything here.
     pub state: Option<String>,
+    /// Whether the page was opened from a start link the app signed. Without
+    /// `require_signed_start`, a user can open the page unsigned with the same `state`: an app
+    /// that pins addresses checks this too.
+    pub signed_link: bool,
+    /// Microsoft's tenant id (`tid`) of an account signed in with Microsoft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
     /// The mailbox that was linked.
     pub email_address: String,
     /// The provider as the connect API names it (`gmail`, `imap`, `office365`, …).
@@ -102,6 +109,8 @@ mod tests {
         SignInResult {
             event_id: "e1".into(),
             state: Some("s".into()),
+            signed_link: false,
+            tenant_id: None,
             email_address: "ann@yahoo.com".into(),
             provider: "yahoo".into(),
             source: "catalogue".into(),

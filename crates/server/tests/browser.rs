@@ -367,7 +367,7 @@ async fn a_user_signs_in_through_the_page_in_a_real_browser() {
     browser.screenshot("4-wrong-password").await;
     assert_eq!(browser.value("#email").await, "ann@yahoo.com");
     assert_eq!(browser.value("#password").await, "");
-    assert!(harness.callbacks.lock().unwrap().is_empty());
+    assert!(harness.callbacks_settled().await.is_empty());
 
     // The right one: signed in; the app checked its state, exchanged the code and got the
     // account with its token; the callback only notified it.
@@ -467,6 +467,8 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     let welcome = app.welcome();
     let stand_in = nativeauth_testkit::OAuthStandIn::start(common::OAUTH_SECRET);
     let (authorize_url, token_url) = (stand_in.authorize_url(), stand_in.token_url());
+    let (issuer, issuer_template, graph_url) =
+        (stand_in.issuer(), stand_in.issuer_template(), stand_in.graph_url());
     let harness = common::start_knowing_base(Api::V2, |file, base| {
         file.success_url = Some(welcome.clone());
         let client = |id: &str| nativeauth_server::OAuthConfig {
@@ -475,6 +477,12 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
             authorize_url: Some(authorize_url.clone()),
             token_url: Some(token_url.clone()),
             tenant: None,
+            issuer: Some(if id.starts_with("google") {
+                issuer.clone()
+            } else {
+                issuer_template.clone()
+            }),
+            graph_url: Some(graph_url.clone()),
         };
         file.oauth_google = Some(client("google-client"));
         file.oauth_microsoft = Some(client("microsoft-client"));
@@ -492,7 +500,7 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     browser.wait_for_text("#error", "did not allow access").await;
     assert_eq!(browser.value("#email").await, "deny@gmail.com", "the address is kept");
     browser.screenshot("10-google-declined").await;
-    assert!(harness.callbacks.lock().unwrap().is_empty());
+    assert!(harness.callbacks_settled().await.is_empty());
 
     // The user approves: linked, and the app's success page, which exchanges the code.
     browser.go(&format!("{}/connect?state=oauth-1", app.base)).await;

@@ -82,7 +82,8 @@ async fn every_refusal_has_its_status_and_kind_and_the_secret_is_checked_first()
 
     let (status, body) = exchange(None, json!({ "code": code })).await;
     assert_eq!((status, body["kind"].as_str()), (401, Some("app-secret-missing")));
-    let (status, body) = exchange(Some("test-app-secreT"), json!({ "code": code })).await;
+    let (status, body) =
+        exchange(Some("test-app-secret-0123456789abcdef-012"), json!({ "code": code })).await;
     assert_eq!((status, body["kind"].as_str()), (401, Some("app-secret-wrong")));
     // The secret is checked before the code: a wrong secret does not spend it, and an unknown
     // code with a wrong secret says nothing about the code.
@@ -303,9 +304,20 @@ async fn signed_start_links_are_required_when_asked_and_pin_the_address() {
         harness.login(&session, json!({ "email": "bob@yahoo.com", "password": "pw" })).await;
     assert_eq!(other.status(), 403);
     assert_eq!(other.json::<Value>().await.unwrap()["kind"], "address-pinned");
+    // The form too.
+    let form = harness
+        .post_form(
+            "/login",
+            &session.cookies,
+            &[("csrf", session.csrf.as_str()), ("email", "bob@yahoo.com"), ("password", "pw")],
+        )
+        .await;
+    assert_eq!(form.status(), 403);
+    assert!(form.text().await.unwrap().contains("link is for another email address"));
     let redirect = sign_in(&harness, &session, "Ann@Yahoo.com").await;
     let result = harness.app_receives("s1", &redirect).await.unwrap();
     assert!(result["email_address"].as_str().unwrap().eq_ignore_ascii_case("ann@yahoo.com"));
+    assert_eq!(result["signed_link"], true);
 
     // A link without an address pins nothing.
     let (_, session, _) = open_link(&harness, &link(&harness, "s3", "", now() + 60)).await;
@@ -319,8 +331,12 @@ async fn without_the_requirement_a_bad_signature_is_still_refused() {
     let forged = link(&harness, "s1", "ann@yahoo.com", now() + 60).replace("state=s1", "state=s9");
     let (status, _, _) = open_link(&harness, &forged).await;
     assert_eq!(status, 403);
-    let (status, _, _) = open_link(&harness, &format!("{}/?state=plain", harness.base)).await;
+    let (status, session, _) = open_link(&harness, &format!("{}/?state=plain", harness.base)).await;
     assert_eq!(status, 200, "unsigned links are fine unless required");
+    // …and the app can tell: the result says the link was not signed.
+    let redirect = sign_in(&harness, &session, "bob@yahoo.com").await;
+    let result = harness.app_receives("plain", &redirect).await.unwrap();
+    assert_eq!(result["signed_link"], false);
 }
 
 #[tokio::test]

@@ -28,6 +28,13 @@ async fn server(api: Api, stand_in: &OAuthStandIn) -> Harness {
         authorize_url: Some(stand_in.authorize_url()),
         token_url: Some(stand_in.token_url()),
         tenant: None,
+        // Google's issuer is fixed; Microsoft's holds the tenant.
+        issuer: Some(if client_id.starts_with("google") {
+            stand_in.issuer()
+        } else {
+            stand_in.issuer_template()
+        }),
+        graph_url: Some(stand_in.graph_url()),
     };
     let (google, microsoft) = (config("google-client"), config("microsoft-client"));
     start(api, None, move |file| {
@@ -45,7 +52,18 @@ async fn sign_in(
     email: &str,
     tamper_state: bool,
 ) -> (reqwest::Response, HashMap<String, String>, String) {
-    let session = harness.open("?state=app-state-1").await;
+    sign_in_from(harness, "?state=app-state-1", provider, email, tamper_state).await
+}
+
+/// [`sign_in`] from the page opened with `page_query`.
+async fn sign_in_from(
+    harness: &Harness,
+    page_query: &str,
+    provider: &str,
+    email: &str,
+    tamper_state: bool,
+) -> (reqwest::Response, HashMap<String, String>, String) {
+    let session = harness.open(page_query).await;
     let start = harness
         .http
         .get(
@@ -182,7 +200,7 @@ async fn every_failure_has_a_message_for_the_user() {
         let html = callback.text().await.unwrap();
         assert!(html.contains(r#"id="error""#) && html.contains(words), "{email}: {html}");
     }
-    assert!(harness.callbacks.lock().unwrap().is_empty(), "nothing was linked");
+    assert!(harness.callbacks_settled().await.is_empty(), "nothing was linked");
 }
 
 #[tokio::test]
@@ -224,4 +242,94 @@ async fn no_token_verifier_secret_or_address_reaches_the_logs() {
         let line = logs.lines().find(|l| l.contains(&secret));
         assert!(line.is_none(), "{secret} in the logs: {line:?}");
     }
+}
+
+/// The sign-in's result as the app gets it: the code from the success redirect, exchanged.
+async fn exchanged(harness: &Harness, callback: &reqwest::Response) -> Value {
+    assert_eq!(callback.status(), 303);
+    let location = callback.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    harness.app_receives("app-state-1", location).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_linked_address_is_the_one_that_signed_in() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server(Api::V2, &stand_in).await;
+    // The user typed one address and chose another account at Google: that account is linked,
+    // under its own address.
+    let (callback, _, _) = sign_in(&harness, "google", "other.ann@gmail.com", false).await;
+    let result = exchanged(&harness, &callback).await;
+    assert_eq!(result["email_address"], "bob@gmail.com");
+    assert_eq!(result["provider"], "gmail");
+
+    // Microsoft with only preferred_username (which a tenant admin can set to anything): the
+    // user principal name from Graph decides, never preferred_username.
+    let (callback, _, _) =
+        sign_in(&harness, "microsoft", "pun@contoso.onmicrosoft.com", false).await;
+    let result = exchanged(&harness, &callback).await;
+    assert_eq!(result["email_address"], "kim@contoso.onmicrosoft.com");
+    assert_eq!(result["tenant_id"], "stand-in-tenant");
+
+    // A matching account links as typed.
+    let (callback, _, _) =
+        sign_in(&harness, "microsoft", "kim@contoso.onmicrosoft.com", false).await;
+    let result = exchanged(&harness, &callback).await;
+    assert_eq!(result["email_address"], "kim@contoso.onmicrosoft.com");
+}
+
+#[tokio::test]
+async fn a_pinned_address_refuses_another_account_naming_both() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server(Api::V2, &stand_in).await;
+    let link = nativeauth_server::signed_start_link(
+        &format!("{}/", harness.base),
+        common::APP_SECRET,
+        "app-state-1",
+        "other.ann@gmail.com",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 300,
+    )
+    .unwrap();
+    let query = format!("?{}", reqwest::Url::parse(&link).unwrap().query().unwrap());
+    // Starting with another address than the pinned one is refused at once.
+    let session = harness.open(&query).await;
+    let start = harness
+        .http
+        .get(format!("{}/oauth/google/start?email=bob%40gmail.com", harness.base))
+        .header("Cookie", &session.cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 403);
+    assert!(start.text().await.unwrap().contains("link is for another email address"));
+    let (callback, _, _) =
+        sign_in_from(&harness, &query, "google", "other.ann@gmail.com", false).await;
+    assert_eq!(callback.status(), 403);
+    let html = callback.text().await.unwrap();
+    assert!(html.contains("bob@gmail.com") && html.contains("other.ann@gmail.com"), "{html}");
+    assert!(harness.callbacks_settled().await.is_empty(), "nothing was linked");
+}
+
+#[tokio::test]
+async fn an_identity_the_provider_does_not_vouch_for_is_refused() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server(Api::V3, &stand_in).await;
+    for (provider, email) in [
+        ("google", "unverified@gmail.com"),
+        ("google", "wrongaud@gmail.com"),
+        ("google", "stale@gmail.com"),
+        ("google", "noid@gmail.com"),
+        ("microsoft", "wrongaud@contoso.onmicrosoft.com"),
+        ("microsoft", "stale@contoso.onmicrosoft.com"),
+    ] {
+        let (callback, _, _) = sign_in(&harness, provider, email, false).await;
+        assert_eq!(callback.status(), 403, "{email}");
+        let html = callback.text().await.unwrap();
+        assert!(html.contains("did not confirm which email address"), "{email}: {html}");
+    }
+    assert!(harness.callbacks_settled().await.is_empty(), "nothing was linked");
+    // Microsoft without a verified-domain email falls back to Graph's user principal name.
+    let (callback, _, _) =
+        sign_in(&harness, "microsoft", "unverified@contoso.onmicrosoft.com", false).await;
+    let result = exchanged(&harness, &callback).await;
+    assert_eq!(result["email_address"], "unverified@contoso.onmicrosoft.com");
 }

@@ -58,7 +58,7 @@ async fn the_password_is_checked_against_the_confirmed_servers_first() {
     assert_eq!(refused.status(), 401);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["kind"], "wrong-credentials", "{body}");
-    assert!(harness.callbacks.lock().unwrap().is_empty(), "a refused check never reaches the API");
+    assert!(harness.callbacks_settled().await.is_empty(), "a refused check never reaches the API");
     assert!(imap.commands().iter().any(|c| c.contains("STARTTLS")));
 
     let accepted = harness.login(&session, fields("right")).await;

@@ -344,7 +344,7 @@ async fn sign_in_needs_the_page_token_and_a_same_origin_browser() {
         .await
         .unwrap();
     assert_eq!(form.status(), 403);
-    assert!(harness.callbacks.lock().unwrap().is_empty());
+    assert!(harness.callbacks_settled().await.is_empty());
 }
 
 /// Sign-in attempts from `client` (behind the trusted proxy) for `email`; the status.
@@ -508,7 +508,8 @@ async fn the_openapi_file_describes_what_the_server_answers() {
         redirect_uri: "http://127.0.0.1:9/oauth/callback".into(),
         authorize_url: Some(stand_in.authorize_url()),
         token_url: Some(stand_in.token_url()),
-        tenant: None,
+        issuer: Some(stand_in.issuer()),
+        ..Default::default()
     };
     let harness = start(Api::V2, None, move |file| file.oauth_google = Some(google)).await;
 
@@ -631,7 +632,7 @@ async fn an_embedding_app_gets_the_same_value_through_its_hook() {
     assert!(seen[0]["linked"]["account_id"].is_string(), "{}", seen[0]);
     assert!(seen[0]["linked"]["access_token"].as_str().unwrap().starts_with("tok-"));
     assert!(!seen[0].to_string().contains("\"pw\""));
-    assert!(harness.callbacks.lock().unwrap().is_empty(), "no callback URL: nothing posted");
+    assert!(harness.callbacks_settled().await.is_empty(), "no callback URL: nothing posted");
 }
 
 #[tokio::test]
@@ -697,7 +698,7 @@ async fn past_the_network_limit_detections_and_sign_ins_are_shed_with_503() {
     assert_eq!(refused.status(), 503);
     assert!(!header(&refused, "retry-after").is_empty());
     assert_eq!(refused.json::<Value>().await.unwrap()["kind"], "busy");
-    assert!(harness.callbacks.lock().unwrap().is_empty());
+    assert!(harness.callbacks_settled().await.is_empty());
 }
 
 #[tokio::test]
@@ -713,7 +714,7 @@ async fn a_provider_without_mail_access_gets_its_note_and_no_sign_in() {
         harness.login(&session, json!({ "email": "jo@proton.me", "password": "pw" })).await;
     assert_eq!(refused.status(), 400);
     assert_eq!(refused.json::<Value>().await.unwrap()["kind"], "unsupported-provider");
-    assert!(harness.callbacks.lock().unwrap().is_empty());
+    assert!(harness.callbacks_settled().await.is_empty());
 
     // The page without script shows the note, and neither a password field nor a button.
     let page = harness

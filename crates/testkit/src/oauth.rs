@@ -3,9 +3,19 @@
 //! endpoint that checks the code (single use), the PKCE verifier (S256), the redirect URI and
 //! the client secret, then issues tokens or refuses with the OAuth error codes.
 //!
+//! The token endpoint also returns an OpenID Connect ID token (`iss` is
+//! `http://127.0.0.1:<port>/stand-in-tenant/v2.0`, `aud` the client id, `tid`, `email`,
+//! `email_verified`, Microsoft's `xms_edov` and `preferred_username`; the signature is a
+//! placeholder: a client reads it from the token endpoint over TLS, as OpenID Connect allows),
+//! and `/v1.0/me` answers Microsoft Graph's `userPrincipalName` for an access token it issued.
+//!
 //! What it does is chosen by the `login_hint`'s local part: `deny…` denies consent,
 //! `norefresh…` gets no refresh token, `expired…` gets a code the token endpoint refuses
-//! (`invalid_grant`); anything else is approved.
+//! (`invalid_grant`); for the ID token, `other…` signs in as another account (`bob@` the same
+//! domain), `unverified…` has an unverified address (`email_verified` and `xms_edov` false),
+//! `pun…` has only `preferred_username` (Graph's user principal name is `kim@` the domain),
+//! `wrongaud…` is for another client, `stale…` expired an hour ago, `noid…` has none; anything
+//! else is approved as the hinted address.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,6 +45,8 @@ struct Shared {
     authorize_requests: Vec<HashMap<String, String>>,
     /// Every token request's form fields (secrets included: this is a test server).
     token_requests: Vec<HashMap<String, String>>,
+    /// The hint each access token was issued for (for Graph's `/me`).
+    access_tokens: HashMap<String, String>,
     next: u64,
 }
 
@@ -42,6 +54,7 @@ struct Shared {
 struct StandIn {
     shared: Arc<Mutex<Shared>>,
     client_secret: String,
+    issuer: Arc<Mutex<String>>,
 }
 
 pub struct OAuthStandIn {
@@ -54,14 +67,22 @@ impl OAuthStandIn {
     /// Starts a stand-in that accepts `client_secret` for any client id.
     pub fn start(client_secret: &str) -> Self {
         let shared: Arc<Mutex<Shared>> = Arc::default();
-        let state = StandIn { shared: shared.clone(), client_secret: client_secret.to_owned() };
+        let issuer: Arc<Mutex<String>> = Arc::default();
+        let state = StandIn {
+            shared: shared.clone(),
+            client_secret: client_secret.to_owned(),
+            issuer: issuer.clone(),
+        };
         let (addr, shutdown) = background(move |ready| async move {
             let router = axum::Router::new()
                 .route("/authorize", get(authorize))
                 .route("/token", post(token))
+                .route("/v1.0/me", get(me))
                 .with_state(state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            ready.send(listener.local_addr().unwrap()).unwrap();
+            let addr = listener.local_addr().unwrap();
+            *issuer.lock().unwrap() = format!("http://{addr}/{TENANT}/v2.0");
+            ready.send(addr).unwrap();
             axum::serve(listener, router).await.unwrap();
         });
         Self { addr, shared, _shutdown: shutdown }
@@ -75,6 +96,21 @@ impl OAuthStandIn {
     /// `http://127.0.0.1:<port>/token`.
     pub fn token_url(&self) -> String {
         format!("http://{}/token", self.addr)
+    }
+
+    /// The ID tokens' issuer, `http://127.0.0.1:<port>/stand-in-tenant/v2.0`.
+    pub fn issuer(&self) -> String {
+        format!("http://{}/{TENANT}/v2.0", self.addr)
+    }
+
+    /// The issuer as a template with Microsoft's `{tenantid}` placeholder.
+    pub fn issuer_template(&self) -> String {
+        format!("http://{}/{{tenantid}}/v2.0", self.addr)
+    }
+
+    /// The stand-in for Microsoft Graph, `http://127.0.0.1:<port>` (`/v1.0/me` below it).
+    pub fn graph_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// The query of every authorize request so far.
@@ -160,8 +196,10 @@ async fn token(
     {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
+    let access_token = format!("stand-in-access-token-{}", shared.next);
+    shared.access_tokens.insert(access_token.clone(), issued.hint.clone());
     let mut body = serde_json::json!({
-        "access_token": format!("stand-in-access-token-{}", shared.next),
+        "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": 3600,
         "scope": "granted",
@@ -169,7 +207,57 @@ async fn token(
     if !issued.hint.starts_with("norefresh") {
         body["refresh_token"] = format!("stand-in-refresh-token-{}", shared.next).into();
     }
+    if !issued.hint.starts_with("noid") {
+        let issuer = stand_in.issuer.lock().unwrap().clone();
+        body["id_token"] = id_token(&issuer, &issued.client_id, &issued.hint).into();
+    }
     axum::Json(body).into_response()
+}
+
+const TENANT: &str = "stand-in-tenant";
+
+/// The ID token for a sign-in hinted `hint`, as the module's documentation describes.
+fn id_token(issuer: &str, client_id: &str, hint: &str) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let domain = hint.rsplit_once('@').map_or("", |(_, d)| d);
+    let mut claims = serde_json::json!({
+        "iss": issuer,
+        "aud": if hint.starts_with("wrongaud") { "another-client" } else { client_id },
+        "sub": format!("sub-{hint}"),
+        "iat": now,
+        "exp": if hint.starts_with("stale") { now - 3600 } else { now + 3600 },
+        "tid": TENANT,
+        "email": if hint.starts_with("other") { format!("bob@{domain}") } else { hint.to_owned() },
+        "email_verified": !hint.starts_with("unverified"),
+        "xms_edov": !hint.starts_with("unverified"),
+        "preferred_username": hint,
+    });
+    if hint.starts_with("pun") {
+        let object = claims.as_object_mut().unwrap();
+        object.remove("email");
+        object.remove("email_verified");
+        object.remove("xms_edov");
+    }
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"stand-in","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.c3RhbmQtaW4tc2lnbmF0dXJl")
+}
+
+/// Microsoft Graph's `/v1.0/me`: the user principal name of the access token's user.
+async fn me(State(stand_in): State<StandIn>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let Some(hint) = stand_in.shared.lock().unwrap().access_tokens.get(token).cloned() else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
+    };
+    let upn = match hint.split_once('@') {
+        Some((local, domain)) if local.starts_with("pun") => format!("kim@{domain}"),
+        _ => hint,
+    };
+    axum::Json(serde_json::json!({ "userPrincipalName": upn, "mail": null })).into_response()
 }
 
 /// Form-decodes a Basic credential part (`+` and `%XX`).

@@ -20,7 +20,7 @@ pub(crate) const OAUTH_SECRET: &str = "oauth-client-secret";
 pub(crate) const CALLBACK_SECRET: &str = "test-callback-secret";
 
 /// The app's secret, for `POST /api/exchange` and signed start links.
-pub(crate) const APP_SECRET: &str = "test-app-secret";
+pub(crate) const APP_SECRET: &str = "test-app-secret-0123456789abcdef-0123";
 
 /// The root key of every test server (so that two servers make a fleet).
 pub(crate) const ROOT_KEY: &str = "test-root-key-0123456789abcdef-0123456789";
@@ -235,6 +235,15 @@ impl Harness {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+}
+
+impl Harness {
+    /// The callbacks received by now, after giving a late one half a second to arrive (they
+    /// are sent in the background): for checks that none came.
+    pub(crate) async fn callbacks_settled(&self) -> Vec<(HeaderMap, String)> {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        self.callbacks.lock().unwrap().clone()
     }
 }
 
