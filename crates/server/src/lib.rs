@@ -115,10 +115,12 @@ pub fn router(config: ServerConfig) -> Result<Router, SetupError> {
     build(config, None)
 }
 
-/// What an embedding Rust app receives after each successful sign-in: the same
-/// [`SignInResult`] as the code exchange gives (the v2 access token inside a
-/// [`SecretString`](nativeauth::secrecy::SecretString)). It never leaves the process. Check its
-/// `state` against the user's session before linking, as after an exchange.
+/// What an embedding Rust app receives after each successful sign-in, once its code is kept:
+/// the same [`SignInResult`] as the code exchange gives (the v2 access token inside a
+/// [`SecretString`](nativeauth::secrecy::SecretString)). It never leaves the process. Like the
+/// callback it cannot tell which browser finished the sign-in: link a mailbox to a user only
+/// after that user's browser brought the code to the success URL with its session's `state`,
+/// and the exchange answered. A panicking hook is logged and does not fail the sign-in.
 pub type Hook = Arc<dyn Fn(SignInResult) + Send + Sync>;
 
 /// [`router`], with `hook` called after each successful sign-in.

@@ -522,6 +522,16 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     );
     assert_eq!(stand_in.authorize_requests()[1]["login_hint"], "ann@gmail.com");
 
+    // The user typed one address and chose another account at Google: the account that
+    // signed in is linked, and the app is told which.
+    browser.go(&format!("{}/connect?state=oauth-3", app.base)).await;
+    browser.type_into("#email", "other.ann@gmail.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#oauth", "Sign in with Google").await;
+    browser.click("#oauth").await;
+    browser.wait_for_text("body", "linked bob@gmail.com").await;
+    assert_eq!(app.results()[1]["state"], "oauth-3");
+
     // Microsoft 365, the same way.
     browser.go(&format!("{}/connect?state=oauth-2", app.base)).await;
     browser.type_into("#email", "kim@contoso.onmicrosoft.com").await;
@@ -530,9 +540,9 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
     browser.screenshot("11-microsoft").await;
     browser.click("#oauth").await;
     browser.wait_for_text("body", "linked kim@contoso.onmicrosoft.com").await;
-    assert_eq!(app.results()[1]["provider"], "office365");
-    let received = harness.callbacks_after(2).await;
-    let callback: Value = serde_json::from_str(&received[1].1).unwrap();
+    assert_eq!(app.results()[2]["provider"], "office365");
+    let received = harness.callbacks_after(3).await;
+    let callback: Value = serde_json::from_str(&received[2].1).unwrap();
     assert_eq!(
         (callback["state"].as_str(), callback["provider"].as_str()),
         (Some("oauth-2"), Some("office365"))
