@@ -198,3 +198,106 @@ async fn an_abandoned_run_gives_its_lease_back() {
     assert!(is_gmail_by_mx(&report), "{:#?}", report.trace);
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
 }
+
+/// Runs `redis-cli` against the Redis on `port`; its standard output.
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let output = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn rejected(discovery: &Discovery, reason: &str) -> u64 {
+    discovery.shared_cache_rejections().iter().find(|(r, _)| *r == reason).map_or(0, |(_, n)| *n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_copied_onto_another_domain_is_a_miss() {
+    let redis = RedisServer::start();
+    let zone = zone().mx("quiet.test", 10, "mx.quiet-host.test");
+    let dns = DnsServer::start(zone);
+    let a = instance(&dns, &redis.url());
+    assert!(is_gmail_by_mx(&discover(&a, "dana@corp.test").await));
+    // Someone with write access to Redis copies corp.test's signed answer onto quiet.test.
+    let from = "fleet-test:nativeauth:v2:run:corp.test";
+    let to = "fleet-test:nativeauth:v2:run:quiet.test";
+    assert_eq!(redis_cli(redis.port(), &["COPY", from, to]), "1");
+    let b = instance(&dns, &redis.url());
+    let report = discover(&b, "kim@quiet.test").await;
+    assert!(!is_gmail_by_mx(&report), "the copied answer was used: {:#?}", report.best);
+    assert_eq!(rejected(&b, "signature"), 1);
+    assert_eq!(dns.count("quiet.test", RecordType::MX), 1, "quiet.test was asked anew");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_restored_after_its_signed_expiry_is_a_miss() {
+    use nativeauth::SharedCache;
+    let redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let short_lived = || {
+        let store = RedisStore::connect(&redis.url(), "fleet-test", TIMEOUT).unwrap();
+        let config = DiscoveryConfig::builder()
+            .nameservers([dns.addr()])
+            .deadline(Duration::from_secs(4))
+            .cache_ttl(Some(Duration::from_millis(400)), None)
+            .shared_cache(Arc::new(store), b"fleet key", TIMEOUT)
+            .build();
+        Discovery::new(config).unwrap()
+    };
+    let a = short_lived();
+    assert!(is_gmail_by_mx(&discover(&a, "dana@corp.test").await));
+    let store = RedisStore::connect(&redis.url(), "fleet-test", TIMEOUT).unwrap();
+    let key = "nativeauth:v2:run:corp.test";
+    let envelope = store.get(key).await.unwrap().expect("published");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The old value comes back, byte for byte, with a fresh lifetime of a minute.
+    store.put(key, &envelope, Duration::from_secs(60)).await.unwrap();
+    let b = short_lived();
+    let report = discover(&b, "fay@corp.test").await;
+    assert!(is_gmail_by_mx(&report));
+    assert_eq!(rejected(&b, "expired"), 1, "{:?}", b.shared_cache_rejections());
+    assert_eq!(dns.count("corp.test", RecordType::MX), 2, "asked anew");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_instance_publishes_nothing_and_takes_no_lease() {
+    let redis = RedisServer::start();
+    let dns = DnsServer::start(zone());
+    let store = RedisStore::connect(&redis.url(), "fleet-test", TIMEOUT).unwrap();
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .deadline(Duration::from_secs(4))
+        .shared_cache(Arc::new(store), b"fleet key", TIMEOUT)
+        .shared_cache_read_only()
+        .build();
+    let reader = Discovery::new(config).unwrap();
+    assert!(is_gmail_by_mx(&discover(&reader, "dana@corp.test").await));
+    assert_eq!(redis_cli(redis.port(), &["DBSIZE"]), "0", "nothing published, no lease");
+    // It still reads what the fleet published.
+    let a = instance(&dns, &redis.url());
+    assert!(is_gmail_by_mx(&discover(&a, "eve@other.test").await));
+    let report = discover(&reader, "fay@other.test").await;
+    assert_eq!(shared_step(&report).unwrap().outcome, nativeauth::Outcome::Found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_an_attacker_on_the_path_could_shape_is_not_shared() {
+    let redis = RedisServer::start();
+    // No MX pattern matches, and the only answer is an SRV record (DNS without DNSSEC).
+    let zone = Zone::new()
+        .mx("srv.test", 10, "mx.srv.test")
+        .srv("_imaps._tcp.srv.test", 0, 1, 993, "imap.srv.test")
+        .srv("_submissions._tcp.srv.test", 0, 1, 465, "smtp.srv.test");
+    let dns = DnsServer::start(zone);
+    let a = instance(&dns, &redis.url());
+    let report = discover(&a, "dana@srv.test").await;
+    let best = report.best.as_ref().expect("SRV found something");
+    assert_eq!(best.trust, nativeauth::Trust::Unverified, "{best:?}");
+    assert_eq!(
+        redis_cli(redis.port(), &["EXISTS", "fleet-test:nativeauth:v2:run:srv.test"]),
+        "0",
+        "an unverified answer stays with the instance that found it"
+    );
+}

@@ -65,9 +65,17 @@ pub(crate) struct Args {
     /// servers: what one found, the others use without the network, and one at a time asks
     /// about a domain (for --batch above all). Needs the fleet's root key in NATIVEAUTH_KEY (or
     /// NATIVEAUTH_COOKIE_KEY): the shared answers are signed with a key derived from it. While
-    /// Redis cannot answer, discovery goes on alone.
+    /// Redis cannot answer, discovery goes on alone. A run with a setting that changes what may
+    /// be trusted (--catalogue, --ca-file, --nameserver, --allow-http, …) reads the fleet's
+    /// answers but does not publish its own.
     #[arg(long, value_name = "URL")]
     pub(crate) cache: Option<String>,
+
+    /// The --cache namespace: the login servers' (`nativeauth`) by default; another one (a
+    /// test or staging fleet's) also takes answers found under settings that change what may
+    /// be trusted. A value stays bound to its namespace.
+    #[arg(long, value_name = "NAME", default_value = crate::fleet::PRODUCTION_NAMESPACE, requires = "cache")]
+    pub(crate) cache_namespace: String,
 
     /// How many addresses --batch works on at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]

@@ -4,6 +4,7 @@
 
 mod args;
 mod batch;
+mod fleet;
 mod human;
 mod login;
 mod parsed_json;
@@ -17,11 +18,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use nativeauth::catalogue::Catalogue;
-use nativeauth::keys::{KeyPurpose, RootKey};
 use nativeauth::providers::catalogue::CatalogueChoice;
 use nativeauth::providers::imap::ImapOptions;
 use nativeauth::providers::microsoft::MicrosoftOptions;
-use nativeauth::redis::RedisStore;
 use nativeauth::report::JsonReport;
 use nativeauth::{
     AddressPolicy, Discovery, DiscoveryConfig, DiscoveryConfigBuilder, EmailAddress, Failure,
@@ -31,9 +30,6 @@ use nativeauth::{
 use crate::args::Args;
 
 /// Exit statuses of the interface contract.
-/// The bound of one call to the `--cache` Redis.
-const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
-
 mod status {
     pub(crate) const DETECTED: u8 = 0;
     pub(crate) const NOTHING: u8 = 1;
@@ -78,7 +74,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             .build()
             .context("cannot start the async runtime")?;
         runtime.block_on(async {
-            let config = with_shared_cache(args, config)?;
+            let config = fleet::with_shared_cache(args, config)?;
             let discovery = Arc::new(Discovery::new(config)?);
             let run = batch::run(discovery.clone(), path, usize::from(args.concurrency)).await;
             if discovery.shared_cache_errors() > 0 {
@@ -109,7 +105,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let config = {
         let _inside = runtime.enter();
-        with_shared_cache(args, config)?
+        fleet::with_shared_cache(args, config)?
     };
     let discovery = Discovery::new(config)?;
     let report = runtime.block_on(discovery.discover(&email));
@@ -127,22 +123,6 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         out.flush()?;
     }
     Ok(exit_status(&report))
-}
-
-/// `config` with the `--cache` Redis as its shared layer, in the login server's namespace so
-/// that a batch warms a fleet. Call inside the runtime.
-fn with_shared_cache(args: &Args, config: DiscoveryConfig) -> anyhow::Result<DiscoveryConfig> {
-    let Some(url) = &args.cache else { return Ok(config) };
-    // The shared answers are signed with the fleet key, derived from the root key its servers
-    // share.
-    let root = RootKey::from_env().context("--cache")?.context(
-        "--cache needs the fleet's root key: set NATIVEAUTH_KEY (or NATIVEAUTH_COOKIE_KEY) to the \
-         value its login servers use, at least 32 bytes (the shared answers are signed with a \
-         key derived from it)",
-    )?;
-    let store = RedisStore::connect(url, "nativeauth", SHARED_TIMEOUT).context("--cache")?;
-    let key = root.derive(KeyPurpose::Fleet);
-    Ok(config.to_builder().shared_cache(Arc::new(store), key.bytes(), SHARED_TIMEOUT).build())
 }
 
 fn print_payload(

@@ -423,6 +423,7 @@ fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("addresses.txt");
     std::fs::write(&input, "a@shared.test\nb@shared.test\n").unwrap();
+    // A test fleet's namespace: --nameserver keeps a run out of the login servers' one.
     let run = || {
         discover_with_key(&[
             "--batch",
@@ -432,6 +433,8 @@ fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
             "--no-ispdb",
             "--cache",
             &redis.url(),
+            "--cache-namespace",
+            "cli-test",
         ])
     };
     let first = run();
@@ -457,10 +460,31 @@ fn a_batch_with_a_shared_cache_leaves_its_answers_to_the_next_one() {
         &ns,
         "--cache",
         &redis.url(),
+        "--cache-namespace",
+        "cli-test",
         "--json",
     ]);
     assert_eq!(json(&single)["source"], "mx");
     assert_eq!(dns.count("shared.test", hickory_proto::rr::RecordType::MX), 1);
+
+    // In the login servers' namespace, a run with --nameserver reads but does not publish,
+    // and says why.
+    let production = discover_with_key(&[
+        "d@shared.test",
+        "--nameserver",
+        &ns,
+        "--cache",
+        &redis.url(),
+        "--json",
+    ]);
+    assert_eq!(json(&production)["source"], "mx");
+    let stderr = String::from_utf8_lossy(&production.stderr);
+    assert!(stderr.contains("without publishing") && stderr.contains("--nameserver"), "{stderr}");
+    let keys = Command::new("redis-cli")
+        .args(["-p", &redis.port().to_string(), "--scan", "--pattern", "nativeauth:*"])
+        .output()
+        .expect("redis-cli runs");
+    assert!(keys.stdout.is_empty(), "{}", String::from_utf8_lossy(&keys.stdout));
 
     // A URL that is not Redis's is refused with the program's prefix.
     let refused = discover_with_key(&["c@shared.test", "--cache", "http://127.0.0.1/"]);

@@ -216,6 +216,10 @@ impl SharedCache for RedisStore {
         Ok(taken.is_some())
     }
 
+    fn full_key(&self, key: &str) -> String {
+        self.key(key)
+    }
+
     async fn release(&self, key: &str, token: &str) -> Result<(), SharedCacheError> {
         let mut connection = self.connection.clone();
         redis::Script::new(RELEASE_SCRIPT)

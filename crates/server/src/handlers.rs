@@ -629,6 +629,13 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
         app.discovery.shared_cache_errors(),
         app.limits.shared_errors()
     ));
+    text.push_str("# HELP nativeauth_shared_store_rejected_total Shared values refused (not this fleet's, moved from another key, past their signed expiry, another format), by reason.\n");
+    text.push_str("# TYPE nativeauth_shared_store_rejected_total counter\n");
+    for (reason, count) in app.discovery.shared_cache_rejections() {
+        text.push_str(&format!(
+            "nativeauth_shared_store_rejected_total{{reason=\"{reason}\"}} {count}\n"
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

@@ -38,6 +38,10 @@ async fn attempts_split_across_servers_are_counted_together() {
         text.contains("nativeauth_shared_store_errors_total{user=\"rate-limits\"} 0"),
         "{text}"
     );
+    for reason in ["format", "signature", "expired", "body"] {
+        let line = format!("nativeauth_shared_store_rejected_total{{reason=\"{reason}\"}} 0");
+        assert!(text.contains(&line), "{line} in {text}");
+    }
 }
 
 #[tokio::test]

@@ -67,6 +67,8 @@ pub struct Discovery {
     network_slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Shared-cache calls that failed or timed out.
     shared_errors: std::sync::atomic::AtomicU64,
+    /// Shared values refused, per [`wire::Rejected`] reason (in `Rejected::ALL`'s order).
+    shared_rejected: [std::sync::atomic::AtomicU64; 4],
 }
 
 /// This instance's turn to ask the network while sharing a cache.
@@ -122,10 +124,20 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// How often an instance waiting for another's run looks for its answer.
+/// How soon an instance waiting for another's run first looks for its answer; each later look
+/// waits twice as long, up to [`SHARED_POLL_MAX`].
 const SHARED_POLL: Duration = Duration::from_millis(25);
+/// The longest pause between two looks.
+const SHARED_POLL_MAX: Duration = Duration::from_millis(400);
 /// A lease outlives the holder's deadline by this much, then expires by itself.
 const SHARED_LEASE_MARGIN: Duration = Duration::from_secs(1);
+
+/// Now, in Unix milliseconds (the clock a fleet shares).
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// A shared-cache key: namespaced and versioned, and never holding an address (a domain is
 /// public and at most 253 characters).
@@ -179,6 +191,7 @@ impl Discovery {
             cache,
             network_slots,
             shared_errors: std::sync::atomic::AtomicU64::new(0),
+            shared_rejected: Default::default(),
         })
     }
 
@@ -335,34 +348,41 @@ impl Discovery {
         let signing = self.config.shared_cache_key.as_ref()?;
         let timer = ctx.timer("shared-cache", domain);
         let key = shared_key("run", domain);
+        let full_key = shared.full_key(&key);
         let lease_key = shared_key("lease", domain);
         let token = random_token();
         // Waiting for another instance leaves this one at least half of what remains.
         let now = tokio::time::Instant::now();
         let wait_until = now + deadline.saturating_duration_since(now) / 2;
         let mut waited = false;
+        let mut pause = SHARED_POLL;
         loop {
             match self.shared_call(shared.get(&key)).await {
                 Err(error) => {
                     timer.finish(Outcome::Error, &error.to_string());
                     return None;
                 }
-                Ok(Some(bytes)) => match wire::decode_signed(&bytes, signing) {
-                    Some(run) => {
-                        let how = if waited {
-                            "another instance's run, waited for"
-                        } else {
-                            "answered by another instance"
-                        };
-                        timer.finish(Outcome::Found, how);
-                        return Some(run);
+                Ok(Some(bytes)) => {
+                    match wire::decode_signed(&bytes, signing, &full_key, unix_millis()) {
+                        Ok(run) => {
+                            let how = if waited {
+                                "another instance's run, waited for"
+                            } else {
+                                "answered by another instance"
+                            };
+                            timer.finish(Outcome::Found, how);
+                            return Some(run);
+                        }
+                        Err(rejected) => self.count_rejected(rejected),
                     }
-                    None => tracing::warn!(
-                        domain,
-                        "shared cache: a value not signed with this fleet's key, or of another version; asking anew"
-                    ),
-                },
+                }
                 Ok(None) => {}
+            }
+            if !self.config.shared_cache_publish {
+                // Reading only: no lease either, or the fleet would wait for an answer that
+                // this instance will never publish.
+                timer.finish(Outcome::Nothing, "not in the shared cache (reading only)");
+                return None;
             }
             let ttl = self.config.deadline + SHARED_LEASE_MARGIN;
             match self.shared_call(shared.lease(&lease_key, &token, ttl)).await {
@@ -382,7 +402,9 @@ impl Discovery {
                     *turn = Some(SharedTurn { lease: Some(lease) });
                     return None;
                 }
-                Ok(false) if tokio::time::Instant::now() + SHARED_POLL >= wait_until => {
+                // A lease held past what this instance may wait (squatted, or a slow run) stops
+                // being waited for.
+                Ok(false) if tokio::time::Instant::now() + pause >= wait_until => {
                     timer.finish(
                         Outcome::Timeout,
                         "another instance is still asking: this one asks too",
@@ -392,10 +414,35 @@ impl Discovery {
                 }
                 Ok(false) => {
                     waited = true;
-                    tokio::time::sleep(SHARED_POLL).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(SHARED_POLL_MAX);
                 }
             }
         }
+    }
+
+    /// Counts a refused shared value, and logs the first of each reason (never the value).
+    fn count_rejected(&self, rejected: wire::Rejected) {
+        use std::sync::atomic::Ordering;
+        let index = wire::Rejected::ALL.iter().position(|r| *r == rejected).unwrap_or(0);
+        if self.shared_rejected[index].fetch_add(1, Ordering::Relaxed) == 0 {
+            tracing::warn!(
+                reason = rejected.as_str(),
+                "shared cache: a value was refused (not this fleet's, moved from another key, \
+                 past its signed expiry, or of another format); asking anew. Logged once per reason"
+            );
+        }
+    }
+
+    /// Shared values refused since this discovery was built, by reason: `format` (another
+    /// envelope), `signature` (not this fleet's key, or moved from another key), `expired`
+    /// (past its signed expiry), `body` (another version).
+    pub fn shared_cache_rejections(&self) -> Vec<(&'static str, u64)> {
+        wire::Rejected::ALL
+            .iter()
+            .zip(&self.shared_rejected)
+            .map(|(r, n)| (r.as_str(), n.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
     }
 
     /// Publishes this instance's run for the others (when it may be kept, shared and is
@@ -408,12 +455,20 @@ impl Discovery {
         else {
             return;
         };
-        if complete {
-            if let (Some(ttl), Some(bytes)) =
-                (self.cache.lifetime(run), wire::encode_signed(run, signing))
-            {
+        // Only what no one on the path could have shaped is shared: an answer resting on plain
+        // http, DNS without DNSSEC or a guess stays with the instance that found it.
+        let shapeable = run.detections.iter().any(|d| d.trust == Trust::Unverified);
+        if complete && !shapeable && self.config.shared_cache_publish {
+            if let Some(ttl) = self.cache.lifetime(run) {
                 let key = shared_key("run", domain);
-                let _ = self.shared_call(shared.put(&key, &bytes, ttl)).await;
+                let left = ttl.saturating_sub(run.at.elapsed());
+                let expires_ms =
+                    unix_millis().saturating_add(u64::try_from(left.as_millis()).unwrap_or(0));
+                if let Some(bytes) =
+                    wire::encode_signed(run, signing, &shared.full_key(&key), expires_ms)
+                {
+                    let _ = self.shared_call(shared.put(&key, &bytes, left)).await;
+                }
             }
         }
         if let Some(lease) = turn.lease {

@@ -11,7 +11,10 @@ use crate::model::{
 };
 
 /// Bumped whenever the format changes: instances of different versions then simply miss.
-pub(super) const VERSION: u8 = 1;
+pub(super) const VERSION: u8 = 2;
+
+/// The first byte of a signed value: its envelope's format.
+const FORMAT: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct WireRun {
@@ -124,21 +127,90 @@ fn server_from_wire(server: WireServer) -> Server {
     }
 }
 
-/// The run as bytes signed with `key` (the tag first), or `None` for a run that must not be
-/// shared (one user's answers).
-pub(super) fn encode_signed(run: &CachedRun, key: &ring::hmac::Key) -> Option<Vec<u8>> {
-    let body = encode(run)?;
-    let tag = ring::hmac::sign(key, &body);
-    let mut signed = tag.as_ref().to_vec();
-    signed.extend_from_slice(&body);
-    Some(signed)
+/// Why a shared value was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rejected {
+    /// An envelope of another format (or too short to be one).
+    Format,
+    /// Not signed with this fleet's key for this key and expiry: written by someone else,
+    /// moved from another key, or its expiry changed.
+    Signature,
+    /// Signed, but past its signed expiry (an old value restored).
+    Expired,
+    /// Signed, but the body is of another version or does not parse.
+    Body,
 }
 
-/// The run in `bytes` when `key` signed them, else `None`.
-pub(super) fn decode_signed(bytes: &[u8], key: &ring::hmac::Key) -> Option<CachedRun> {
-    let (tag, body) = bytes.split_at_checked(TAG_LEN)?;
-    ring::hmac::verify(key, body, tag).ok()?;
-    decode(body)
+impl Rejected {
+    /// Every reason, in a fixed order (for counters).
+    pub(super) const ALL: [Self; 4] = [Self::Format, Self::Signature, Self::Expired, Self::Body];
+
+    /// The reason's label (metrics, logs).
+    pub(super) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Format => "format",
+            Self::Signature => "signature",
+            Self::Expired => "expired",
+            Self::Body => "body",
+        }
+    }
+}
+
+/// What the tag covers: the format byte, the full key the value lives under (length-prefixed),
+/// the expiry (Unix milliseconds) and the body. A value moved to another key, restored after
+/// its expiry or re-dated no longer verifies.
+fn signed_bytes(store_key: &str, expires_ms: u64, body: &[u8]) -> Vec<u8> {
+    let key = store_key.as_bytes();
+    let mut signed = Vec::with_capacity(1 + 8 + key.len() + 8 + body.len());
+    signed.push(FORMAT);
+    signed.extend_from_slice(&(key.len() as u64).to_be_bytes());
+    signed.extend_from_slice(key);
+    signed.extend_from_slice(&expires_ms.to_be_bytes());
+    signed.extend_from_slice(body);
+    signed
+}
+
+/// The run as a signed envelope for `store_key`, valid until `expires_ms` (Unix
+/// milliseconds): format byte, expiry, tag, body. `None` for a run that must not be shared.
+pub(super) fn encode_signed(
+    run: &CachedRun,
+    key: &ring::hmac::Key,
+    store_key: &str,
+    expires_ms: u64,
+) -> Option<Vec<u8>> {
+    let body = encode(run)?;
+    let tag = ring::hmac::sign(key, &signed_bytes(store_key, expires_ms, &body));
+    let mut envelope = vec![FORMAT];
+    envelope.extend_from_slice(&expires_ms.to_be_bytes());
+    envelope.extend_from_slice(tag.as_ref());
+    envelope.extend_from_slice(&body);
+    Some(envelope)
+}
+
+/// The run in the envelope `bytes` read under `store_key` at `now_ms`, when this fleet's `key`
+/// signed it for that key and it has not expired.
+pub(super) fn decode_signed(
+    bytes: &[u8],
+    key: &ring::hmac::Key,
+    store_key: &str,
+    now_ms: u64,
+) -> Result<CachedRun, Rejected> {
+    let (&format, rest) = bytes.split_first().ok_or(Rejected::Format)?;
+    if format != FORMAT {
+        return Err(Rejected::Format);
+    }
+    let (expires, rest) = rest.split_at_checked(8).ok_or(Rejected::Format)?;
+    let (tag, body) = rest.split_at_checked(TAG_LEN).ok_or(Rejected::Format)?;
+    let mut expires_be = [0u8; 8];
+    expires_be.copy_from_slice(expires);
+    let expires_ms = u64::from_be_bytes(expires_be);
+    ring::hmac::verify(key, &signed_bytes(store_key, expires_ms, body), tag)
+        .map_err(|_| Rejected::Signature)?;
+    // The signed expiry decides, not the store's: a value restored with a new TTL is old.
+    if expires_ms <= now_ms {
+        return Err(Rejected::Expired);
+    }
+    decode(body).ok_or(Rejected::Body)
 }
 
 /// HMAC-SHA256 tags are 32 bytes.
@@ -290,18 +362,30 @@ mod tests {
     }
 
     #[test]
-    fn values_not_signed_with_the_fleets_key_are_misses() {
+    fn values_are_bound_to_the_fleets_key_their_place_and_their_time() {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"fleet key");
         let other = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"someone else");
-        let signed = encode_signed(&run(&[Source::Mx]), &key).unwrap();
-        assert!(decode_signed(&signed, &key).is_some());
-        assert!(decode_signed(&signed, &other).is_none());
-        assert!(decode_signed(&encode(&run(&[Source::Mx])).unwrap(), &key).is_none());
+        let place = "nativeauth:nativeauth:v2:run:brightwave.net";
+        let signed = encode_signed(&run(&[Source::Mx]), &key, place, 10_000).unwrap();
+        assert!(decode_signed(&signed, &key, place, 9_999).is_ok());
+        assert_eq!(decode_signed(&signed, &other, place, 0).err(), Some(Rejected::Signature));
+        let moved = "nativeauth:nativeauth:v2:run:quietmail.org";
+        assert_eq!(decode_signed(&signed, &key, moved, 0).err(), Some(Rejected::Signature));
+        assert_eq!(decode_signed(&signed, &key, place, 10_000).err(), Some(Rejected::Expired));
+        // Re-dating the envelope breaks the tag.
+        let mut redated = signed.clone();
+        redated[1..9].copy_from_slice(&u64::MAX.to_be_bytes());
+        assert_eq!(decode_signed(&redated, &key, place, 20_000).err(), Some(Rejected::Signature));
+        assert_eq!(
+            decode_signed(&encode(&run(&[Source::Mx])).unwrap(), &key, place, 0).err(),
+            Some(Rejected::Format)
+        );
         let mut tampered = signed.clone();
         let last = tampered.len() - 2;
         tampered[last] ^= 1;
-        assert!(decode_signed(&tampered, &key).is_none());
-        assert!(decode_signed(b"short", &key).is_none());
+        assert_eq!(decode_signed(&tampered, &key, place, 0).err(), Some(Rejected::Signature));
+        assert_eq!(decode_signed(b"short", &key, place, 0).err(), Some(Rejected::Format));
+        assert_eq!(decode_signed(b"", &key, place, 0).err(), Some(Rejected::Format));
     }
 
     #[test]

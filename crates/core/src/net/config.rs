@@ -102,6 +102,8 @@ pub struct DiscoveryConfig {
     /// Signs and checks the shared values (its `Debug` shows the algorithm only).
     pub(crate) shared_cache_key: Option<ring::hmac::Key>,
     pub(crate) shared_cache_timeout: Duration,
+    /// Whether this instance publishes to the shared cache (and takes leases), or only reads.
+    pub(crate) shared_cache_publish: bool,
 }
 
 impl Default for DiscoveryConfig {
@@ -124,6 +126,7 @@ impl Default for DiscoveryConfig {
             shared_cache: None,
             shared_cache_key: None,
             shared_cache_timeout: DEFAULT_SHARED_CACHE_TIMEOUT,
+            shared_cache_publish: true,
         }
     }
 }
@@ -303,6 +306,15 @@ impl DiscoveryConfigBuilder {
         self.config.shared_cache = Some(cache);
         self.config.shared_cache_key = Some(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key));
         self.config.shared_cache_timeout = timeout;
+        self
+    }
+
+    /// Reads the shared cache without publishing to it (and without taking leases, so no
+    /// other instance waits for this one): for a run under settings that change what may be
+    /// trusted (another catalogue, extra roots, private targets, another nameserver, plain
+    /// http, test ports), whose answers must not reach a fleet that runs without them.
+    pub fn shared_cache_read_only(mut self) -> Self {
+        self.config.shared_cache_publish = false;
         self
     }
 

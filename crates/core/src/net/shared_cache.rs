@@ -51,4 +51,10 @@ pub trait SharedCache: Send + Sync + fmt::Debug {
     /// Gives the lease `key` back early, only if it still holds `token` (it may have expired
     /// and been taken by another instance); it expires by itself otherwise.
     async fn release(&self, key: &str, token: &str) -> Result<(), SharedCacheError>;
+
+    /// The full name `key` has in the store (with any namespace the store adds): what a
+    /// signed value is bound to. Default: `key` itself.
+    fn full_key(&self, key: &str) -> String {
+        key.to_owned()
+    }
 }
