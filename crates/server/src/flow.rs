@@ -48,8 +48,6 @@ pub(crate) struct App {
     pub(crate) cookie_key: Vec<u8>,
     /// The key naming rate-limit counters (so that no counter holds an address).
     pub(crate) ratelimit_key: Vec<u8>,
-    /// The key of OAuth sign-ins in flight.
-    pub(crate) oauth_key: Vec<u8>,
     /// Results waiting for the app's code exchange.
     pub(crate) codes: crate::codes::Codes,
     pub(crate) limits: crate::limits::Limits,
@@ -157,14 +155,17 @@ impl App {
                 crate::codes::Codes::local(),
             ),
         };
-        let oauth = crate::oauth::OAuth::new(&config.file, &config.secrets)?;
+        let oauth = crate::oauth::OAuth::new(
+            &config.file,
+            &config.secrets,
+            root.derive(KeyPurpose::OAuth).bytes(),
+        )?;
         Ok(Self {
             oauth,
             discovery: Discovery::new(discovery_config)?,
             api: api_client(&config)?,
             cookie_key,
             ratelimit_key: derive(KeyPurpose::RateLimit),
-            oauth_key: derive(KeyPurpose::OAuth),
             codes,
             limits,
             metrics: crate::metrics::Metrics::default(),

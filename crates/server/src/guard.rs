@@ -17,9 +17,20 @@ use crate::flow::App;
 pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
 
 impl ClientIp {
-    /// The rate-limit key of this client.
+    /// The rate-limit key of this client: its IPv4 address, or its IPv6 /64 (one subscriber's
+    /// network gets a whole /64, so counting per /128 would give each a new budget per address).
     pub(crate) fn key(self) -> String {
-        self.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        match self.0 {
+            None => "unknown".to_owned(),
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+        }
     }
 }
 
@@ -110,5 +121,21 @@ pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Caller {
         Some("same-origin" | "none") => Caller::SameOrigin,
         Some(_) => Caller::CrossSite,
         None => Caller::NotABrowser,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let key = |ip: &str| ClientIp(Some(ip.parse().unwrap())).key();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb:cccc:dddd:eeee"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:198.51.100.7"), key("198.51.100.7"));
+        assert_ne!(key("198.51.100.7"), key("198.51.100.8"));
     }
 }

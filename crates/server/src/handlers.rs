@@ -709,14 +709,10 @@ pub(crate) async fn oauth_start(
     }
     match app.oauth.start(provider, &email, &app.config.file.scopes, domain_hint.as_deref(), start)
     {
-        Ok((location, flow)) => {
-            let signed = format!(
-                "{flow}.{}",
-                crate::signing::hmac_hex(&app.oauth_key, format!("oauth.{flow}").as_bytes())
-            );
+        Ok((location, sealed)) => {
             let mut response = Redirect::to(&location).into_response();
             // Lax: the provider's redirect back is a cross-site top-level navigation.
-            let cookie = cookies::set(FLOW_COOKIE, &signed, FLOW_LIFETIME, app.config.file.https)
+            let cookie = cookies::set(FLOW_COOKIE, &sealed, FLOW_LIFETIME, app.config.file.https)
                 .replace("SameSite=Strict", "SameSite=Lax");
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, value);
@@ -749,12 +745,8 @@ pub(crate) async fn oauth_callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let flow: Option<String> = cookies::read(&headers, FLOW_COOKIE).and_then(|value| {
-        let (flow, tag) = value.split_once('.')?;
-        crate::signing::verify_hex(&app.oauth_key, format!("oauth.{flow}").as_bytes(), tag)
-            .then(|| flow.to_owned())
-    });
-    let finished = app.oauth.finish(flow.as_deref(), &query, &app.callbacks).await;
+    let flow = cookies::read(&headers, FLOW_COOKIE);
+    let finished = app.oauth.finish(flow, &query, &app.callbacks).await;
     let mut response = match finished {
         Err((error, email)) => {
             tracing::info!(%error, "oauth sign-in failed");
@@ -766,7 +758,7 @@ pub(crate) async fn oauth_callback(
                 OAuthError::NoRefreshToken => {
                     (StatusCode::BAD_GATEWAY, "oauth-no-refresh-token", Msg::OAuthNoRefreshToken)
                 }
-                OAuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy),
+                OAuthError::Seal => (StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy),
                 OAuthError::Identity(_) => {
                     (StatusCode::FORBIDDEN, "oauth-identity", Msg::OAuthIdentity)
                 }

@@ -27,6 +27,7 @@ mod identity;
 mod limits;
 mod metrics;
 mod oauth;
+mod oauth_flow;
 mod page;
 mod result;
 mod signing;

@@ -2,10 +2,10 @@
 //! and `state` (RFC 6749, RFC 7636), on the `oauth2` crate, for the refresh token the connect
 //! API needs (v2 `gmail` / `office365` settings, the v3 custom-auth body).
 //!
-//! The start of a flow stays on the server: the PKCE verifier, the expected `state`, the
-//! address and the app's `state` are kept here under a random id, which the browser holds in a
-//! signed cookie for ten minutes (`SameSite=Lax`: the provider's redirect back is a cross-site
-//! navigation). Tokens never leave the server; the refresh token goes into `Credentials` and is
+//! The start of a flow travels with the browser: the PKCE verifier, the address and the app's
+//! `state` are sealed into a cookie bound to the OAuth `state` ([`crate::oauth_flow`]), for ten
+//! minutes (`SameSite=Lax`: the provider's redirect back is a cross-site navigation), so any
+//! server of a fleet can finish it. Tokens never leave the server; the refresh token goes into `Credentials` and is
 //! dropped after the API call. Who signed in is read from the ID token ([`crate::identity`]),
 //! never assumed from the typed address: `login_hint`, `hd` and `domain_hint` are only hints.
 //!
@@ -26,8 +26,7 @@
 //!   provider scopes (<https://developer.nylas.com/docs/v2/developer-guide-v2/authentication/authentication-scopes>).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nativeauth::EmailAddress;
 use nativeauth::connect::Credentials;
@@ -49,11 +48,10 @@ use crate::cookies::Start;
 use crate::identity::{
     Expected, GOOGLE_ISSUER, GRAPH_URL, Identity, IdentityError, MICROSOFT_ISSUER,
 };
+use crate::oauth_flow::{FlowSeal, Pending};
 
 /// How long a started sign-in may take at the provider.
 pub(crate) const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
-/// Flows kept at once; past it, expired ones are dropped, then new ones refused.
-const MAX_PENDING: usize = 10_000;
 /// The cookie holding the flow's id.
 pub(crate) const FLOW_COOKIE: &str = "nativeauth_oauth";
 /// A token response larger than this is refused.
@@ -132,16 +130,6 @@ struct Registration {
     graph_url: String,
 }
 
-/// A started flow, waiting for the provider's redirect.
-struct Pending {
-    provider: OAuthProvider,
-    email: EmailAddress,
-    csrf: String,
-    verifier: SecretString,
-    start: Start,
-    started: Instant,
-}
-
 /// Why a flow did not end with credentials. Each has a message for the user.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OAuthError {
@@ -154,10 +142,10 @@ pub(crate) enum OAuthError {
     /// The provider answered with another error.
     #[error("the provider answered {0}")]
     Provider(String),
-    /// No flow for this browser, or one that expired or was used already.
+    /// No flow for this browser, or one that expired.
     #[error("no sign-in in progress for this browser")]
     NoFlow,
-    /// The `state` does not match the browser's flow.
+    /// The `state` does not open the browser's flow (another flow's cookie, or forged).
     #[error("the state does not match")]
     StateMismatch,
     /// The code was refused (`invalid_grant`: expired, used, or not this client's).
@@ -169,9 +157,9 @@ pub(crate) enum OAuthError {
     /// The token endpoint could not be reached or answered garbage.
     #[error("the token endpoint failed: {0}")]
     Exchange(String),
-    /// Too many flows are in progress.
-    #[error("too many sign-ins in progress")]
-    Busy,
+    /// The flow could not be sealed (no randomness).
+    #[error("the flow could not be kept")]
+    Seal,
     /// Who signed in could not be established.
     #[error("the signed-in identity cannot be used: {0}")]
     Identity(#[from] IdentityError),
@@ -193,7 +181,7 @@ pub(crate) struct Finished {
 pub(crate) struct OAuth {
     google: Option<Registration>,
     microsoft: Option<Registration>,
-    pending: Mutex<HashMap<String, Pending>>,
+    seal: FlowSeal,
 }
 
 fn registration(
@@ -329,7 +317,11 @@ pub(crate) fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Ve
 
 impl OAuth {
     /// The flows configured in `file`, with their secrets.
-    pub(crate) fn new(file: &FileConfig, secrets: &Secrets) -> Result<Self, SetupError> {
+    pub(crate) fn new(
+        file: &FileConfig,
+        secrets: &Secrets,
+        key: &[u8; 32],
+    ) -> Result<Self, SetupError> {
         let allow_http = file.allow_loopback_http;
         let google = file
             .oauth_google
@@ -350,7 +342,7 @@ impl OAuth {
                 )
             })
             .transpose()?;
-        Ok(Self { google, microsoft, pending: Mutex::new(HashMap::new()) })
+        Ok(Self { google, microsoft, seal: FlowSeal::new(key) })
     }
 
     fn registration(&self, provider: OAuthProvider) -> Option<&Registration> {
@@ -365,7 +357,7 @@ impl OAuth {
         self.registration(provider).is_some()
     }
 
-    /// Starts a flow: the provider's authorization URL, and the flow id for the browser's
+    /// Starts a flow: the provider's authorization URL, and the sealed flow for the browser's
     /// cookie. `domain_hint` is the organisation's domain when the address is not a consumer
     /// one.
     pub(crate) fn start(
@@ -406,42 +398,29 @@ impl OAuth {
             }
         };
         let (url, csrf) = request.url();
-        let id = crate::signing::random_token();
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending.len() >= MAX_PENDING {
-            pending.retain(|_, flow| flow.started.elapsed() < FLOW_LIFETIME);
-            if pending.len() >= MAX_PENDING {
-                return Err(OAuthError::Busy);
-            }
-        }
-        pending.insert(
-            id.clone(),
-            Pending {
-                provider,
-                email: email.clone(),
-                csrf: csrf.secret().clone(),
-                verifier: SecretString::from(verifier.into_secret()),
-                start,
-                started: Instant::now(),
-            },
-        );
-        Ok((url.to_string(), id))
+        let flow = Pending {
+            provider,
+            email: email.clone(),
+            verifier: SecretString::from(verifier.into_secret()),
+            start,
+        };
+        let cookie = self.seal.seal(&flow, csrf.secret()).ok_or(OAuthError::Seal)?;
+        Ok((url.to_string(), cookie))
     }
 
-    /// Finishes the flow `flow_id` (from the browser's cookie) with the provider's redirect:
-    /// checks `state`, exchanges the code with the PKCE verifier, and returns the credentials.
-    /// The flow is used up whatever happens; a failure keeps the flow's address, when there was
-    /// a flow, so that the page can show it again.
+    /// Finishes the flow sealed in the browser's cookie with the provider's redirect: opens it
+    /// with the returned `state` (another flow's cookie does not open), exchanges the code with
+    /// the PKCE verifier, and returns the credentials. A failure keeps the flow's address, when
+    /// there was a flow, so that the page can show it again.
     pub(crate) async fn finish(
         &self,
-        flow_id: Option<&str>,
+        cookie: Option<&str>,
         query: &HashMap<String, String>,
         http: &reqwest::Client,
     ) -> Result<Finished, (OAuthError, Option<EmailAddress>)> {
-        let flow = flow_id
-            .and_then(|id| self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(id))
-            .filter(|flow| flow.started.elapsed() < FLOW_LIFETIME)
-            .ok_or((OAuthError::NoFlow, None))?;
+        let cookie = cookie.ok_or((OAuthError::NoFlow, None))?;
+        let state = query.get("state").map(String::as_str).unwrap_or_default();
+        let flow = self.seal.open(cookie, state).ok_or((OAuthError::StateMismatch, None))?;
         let email = flow.email.clone();
         self.exchange(flow, query, http).await.map_err(|error| (error, Some(email)))
     }
@@ -452,10 +431,6 @@ impl OAuth {
         query: &HashMap<String, String>,
         http: &reqwest::Client,
     ) -> Result<Finished, OAuthError> {
-        let state = query.get("state").map(String::as_str).unwrap_or_default();
-        if !constant_time_eq(state.as_bytes(), flow.csrf.as_bytes()) {
-            return Err(OAuthError::StateMismatch);
-        }
         if let Some(error) = query.get("error") {
             return Err(if error == "access_denied" {
                 OAuthError::Denied
@@ -522,10 +497,6 @@ impl OAuth {
 
 fn error_code(response: &StandardErrorResponse<BasicErrorResponseType>) -> String {
     response.error().as_ref().chars().take(64).collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Why the token request failed on the way.

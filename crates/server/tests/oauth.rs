@@ -333,3 +333,71 @@ async fn an_identity_the_provider_does_not_vouch_for_is_refused() {
     let result = exchanged(&harness, &callback).await;
     assert_eq!(result["email_address"], "unverified@contoso.onmicrosoft.com");
 }
+
+/// Starts a Google flow on `harness` for `email`: the browser's cookies after the start (page
+/// and flow), and the provider's redirect back.
+async fn start_flow(harness: &Harness, email: &str) -> (String, HashMap<String, String>) {
+    let session = harness.open("?state=app-state-1").await;
+    let start = harness
+        .http
+        .get(
+            reqwest::Url::parse_with_params(
+                &format!("{}/oauth/google/start", harness.base),
+                [("email", email)],
+            )
+            .unwrap(),
+        )
+        .header("Cookie", &session.cookies)
+        .send()
+        .await
+        .unwrap();
+    assert!(start.status().is_redirection(), "{}", start.status());
+    let cookies = format!("{}; {}", session.cookies, common::cookies_of(&start));
+    let authorize = start.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    let consent = harness.http.get(&authorize).send().await.unwrap();
+    let back = consent.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    (cookies, query_of(&back))
+}
+
+async fn callback(
+    harness: &Harness,
+    cookies: &str,
+    answer: &HashMap<String, String>,
+) -> reqwest::Response {
+    harness
+        .http
+        .get(
+            reqwest::Url::parse_with_params(&format!("{}/oauth/callback", harness.base), answer)
+                .unwrap(),
+        )
+        .header("Cookie", cookies)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_flow_started_on_one_server_finishes_on_another_and_a_swapped_cookie_is_refused() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    // Two servers with the same root key and no Redis: nothing of the flow is kept on either.
+    let a = server(Api::V2, &stand_in).await;
+    let b = server(Api::V2, &stand_in).await;
+    let (cookies, answer) = start_flow(&a, "ann@gmail.com").await;
+    let finished = callback(&b, &cookies, &answer).await;
+    assert_eq!(finished.status(), 303, "{}", finished.text().await.unwrap());
+    let result = exchanged(&b, &finished).await;
+    assert_eq!(result["email_address"], "ann@gmail.com");
+
+    // Two flows in one browser: the first's redirect with the second's cookie does not open.
+    let (_, first) = start_flow(&a, "ann@gmail.com").await;
+    let (second_cookies, _) = start_flow(&a, "bob@gmail.com").await;
+    let token_requests = stand_in.token_requests().len();
+    let swapped = callback(&b, &second_cookies, &first).await;
+    assert_eq!(swapped.status(), 400);
+    assert!(swapped.text().await.unwrap().contains("expired or was already used"));
+    assert_eq!(
+        stand_in.token_requests().len(),
+        token_requests,
+        "refused on the state, before any code is spent"
+    );
+}

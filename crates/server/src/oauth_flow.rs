@@ -1,0 +1,155 @@
+//! An OAuth sign-in in flight travels with the browser, not in a server table: the PKCE
+//! verifier, the provider, the typed address, what the page's start kept and the expiry are
+//! sealed with ChaCha20-Poly1305 under the `oauth` key into the flow cookie. The OAuth `state`
+//! sent to the provider is the associated data, so the cookie opens only with the `state` the
+//! provider sends back: a cookie swapped from another flow is refused. Any server with the same
+//! root key can finish a flow another one started, and a flood of starts fills no table.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use nativeauth::EmailAddress;
+use nativeauth::secrecy::{ExposeSecret, SecretString};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::cookies::Start;
+use crate::oauth::{FLOW_LIFETIME, OAuthProvider};
+
+/// A flow waiting for the provider's redirect.
+pub(crate) struct Pending {
+    pub(crate) provider: OAuthProvider,
+    pub(crate) email: EmailAddress,
+    pub(crate) verifier: SecretString,
+    pub(crate) start: Start,
+}
+
+/// What is sealed (short names: it rides in a cookie).
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    /// `google` or `microsoft`.
+    p: String,
+    e: String,
+    v: String,
+    s: Option<String>,
+    pin: Option<String>,
+    sig: bool,
+    /// Expiry, Unix seconds.
+    x: u64,
+}
+
+const AAD_PREFIX: &[u8] = b"nativeauth/oauth-flow/v1\n";
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+fn aad(state: &str) -> Aad<Vec<u8>> {
+    let mut aad = AAD_PREFIX.to_vec();
+    aad.extend_from_slice(state.as_bytes());
+    Aad::from(aad)
+}
+
+/// Seals and opens flows under one key.
+pub(crate) struct FlowSeal {
+    key: LessSafeKey,
+    random: SystemRandom,
+}
+
+impl FlowSeal {
+    /// A seal under `key` (the `oauth` key).
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
+            .map(LessSafeKey::new)
+            .unwrap_or_else(|_| unreachable!("a 32-byte key is a valid ChaCha20-Poly1305 key"));
+        Self { key, random: SystemRandom::new() }
+    }
+
+    /// The cookie value of `flow`, bound to the OAuth `state` sent to the provider.
+    pub(crate) fn seal(&self, flow: &Pending, state: &str) -> Option<String> {
+        self.seal_at(flow, state, now())
+    }
+
+    fn seal_at(&self, flow: &Pending, state: &str, now: u64) -> Option<String> {
+        let sealed = Sealed {
+            p: flow.provider.as_str().to_owned(),
+            e: flow.email.as_str().to_owned(),
+            v: flow.verifier.expose_secret().to_owned(),
+            s: flow.start.state.clone(),
+            pin: flow.start.pinned.clone(),
+            sig: flow.start.signed,
+            x: now + FLOW_LIFETIME.as_secs(),
+        };
+        let mut body = serde_json::to_vec(&sealed).ok()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.random.fill(&mut nonce).ok()?;
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad(state), &mut body)
+            .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&body);
+        Some(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// The flow in the cookie value `cookie`, when it was sealed here for `state` and has not
+    /// expired.
+    pub(crate) fn open(&self, cookie: &str, state: &str) -> Option<Pending> {
+        self.open_at(cookie, state, now())
+    }
+
+    fn open_at(&self, cookie: &str, state: &str, now: u64) -> Option<Pending> {
+        let bytes = URL_SAFE_NO_PAD.decode(cookie).ok()?;
+        let (nonce, body) = bytes.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let plain = self.key.open_in_place(nonce, aad(state), &mut body).ok()?;
+        let sealed: Sealed = serde_json::from_slice(plain).ok()?;
+        if sealed.x < now {
+            return None;
+        }
+        Some(Pending {
+            provider: OAuthProvider::from_path(&sealed.p)?,
+            email: EmailAddress::parse(&sealed.e).ok()?,
+            verifier: SecretString::from(sealed.v),
+            start: Start { state: sealed.s, pinned: sealed.pin, signed: sealed.sig, until: None },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn flow() -> Pending {
+        Pending {
+            provider: OAuthProvider::Google,
+            email: EmailAddress::parse("ann@gmail.com").unwrap(),
+            verifier: SecretString::from("v".repeat(43)),
+            start: Start { state: Some("app".into()), pinned: None, signed: false, until: None },
+        }
+    }
+
+    #[test]
+    fn a_flow_opens_only_with_its_state_its_key_and_in_time() {
+        let seal = FlowSeal::new(&[1u8; 32]);
+        let cookie = seal.seal_at(&flow(), "state-1", 1000).unwrap();
+        assert!(!cookie.contains("ann") && !cookie.contains("vvvv"), "sealed, not encoded");
+        let opened = seal.open_at(&cookie, "state-1", 1000).unwrap();
+        assert_eq!(opened.email.as_str(), "ann@gmail.com");
+        assert_eq!(opened.start.state.as_deref(), Some("app"));
+        assert!(seal.open_at(&cookie, "state-2", 1000).is_none(), "another flow's state");
+        assert!(FlowSeal::new(&[2u8; 32]).open_at(&cookie, "state-1", 1000).is_none());
+        let late = 1000 + FLOW_LIFETIME.as_secs() + 1;
+        assert!(seal.open_at(&cookie, "state-1", late).is_none(), "expired");
+        let mut bytes = URL_SAFE_NO_PAD.decode(&cookie).unwrap();
+        bytes[20] ^= 1;
+        assert!(seal.open_at(&URL_SAFE_NO_PAD.encode(bytes), "state-1", 1000).is_none());
+        for garbage in ["", "!!", "AAAA"] {
+            assert!(seal.open_at(garbage, "state-1", 1000).is_none());
+        }
+    }
+}
