@@ -134,15 +134,22 @@ impl App {
             Some(url) => {
                 let store =
                     nativeauth::redis::RedisStore::connect(url, "nativeauth", REDIS_TIMEOUT)?;
-                let discovery_config = config
-                    .discovery
-                    .to_builder()
-                    .shared_cache(
-                        Arc::new(store.clone()),
-                        root.derive(KeyPurpose::Fleet).bytes(),
-                        REDIS_TIMEOUT,
-                    )
-                    .build();
+                let mut builder = config.discovery.to_builder().shared_cache(
+                    Arc::new(store.clone()),
+                    root.derive(KeyPurpose::Fleet).bytes(),
+                    REDIS_TIMEOUT,
+                );
+                let changes = config.discovery.trust_changes();
+                if !changes.is_empty() {
+                    // Its answers rest on settings the rest of the fleet may not share.
+                    tracing::warn!(
+                        settings = %changes.join(", "),
+                        "the discovery settings change what may be trusted: reading the fleet's \
+                         answers without publishing this server's"
+                    );
+                    builder = builder.shared_cache_read_only();
+                }
+                let discovery_config = builder.build();
                 let codes = crate::codes::Codes::shared(
                     store.clone(),
                     root.derive(KeyPurpose::Result).bytes(),

@@ -70,3 +70,21 @@ async fn without_redis_each_server_still_limits_on_its_own() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_server_with_its_own_nameservers_reads_the_fleet_but_publishes_nothing() {
+    use nativeauth::DiscoveryConfig;
+    use nativeauth_testkit::{DnsServer, Zone};
+    let redis = RedisServer::start();
+    let dns = DnsServer::start(Zone::new().mx("corp.test", 10, "aspmx.l.google.com"));
+    let discovery = DiscoveryConfig::builder().nameservers([dns.addr()]).build();
+    let url = redis.url();
+    let server = start(Api::V2, Some(discovery), move |file| file.redis_url = Some(url)).await;
+    let (status, body) = server.detect("ann@corp.test").await;
+    assert_eq!((status, body["source"].as_str()), (200, Some("mx")), "{body}");
+    let keys = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port().to_string(), "--scan", "--pattern", "*run*"])
+        .output()
+        .expect("redis-cli runs");
+    assert!(keys.stdout.is_empty(), "{}", String::from_utf8_lossy(&keys.stdout));
+}

@@ -179,6 +179,20 @@ impl DiscoveryConfig {
             .unwrap_or_default()
     }
 
+    /// The settings of this configuration that change what may be trusted, by name
+    /// (`nameservers`, `extra_roots`, `address_policy`, `url_ports`): an instance with any of
+    /// them should not publish to a fleet's shared cache that runs without them. Provider
+    /// options (another catalogue, another ISPDB) are the caller's to check.
+    pub fn trust_changes(&self) -> Vec<&'static str> {
+        let changes = [
+            (!self.nameservers.is_empty(), "nameservers"),
+            (!self.extra_roots.is_empty(), "extra_roots"),
+            (self.address_policy != AddressPolicy::strict(), "address_policy"),
+            (self.url_ports != UrlPorts::default(), "url_ports"),
+        ];
+        changes.into_iter().filter(|(set, _)| *set).map(|(_, name)| name).collect()
+    }
+
     /// The address policy.
     pub fn address_policy(&self) -> &AddressPolicy {
         &self.address_policy
