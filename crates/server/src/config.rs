@@ -77,8 +77,14 @@ pub struct FileConfig {
     pub typed_servers: crate::typed_servers::TypedServers,
     /// Origins (besides this server's own) whose pages may call the JSON API.
     pub allowed_origins: Vec<String>,
-    /// The page is served over https (cookies get `Secure`, responses HSTS).
+    /// The page is served over https (cookies get `Secure` and the `__Host-` prefix, responses
+    /// HSTS). Requires `public_url`.
     pub https: bool,
+    /// This server's public origin (`https://login.example.com`). Set it in production: the
+    /// origin of browser requests is judged against it (not against the request's `Host`,
+    /// which a DNS-rebinding page controls), and requests for another host are refused, but
+    /// `/healthz`, `/metrics` and `/api/exchange`.
+    pub public_url: Option<String>,
     /// Sign-in attempts allowed per client address and per email address, per minute.
     pub login_attempts_per_minute: u32,
     /// Detections that need the network, allowed per client address, per minute.
@@ -148,6 +154,7 @@ impl Default for FileConfig {
             typed_servers: crate::typed_servers::TypedServers::default(),
             allowed_origins: Vec::new(),
             https: false,
+            public_url: None,
             login_attempts_per_minute: 10,
             detections_per_minute: 120,
             allow_loopback_http: false,

@@ -20,8 +20,16 @@ pub(crate) const STATE_LIMIT: usize = 512;
 /// How long the state cookie (and so a half-finished sign-in) lasts.
 const STATE_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// The value of cookie `name` in the request.
-pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The name cookie `name` has: with `https`, the `__Host-` prefix, which browsers accept only
+/// from this very host over https with `Path=/` and no `Domain` (so a sibling subdomain cannot
+/// plant it).
+pub(crate) fn full_name(name: &str, https: bool) -> String {
+    if https { format!("__Host-{name}") } else { name.to_owned() }
+}
+
+/// The value of cookie `name` (with its prefix under `https`) in the request.
+pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str, https: bool) -> Option<&'a str> {
+    let name = full_name(name, https);
     headers
         .get_all(COOKIE)
         .iter()
@@ -34,6 +42,7 @@ pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value.
 pub(crate) fn set(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
+    let name = full_name(name, secure);
     let secure = if secure { "; Secure" } else { "" };
     format!(
         "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
@@ -42,8 +51,8 @@ pub(crate) fn set(name: &str, value: &str, max_age: Duration, secure: bool) -> S
 }
 
 /// The CSRF token of this browser (a new one when it has none) and the form field matching it.
-pub(crate) fn csrf_token(key: &[u8], headers: &HeaderMap) -> (String, String) {
-    let token = read(headers, CSRF_COOKIE)
+pub(crate) fn csrf_token(key: &[u8], headers: &HeaderMap, https: bool) -> (String, String) {
+    let token = read(headers, CSRF_COOKIE, https)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map_or_else(random_token, str::to_owned);
     let field = hmac_hex(key, format!("csrf.{token}").as_bytes());
@@ -51,8 +60,8 @@ pub(crate) fn csrf_token(key: &[u8], headers: &HeaderMap) -> (String, String) {
 }
 
 /// Whether `field` (from a form or the `X-CSRF-Token` header) matches the browser's cookie.
-pub(crate) fn csrf_valid(key: &[u8], headers: &HeaderMap, field: &str) -> bool {
-    read(headers, CSRF_COOKIE)
+pub(crate) fn csrf_valid(key: &[u8], headers: &HeaderMap, field: &str, https: bool) -> bool {
+    read(headers, CSRF_COOKIE, https)
         .is_some_and(|token| verify_hex(key, format!("csrf.{token}").as_bytes(), field))
 }
 
@@ -91,12 +100,12 @@ pub(crate) fn start_cookie(key: &[u8], start: &Start, secure: bool) -> String {
 }
 
 /// What the browser's state cookie keeps, when it is genuine and not expired (empty otherwise).
-pub(crate) fn read_start(key: &[u8], headers: &HeaderMap) -> Start {
-    read_start_checked(key, headers).unwrap_or_default()
+pub(crate) fn read_start(key: &[u8], headers: &HeaderMap, https: bool) -> Start {
+    read_start_checked(key, headers, https).unwrap_or_default()
 }
 
-fn read_start_checked(key: &[u8], headers: &HeaderMap) -> Option<Start> {
-    let mut parts = read(headers, STATE_COOKIE)?.split('.');
+fn read_start_checked(key: &[u8], headers: &HeaderMap, https: bool) -> Option<Start> {
+    let mut parts = read(headers, STATE_COOKIE, https)?.split('.');
     let (state, pinned, signed) = (parts.next()?, parts.next()?, parts.next()?);
     let (expires, tag) = (parts.next()?, parts.next()?);
     if parts.next().is_some()
@@ -128,15 +137,20 @@ mod tests {
 
     #[test]
     fn the_csrf_field_matches_only_its_cookie() {
-        let (token, field) = csrf_token(b"key", &HeaderMap::new());
+        let (token, field) = csrf_token(b"key", &HeaderMap::new(), false);
         let headers = with_cookie(&format!("other=1; {CSRF_COOKIE}={token}"));
-        assert!(csrf_valid(b"key", &headers, &field));
-        assert!(!csrf_valid(b"other key", &headers, &field));
-        assert!(!csrf_valid(b"key", &HeaderMap::new(), &field));
-        let (other_token, _) = csrf_token(b"key", &HeaderMap::new());
-        assert!(!csrf_valid(b"key", &with_cookie(&format!("{CSRF_COOKIE}={other_token}")), &field));
+        assert!(csrf_valid(b"key", &headers, &field, false));
+        assert!(!csrf_valid(b"other key", &headers, &field, false));
+        assert!(!csrf_valid(b"key", &HeaderMap::new(), &field, false));
+        let (other_token, _) = csrf_token(b"key", &HeaderMap::new(), false);
+        assert!(!csrf_valid(
+            b"key",
+            &with_cookie(&format!("{CSRF_COOKIE}={other_token}")),
+            &field,
+            false
+        ));
         // The same browser keeps its token.
-        assert_eq!(csrf_token(b"key", &headers), (token, field));
+        assert_eq!(csrf_token(b"key", &headers, false), (token, field));
     }
 
     #[test]
@@ -149,23 +163,29 @@ mod tests {
         };
         let value = start_value(b"key", &start);
         let cookie = |value: &str| with_cookie(&format!("{STATE_COOKIE}={value}"));
-        assert_eq!(read_start(b"key", &cookie(&value)), start);
-        assert_eq!(read_start(b"other", &cookie(&value)), Start::default());
+        assert_eq!(read_start(b"key", &cookie(&value), false), start);
+        assert_eq!(read_start(b"other", &cookie(&value), false), Start::default());
         let forged = value.replacen(&hex(b"u"), &hex(b"v"), 1);
-        assert_eq!(read_start(b"key", &cookie(&forged)), Start::default());
+        assert_eq!(read_start(b"key", &cookie(&forged), false), Start::default());
         // The pin cannot be dropped or moved into the state.
         let (state, rest) = value.split_once('.').unwrap();
         let unpinned = format!("{state}.{}", rest.split_once('.').unwrap().1);
-        assert_eq!(read_start(b"key", &cookie(&unpinned)), Start::default());
+        assert_eq!(read_start(b"key", &cookie(&unpinned), false), Start::default());
         let unsigned = value.replacen(".1.", ".0.", 1);
-        assert_eq!(read_start(b"key", &cookie(&unsigned)), Start::default());
+        assert_eq!(read_start(b"key", &cookie(&unsigned), false), Start::default());
         let encoded = hex(b"s");
         let tag = hmac_hex(b"key", format!("start.{encoded}..0.1").as_bytes());
-        assert_eq!(read_start(b"key", &cookie(&format!("{encoded}..0.1.{tag}"))), Start::default());
+        assert_eq!(
+            read_start(b"key", &cookie(&format!("{encoded}..0.1.{tag}")), false),
+            Start::default()
+        );
         let no_pin = Start { state: Some("s".into()), pinned: None, signed: false, until: None };
         // A signed link's expiry caps the cookie's.
         let short = Start { until: Some(now() - 1), ..no_pin.clone() };
-        assert_eq!(read_start(b"key", &cookie(&start_value(b"key", &short))), Start::default());
-        assert_eq!(read_start(b"key", &cookie(&start_value(b"key", &no_pin))), no_pin);
+        assert_eq!(
+            read_start(b"key", &cookie(&start_value(b"key", &short)), false),
+            Start::default()
+        );
+        assert_eq!(read_start(b"key", &cookie(&start_value(b"key", &no_pin)), false), no_pin);
     }
 }

@@ -55,6 +55,8 @@ pub(crate) struct App {
     pub(crate) callbacks: reqwest::Client,
     /// "Sign in with Google / Microsoft", when configured.
     pub(crate) oauth: crate::oauth::OAuth,
+    /// `public_url`'s origin (`https://login.example.com`), when set.
+    pub(crate) public_origin: Option<String>,
     /// The `Content-Security-Policy` of every response.
     pub(crate) content_security_policy: String,
     /// The embedding app's hook: the exchange's value.
@@ -80,6 +82,14 @@ impl App {
                 }
             }
         }
+        let public_origin = match &file.public_url {
+            Some(url) => Some(
+                usable_url(url, allow_http)
+                    .ok_or_else(|| SetupError::Url { field: "public_url", url: url.clone() })?,
+            ),
+            None if file.https => return Err(SetupError::MissingPublicUrl),
+            None => None,
+        };
         let secrets = &config.secrets;
         if file.callback_url.is_some() && secrets.callback_secret.expose_secret().is_empty() {
             return Err(SetupError::MissingSecret("NATIVEAUTH_CALLBACK_SECRET"));
@@ -178,6 +188,7 @@ impl App {
             metrics: crate::metrics::Metrics::default(),
             callbacks,
             content_security_policy,
+            public_origin,
             hook,
             config,
         })
@@ -239,7 +250,7 @@ fn server_view(servers: &[Server], protocol: Protocol) -> Option<ServerView> {
 }
 
 /// What the page should ask for, given a report.
-pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
+pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView {
     let Some(best) = &report.best else {
         return DetectView {
             email: report.email.as_str().to_owned(),
@@ -255,7 +266,11 @@ pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
             incoming: None,
             outgoing: None,
             suggestion: report.suggestion.as_ref().map(|s| s.as_str().to_owned()),
-            reason: report.failure.as_ref().map(|f| f.message.clone()),
+            // One fixed sentence per outcome: the failure's own message (resolver errors,
+            // refused private addresses, trace wording) stays in the logs and `discover`.
+            reason: report.failure.as_ref().map(|f| {
+                public_reason(f.kind, app.discovery.config().is_offline(), lang).to_owned()
+            }),
         };
     };
     let file = &app.config.file;
@@ -310,6 +325,21 @@ pub(crate) fn detect_view(app: &App, report: &Report) -> DetectView {
         outgoing: server_view(&best.outgoing, Protocol::Smtp),
         suggestion: None,
         reason: None,
+    }
+}
+
+/// What the public is told when nothing was found: a sentence for a person, never an address,
+/// a resolver or TLS error, or a trace line.
+pub(crate) fn public_reason(kind: FailureKind, offline: bool, lang: Lang) -> &'static str {
+    match kind {
+        FailureKind::NotFound if offline => t(lang, Msg::ReasonOffline),
+        FailureKind::NotFound => t(lang, Msg::ReasonNotFound),
+        FailureKind::NoSuchDomain => t(lang, Msg::ReasonNoSuchDomain),
+        FailureKind::NullMx => t(lang, Msg::ReasonNoMail),
+        FailureKind::Busy => t(lang, Msg::Busy),
+        FailureKind::InvalidEmail => t(lang, Msg::InvalidEmail),
+        // Network, timeouts, and any kind added later: the servers did not give an answer.
+        _ => t(lang, Msg::ReasonNoAnswer),
     }
 }
 

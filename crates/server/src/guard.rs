@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::flow::App;
 
@@ -52,7 +52,12 @@ pub(crate) async fn headers_and_access_log(
     request.extensions_mut().insert(ClientIp(ip));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    let mut response = if wrong_host(&app, &request, &path) {
+        (axum::http::StatusCode::MISDIRECTED_REQUEST, "this server does not answer for that host")
+            .into_response()
+    } else {
+        next.run(request).await
+    };
     app.metrics.latency(crate::metrics::route(&path), started.elapsed());
     let headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&app.content_security_policy) {
@@ -81,6 +86,25 @@ pub(crate) async fn headers_and_access_log(
     response
 }
 
+/// Whether the request names another host than `public_url`'s (a DNS-rebinding page, or a
+/// misrouted request). Health checks, metrics scrapes and the app's code exchange come by
+/// internal names and are exempt.
+fn wrong_host(app: &App, request: &Request, path: &str) -> bool {
+    let Some(public) = &app.public_origin else { return false };
+    if matches!(path, "/healthz" | "/metrics" | "/api/exchange") {
+        return false;
+    }
+    let expected = public.split_once("://").map_or(public.as_str(), |(_, host)| host);
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(axum::http::uri::Authority::as_str));
+    // A default port may be left out of `Host`.
+    let bare = |h: &str| h.trim_end_matches(":443").trim_end_matches(":80").to_ascii_lowercase();
+    host.is_none_or(|host| bare(host) != bare(expected))
+}
+
 /// Whether the request carries a JSON body.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -101,14 +125,27 @@ pub(crate) enum Caller {
     NotABrowser,
 }
 
-/// Classifies the request by `Origin`, then `Sec-Fetch-Site`.
+/// Classifies the request by `Origin`, then `Sec-Fetch-Site`. This server's own origin is
+/// `public_url`'s when set; otherwise it is read from `Host`, which a DNS-rebinding page
+/// controls (hence the advice to set `public_url`).
 pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Caller {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let scheme = if app.config.file.https { "https" } else { "http" };
-        let own = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|host| origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")));
+    // `Origin: null` (a form post under `Referrer-Policy: no-referrer`, a sandboxed frame) names
+    // no site: `Sec-Fetch-Site` decides.
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|origin| *origin != "null");
+    if let Some(origin) = origin {
+        let own = match &app.public_origin {
+            Some(public) => origin.eq_ignore_ascii_case(public),
+            None => {
+                let scheme = if app.config.file.https { "https" } else { "http" };
+                headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|host| origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")))
+            }
+        };
         let allowed = app
             .config
             .file

@@ -75,10 +75,11 @@ fn page_response(
     start: Option<&cookies::Start>,
 ) -> Response {
     let lang = Lang::from_headers(headers);
-    let (token, field) = cookies::csrf_token(&app.cookie_key, headers);
+    let (token, field) = cookies::csrf_token(&app.cookie_key, headers, app.config.file.https);
     let secure = app.config.file.https;
     let mut response =
-        (status, Html(render(&app.config.file.brand, lang, &field, state))).into_response();
+        (status, Html(render(&app.config.file.brand, lang, &field, state, app.config.sandbox)))
+            .into_response();
     let mut set_cookies = vec![cookies::set(CSRF_COOKIE, &token, CSRF_LIFETIME, secure)];
     if let Some(start) = start {
         set_cookies.push(cookies::start_cookie(&app.cookie_key, start, secure));
@@ -138,7 +139,7 @@ pub(crate) async fn page(
     if start == cookies::Start::default() {
         // A sign-in started without `state` must not inherit an earlier one.
         let mut response = page_response(&app, &headers, StatusCode::OK, &state, None);
-        if cookies::read(&headers, STATE_COOKIE).is_some() {
+        if cookies::read(&headers, STATE_COOKIE, app.config.file.https).is_some() {
             clear_state(&mut response, &app);
         }
         return response;
@@ -194,6 +195,7 @@ async fn detect_email(
     app: &App,
     ip: ClientIp,
     email: &EmailAddress,
+    lang: Lang,
 ) -> Result<DetectView, DetectRefusal> {
     if needs_network(app, email) {
         app.limits
@@ -207,7 +209,11 @@ async fn detect_email(
         tracing::warn!(domain = email.domain(), "detection refused: busy");
         return Err(DetectRefusal::Busy);
     }
-    let view = flow::detect_view(app, &report);
+    let view = flow::detect_view(app, &report, lang);
+    if let Some(failure) = &report.failure {
+        // The whole story stays here, for the operator.
+        tracing::info!(domain = email.domain(), kind = ?failure.kind, reason = %failure.message, "nothing detected");
+    }
     let cached = report.trace.first().is_some_and(|step| step.source == "cache");
     let outcome = if view.detected { "detected" } else { "not-found" };
     app.metrics.detection(
@@ -274,7 +280,7 @@ pub(crate) async fn detect(
                 .into_response();
         }
     };
-    match detect_email(&app, ip, &email).await {
+    match detect_email(&app, ip, &email, lang).await {
         Ok(view) => Json(view).into_response(),
         Err(DetectRefusal::RateLimited(wait)) => too_many(lang, wait),
         Err(DetectRefusal::Busy) => busy(lang),
@@ -365,7 +371,7 @@ async fn sign_in(
 ) -> Result<flow::LoginSuccess, LoginFailure> {
     let lang = Lang::from_headers(headers);
     let manual = fields.manual().map_err(|()| invalid_port(lang))?;
-    let start = cookies::read_start(&app.cookie_key, headers);
+    let start = cookies::read_start(&app.cookie_key, headers, app.config.file.https);
     if let Some(refusal) = start_refusal(app, &start, &fields.email, lang) {
         app.metrics.login(refusal.kind);
         return Err(refusal);
@@ -434,7 +440,7 @@ pub(crate) async fn login_json(
         );
     }
     let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !cookies::csrf_valid(&app.cookie_key, &headers, token) {
+    if !cookies::csrf_valid(&app.cookie_key, &headers, token, app.config.file.https) {
         return json_error(StatusCode::FORBIDDEN, "session-expired", t(lang, Msg::SessionExpired));
     }
     let parsed = serde_json::from_slice::<LoginFields>(&body);
@@ -475,7 +481,18 @@ pub(crate) async fn login_form(
 ) -> Response {
     let lang = Lang::from_headers(&headers);
     let kept = Kept::from(&fields);
-    if !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf) {
+    // As the JSON API: another site's page may not post here. A browser without these headers
+    // (a text browser) is let through; the CSRF token covers it.
+    if caller(&app, &headers) == Caller::CrossSite {
+        let state = PageState {
+            email: &kept.email,
+            name: &kept.name,
+            error: Some((t(lang, Msg::SessionExpired), None)),
+            ..PageState::default()
+        };
+        return page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
+    }
+    if !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.file.https) {
         let state = PageState {
             email: &kept.email,
             name: &kept.name,
@@ -496,7 +513,7 @@ pub(crate) async fn login_form(
             return page_response(&app, &headers, StatusCode::BAD_REQUEST, &state, None);
         }
     };
-    let mut view = match detect_email(&app, ip, &email).await {
+    let mut view = match detect_email(&app, ip, &email, lang).await {
         Ok(view) => view,
         Err(refusal) => {
             let (status, msg, wait) = match refusal {
@@ -702,7 +719,7 @@ pub(crate) async fn oauth_start(
         "gmail.com" | "googlemail.com" | "outlook.com" | "hotmail.com" | "live.com" | "msn.com"
     );
     let domain_hint = (!consumer).then(|| email.domain().to_owned());
-    let start = cookies::read_start(&app.cookie_key, &headers);
+    let start = cookies::read_start(&app.cookie_key, &headers, app.config.file.https);
     if let Some(refusal) = start_refusal(&app, &start, email.as_str(), lang) {
         app.metrics.login(refusal.kind);
         return oauth_failure(&app, &headers, refusal.status, typed, &refusal.message);
@@ -745,7 +762,7 @@ pub(crate) async fn oauth_callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let flow = cookies::read(&headers, FLOW_COOKIE);
+    let flow = cookies::read(&headers, FLOW_COOKIE, app.config.file.https);
     let finished = app.oauth.finish(flow, &query, &app.callbacks).await;
     let mut response = match finished {
         Err((error, email)) => {

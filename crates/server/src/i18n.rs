@@ -77,6 +77,12 @@ pub(crate) enum Msg {
     TypedServersOff,
     OAuthIdentity,
     OAuthOtherAccount,
+    ReasonNotFound,
+    ReasonOffline,
+    ReasonNoSuchDomain,
+    ReasonNoMail,
+    ReasonNoAnswer,
+    SandboxBanner,
 }
 
 /// The text of `msg` in `lang`.
@@ -234,6 +240,45 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         (Lang::De, OAuthOtherAccount) => {
             "Sie haben sich als {signed_in} angemeldet, dieser Anmeldelink gilt aber für \
              {expected}. Melden Sie sich mit diesem Konto an oder kehren Sie zur App zurück."
+        }
+        (Lang::En, ReasonNotFound) => {
+            "We could not find the settings for this address. Enter your mail servers below."
+        }
+        (Lang::De, ReasonNotFound) => {
+            "Wir haben die Einstellungen für diese Adresse nicht gefunden. Geben Sie Ihre \
+             Mailserver unten ein."
+        }
+        (Lang::En, ReasonOffline) => {
+            "This page cannot look up new email providers right now. Enter your mail servers \
+             below."
+        }
+        (Lang::De, ReasonOffline) => {
+            "Diese Seite kann gerade keine neuen Anbieter nachschlagen. Geben Sie Ihre Mailserver \
+             unten ein."
+        }
+        (Lang::En, ReasonNoSuchDomain) => {
+            "This email domain does not exist. Please check the address for typos."
+        }
+        (Lang::De, ReasonNoSuchDomain) => {
+            "Diese E-Mail-Domain gibt es nicht. Bitte prüfen Sie die Adresse auf Tippfehler."
+        }
+        (Lang::En, ReasonNoMail) => "This domain does not accept email. Please check the address.",
+        (Lang::De, ReasonNoMail) => {
+            "Diese Domain nimmt keine E-Mails an. Bitte prüfen Sie die Adresse."
+        }
+        (Lang::En, ReasonNoAnswer) => {
+            "The mail servers of this domain did not answer. Try again in a moment, or enter your \
+             mail servers below."
+        }
+        (Lang::De, ReasonNoAnswer) => {
+            "Die Mailserver dieser Domain haben nicht geantwortet. Versuchen Sie es gleich \
+             erneut oder geben Sie Ihre Mailserver unten ein."
+        }
+        (Lang::En, SandboxBanner) => {
+            "Sandbox: for development only. Nothing here reaches a real mailbox."
+        }
+        (Lang::De, SandboxBanner) => {
+            "Sandbox: nur für die Entwicklung. Nichts hier erreicht ein echtes Postfach."
         }
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."

@@ -78,6 +78,11 @@ pub enum SetupError {
          -hex 32`): it is the bearer of every sign-in's result"
     )]
     WeakAppSecret,
+    /// `https = true` without `public_url`.
+    #[error(
+        "https = true needs public_url, this server's public origin (https://login.example.com)"
+    )]
+    MissingPublicUrl,
     /// `success_url` is not set (outside the sandbox).
     #[error(
         "success_url is required: the browser brings the sign-in's one-time code there, and \

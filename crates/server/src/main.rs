@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use nativeauth::DiscoveryConfig;
-use nativeauth::secrecy::{ExposeSecret, SecretString};
+use nativeauth::secrecy::SecretString;
 use nativeauth_server::{FileConfig, Secrets, ServerConfig};
 
 /// The app secret of `--sandbox` (documented, for development only).
@@ -51,6 +51,16 @@ async fn main() -> anyhow::Result<()> {
     // Both names of the root key set to different values is a mistake worth stopping for.
     nativeauth::keys::RootKey::from_env()?;
     let mut secrets = Secrets::from_env();
+    if args.sandbox {
+        let refusals = sandbox_refusals(&args, &file);
+        if !refusals.is_empty() {
+            anyhow::bail!(
+                "--sandbox accepts every password but `wrong` and signs with development secrets, \
+                 so it runs only on loopback without production settings: {}",
+                refusals.join("; ")
+            );
+        }
+    }
     // Kept alive until the server stops.
     let mut _sandbox = None;
     if args.sandbox {
@@ -64,12 +74,8 @@ async fn main() -> anyhow::Result<()> {
         file.client_id = sandbox_config.client_id;
         secrets.client_secret = sandbox_config.client_secret;
         secrets.api_key = sandbox_config.api_key;
-        if secrets.callback_secret.expose_secret().is_empty() {
-            secrets.callback_secret = SecretString::from("sandbox-callback-secret");
-        }
-        if secrets.app_secret.expose_secret().is_empty() {
-            secrets.app_secret = SecretString::from(SANDBOX_APP_SECRET);
-        }
+        secrets.callback_secret = SecretString::from("sandbox-callback-secret");
+        secrets.app_secret = SecretString::from(SANDBOX_APP_SECRET);
         _sandbox = Some(running);
     }
     if let Ok(url) = std::env::var("NATIVEAUTH_REDIS_URL") {
@@ -94,6 +100,35 @@ async fn main() -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// What keeps `--sandbox` from starting: each a sentence naming what to remove.
+fn sandbox_refusals(args: &Args, file: &FileConfig) -> Vec<String> {
+    let mut refusals = Vec::new();
+    if !args.listen.ip().is_loopback() {
+        refusals.push(format!(
+            "--listen {} is not a loopback address (use 127.0.0.1 or [::1])",
+            args.listen
+        ));
+    }
+    if file.https {
+        refusals.push("remove `https = true` from the configuration".to_owned());
+    }
+    if file.redis_url.is_some() {
+        refusals.push("remove `redis_url` from the configuration".to_owned());
+    }
+    for name in [
+        "NATIVEAUTH_REDIS_URL",
+        "NATIVEAUTH_CALLBACK_SECRET",
+        "NATIVEAUTH_APP_SECRET",
+        "NYLAS_CLIENT_SECRET",
+        "NYLAS_API_KEY",
+    ] {
+        if std::env::var_os(name).is_some() {
+            refusals.push(format!("unset {name} (the sandbox uses its own development secrets)"));
+        }
+    }
+    refusals
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish the requests in flight.

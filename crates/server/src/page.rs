@@ -34,8 +34,19 @@ pub(crate) struct PageState<'a> {
     pub(crate) closed: bool,
 }
 
-/// The whole page.
-pub(crate) fn render(brand: &Brand, lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
+/// The whole page; `sandbox` shows a banner saying it is for development only.
+pub(crate) fn render(
+    brand: &Brand,
+    lang: Lang,
+    csrf: &str,
+    state: &PageState<'_>,
+    sandbox: bool,
+) -> String {
+    let banner = if sandbox {
+        format!(r#"<p class="sandbox-banner" role="note">{}</p>"#, t(lang, Msg::SandboxBanner))
+    } else {
+        String::new()
+    };
     let title = escape(&brand.name);
     let logo = brand
         .logo_url
@@ -73,6 +84,7 @@ pub(crate) fn render(brand: &Brand, lang: Lang, csrf: &str, state: &PageState<'_
 </head>
 <body>
 <main>
+{banner}
 {logo}
 <h1>{heading}</h1>
 {body}

@@ -15,9 +15,10 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn the_page_is_small_branded_translated_and_sends_the_security_headers() {
-    let harness = start(Api::V2, None, |file| {
+    let harness = common::start_knowing_base(Api::V2, |file, base| {
         file.brand.name = "Acme <Mail>".into();
         file.https = true;
+        file.public_url = Some(base.to_owned());
     })
     .await;
     let response = harness

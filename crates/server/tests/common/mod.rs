@@ -70,7 +70,13 @@ pub(crate) async fn start_with_hook(
     hook: Option<nativeauth_server::Hook>,
     tweak: impl FnOnce(&mut FileConfig),
 ) -> Harness {
-    start_at(api, discovery, hook, |file, _| tweak(file)).await
+    start_at(api, discovery, hook, false, |file, _| tweak(file)).await
+}
+
+/// [`start`] as `--sandbox` does: without a success URL, with the sandbox's banner.
+#[allow(dead_code)] // not every test binary runs a sandboxed server
+pub(crate) async fn start_sandboxed() -> Harness {
+    start_at(Api::V2, None, None, true, |file, _| file.success_url = None).await
 }
 
 /// [`start`], with `tweak` given the server's own base URL (for a redirect URI).
@@ -79,13 +85,14 @@ pub(crate) async fn start_knowing_base(
     api: Api,
     tweak: impl FnOnce(&mut FileConfig, &str),
 ) -> Harness {
-    start_at(api, None, None, tweak).await
+    start_at(api, None, None, false, tweak).await
 }
 
 async fn start_at(
     api: Api,
     discovery: Option<DiscoveryConfig>,
     hook: Option<nativeauth_server::Hook>,
+    sandboxed: bool,
     tweak: impl FnOnce(&mut FileConfig, &str),
 ) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -133,7 +140,7 @@ async fn start_at(
         microsoft_client_secret: SecretString::from(OAUTH_SECRET),
     };
     let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
-    let config = ServerConfig { file, secrets, discovery, sandbox: false };
+    let config = ServerConfig { file, secrets, discovery, sandbox: sandboxed };
     let router = match hook {
         Some(hook) => nativeauth_server::router_with_hook(config, hook).unwrap(),
         None => nativeauth_server::router(config).unwrap(),

@@ -1,0 +1,296 @@
+//! The HTTP edge: what the public is told, which origins and hosts are this server's, the
+//! cookies' prefix, and the sandbox's guard against production settings.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use common::{csrf_field, set_cookies, start};
+use nativeauth::{AddressPolicy, DiscoveryConfig};
+use nativeauth_server::Api;
+use nativeauth_testkit::{DnsServer, Zone};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn the_public_never_sees_addresses_resolver_errors_or_trace_lines() {
+    // Names that resolve to loopback, private and metadata addresses; the guard refuses them
+    // and discovery finds nothing. What the public hears is one plain sentence.
+    let zone = Zone::new()
+        .mx("corp-internal.test", 10, "mail.corp-internal.test")
+        .a("mail.corp-internal.test", Ipv4Addr::new(127, 0, 0, 1))
+        .a("autoconfig.corp-internal.test", Ipv4Addr::new(10, 20, 30, 40))
+        .a("autodiscover.corp-internal.test", Ipv4Addr::new(169, 254, 169, 254))
+        .a("imap.corp-internal.test", Ipv4Addr::new(192, 168, 1, 9))
+        .a("smtp.corp-internal.test", Ipv4Addr::new(172, 16, 0, 5))
+        .mx("nomail.test", 0, ".");
+    let dns = DnsServer::start(zone);
+    let discovery = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .address_policy(AddressPolicy::strict())
+        .deadline(std::time::Duration::from_secs(3))
+        .build();
+    let harness = start(Api::V2, Some(discovery), |_| {}).await;
+    let internal = [
+        "127.0.0",
+        "10.20.30",
+        "169.254",
+        "192.168",
+        "172.16",
+        "DNS",
+        "resolve",
+        "RFC",
+        "refused",
+        "private",
+        "loopback",
+        "catalogue",
+        "autoconfig",
+        "corp-internal",
+        "trace",
+    ];
+    for (email, sentence) in [
+        ("a@corp-internal.test", "did not answer"),
+        ("a@nomail.test", "does not accept email"),
+        ("a@no-such-domain.test", "does not exist"),
+    ] {
+        let (status, body) = harness.detect(email).await;
+        assert_eq!(status, 200);
+        let text = body.to_string();
+        assert!(body["reason"].as_str().unwrap().contains(sentence), "{email}: {body}");
+        for word in internal {
+            let shown = body["reason"].as_str().unwrap().to_ascii_lowercase();
+            assert!(!shown.contains(&word.to_ascii_lowercase()), "{email}: {word} in {text}");
+        }
+        // The form shows the same sentence, and nothing more.
+        let session = harness.open("").await;
+        let page = harness
+            .post_form(
+                "/login",
+                &session.cookies,
+                &[("csrf", session.csrf.as_str()), ("email", email)],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(sentence), "{email}: {page}");
+        for word in ["127.0.0", "10.20.30", "169.254", "DNS", "resolves"] {
+            assert!(!page.contains(word), "{email}: {word} on the page");
+        }
+    }
+    // In German too.
+    let german = harness
+        .http
+        .post(format!("{}/api/detect", harness.base))
+        .header("Accept-Language", "de")
+        .json(&json!({ "email": "a@nomail.test" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(german["reason"].as_str().unwrap().contains("nimmt keine E-Mails an"), "{german}");
+}
+
+#[tokio::test]
+async fn a_cross_site_form_post_is_refused_and_a_text_browser_is_not() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let session = harness.open("").await;
+    let post = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
+        let mut request = harness
+            .http
+            .post(format!("{}/login", harness.base))
+            .header("Cookie", &session.cookies)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(common::form_body(&[("csrf", &session.csrf), ("email", "ann@yahoo.com")]));
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("Sec-Fetch-Site", site);
+        }
+        request.send()
+    };
+    assert_eq!(post(Some("https://evil.example"), None).await.unwrap().status(), 403);
+    assert_eq!(post(None, Some("cross-site")).await.unwrap().status(), 403);
+    assert_eq!(post(None, None).await.unwrap().status(), 200, "no browser headers: a text browser");
+    assert_eq!(post(None, Some("same-origin")).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn with_public_url_a_rebinding_host_is_neither_served_nor_same_origin() {
+    let harness = common::start_knowing_base(Api::V2, |file, base| {
+        file.public_url = Some(base.to_owned());
+    })
+    .await;
+    let port = harness.base.rsplit(':').next().unwrap().to_owned();
+    let rebound = format!("attacker.test:{port}");
+    // A DNS-rebinding page: its own name now points here; Host and Origin are its own.
+    let detect = harness
+        .http
+        .post(format!("{}/api/detect", harness.base))
+        .header("Host", &rebound)
+        .header("Origin", format!("http://{rebound}"))
+        .json(&json!({ "email": "ann@yahoo.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detect.status(), 421);
+    let page = harness
+        .http
+        .get(format!("{}/", harness.base))
+        .header("Host", &rebound)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 421);
+    for exempt in ["/healthz", "/metrics"] {
+        let response = harness
+            .http
+            .get(format!("{}{exempt}", harness.base))
+            .header("Host", "internal-name:9000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{exempt}");
+    }
+    // The page's own origin is still this server's.
+    let (status, _) = harness.detect("ann@yahoo.com").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_carry_the_host_prefix() {
+    let harness = common::start_knowing_base(Api::V2, |file, base| {
+        file.https = true;
+        file.public_url = Some(base.to_owned());
+    })
+    .await;
+    let response = harness.http.get(format!("{}/?state=s", harness.base)).send().await.unwrap();
+    let cookies = set_cookies(&response);
+    assert!(
+        cookies.iter().all(|c| c.starts_with("__Host-") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+    assert!(cookies.iter().all(|c| c.contains("Path=/") && !c.contains("Domain")), "{cookies:?}");
+    // An unprefixed cookie, as a sibling subdomain could plant, is not read.
+    let csrf = csrf_field(&response.text().await.unwrap());
+    let planted = cookies_of_named(&cookies).replace("__Host-", "");
+    let refused = harness
+        .http
+        .post(format!("{}/api/login", harness.base))
+        .header("Origin", &harness.base)
+        .header("Cookie", planted)
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({ "email": "ann@yahoo.com", "password": "pw" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}
+
+fn cookies_of_named(set_cookies: &[String]) -> String {
+    set_cookies.iter().filter_map(|c| c.split(';').next()).collect::<Vec<_>>().join("; ")
+}
+
+#[tokio::test]
+async fn https_without_public_url_does_not_start() {
+    let file = nativeauth_server::FileConfig {
+        https: true,
+        success_url: Some("https://app.example/welcome".into()),
+        ..nativeauth_server::FileConfig::default()
+    };
+    let secrets = nativeauth_server::Secrets {
+        client_secret: "s".to_owned().into(),
+        api_key: "k".to_owned().into(),
+        callback_secret: String::new().into(),
+        root_key: None,
+        app_secret: common::APP_SECRET.to_owned().into(),
+        google_client_secret: String::new().into(),
+        microsoft_client_secret: String::new().into(),
+    };
+    let config = nativeauth_server::ServerConfig {
+        file,
+        secrets,
+        discovery: DiscoveryConfig::builder().offline(true).build(),
+        sandbox: false,
+    };
+    let error = nativeauth_server::router(config).unwrap_err().to_string();
+    assert!(error.contains("public_url"), "{error}");
+}
+
+/// Runs `nativeauth-server --sandbox` with `args` and `env`; what it printed when it stopped.
+fn sandbox_refuses(args: &[&str], env: &[(&str, &str)], config: Option<&str>) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nativeauth-server"));
+    command.args(["--sandbox", "--offline"]).args(args);
+    for name in [
+        "NATIVEAUTH_REDIS_URL",
+        "NATIVEAUTH_CALLBACK_SECRET",
+        "NATIVEAUTH_APP_SECRET",
+        "NYLAS_CLIENT_SECRET",
+        "NYLAS_API_KEY",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let path = std::env::temp_dir().join(format!(
+        "sandbox-{}-{}.toml",
+        std::process::id(),
+        args.len() + env.len()
+    ));
+    if let Some(config) = config {
+        std::fs::write(&path, config).unwrap();
+        command.arg("--config").arg(&path);
+    }
+    let output = command.output().unwrap();
+    assert!(!output.status.success(), "the sandbox started with {args:?} {env:?} {config:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn the_sandbox_refuses_every_production_setting_naming_it() {
+    let stderr = sandbox_refuses(&["--listen", "0.0.0.0:0"], &[], None);
+    assert!(stderr.contains("--listen 0.0.0.0:0 is not a loopback address"), "{stderr}");
+    let stderr = sandbox_refuses(
+        &["--listen", "127.0.0.1:0"],
+        &[],
+        Some("https = true\npublic_url = \"https://l.example\"\n"),
+    );
+    assert!(stderr.contains("https = true"), "{stderr}");
+    let stderr = sandbox_refuses(
+        &["--listen", "127.0.0.1:0"],
+        &[],
+        Some("redis_url = \"redis://127.0.0.1:9/\"\n"),
+    );
+    assert!(stderr.contains("redis_url"), "{stderr}");
+    for name in [
+        "NATIVEAUTH_REDIS_URL",
+        "NATIVEAUTH_CALLBACK_SECRET",
+        "NATIVEAUTH_APP_SECRET",
+        "NYLAS_CLIENT_SECRET",
+        "NYLAS_API_KEY",
+    ] {
+        let stderr = sandbox_refuses(&["--listen", "127.0.0.1:0"], &[(name, "x")], None);
+        assert!(stderr.contains(&format!("unset {name}")), "{name}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn sandbox_pages_say_so() {
+    let harness = common::start_sandboxed().await;
+    let page = harness.http.get(format!("{}/", harness.base)).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sandbox: for development only"), "{html}");
+    let production = start(Api::V2, None, |_| {}).await;
+    let html = production
+        .http
+        .get(format!("{}/", production.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Sandbox"));
+}
