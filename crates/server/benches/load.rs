@@ -46,6 +46,7 @@ async fn run() {
         app_secret: SecretString::from("unused"),
         google_client_secret: SecretString::from(String::new()),
         microsoft_client_secret: SecretString::from(String::new()),
+        metrics_token: SecretString::from(String::new()),
     };
     let file = FileConfig {
         detections_per_minute: u32::MAX,

@@ -91,15 +91,32 @@ pub struct FileConfig {
     pub detections_per_minute: u32,
     /// Allow plain http to loopback APIs (the sandbox, tests).
     pub allow_loopback_http: bool,
-    /// The header a trusted reverse proxy puts the client's address in (such as
-    /// `X-Forwarded-For`; its last address is used). Unset: the TCP peer's address, which
-    /// behind a proxy is the proxy's, so all clients would share one rate limit.
+    /// The header a trusted reverse proxy puts the client's address in (`X-Forwarded-For`,
+    /// `X-Real-IP`, or RFC 7239 `Forwarded`). Honoured only from a peer in `trusted_proxies`,
+    /// which it requires. Unset: the TCP peer's address, which behind a proxy is the proxy's,
+    /// so all clients would share one rate limit.
     pub client_ip_header: Option<String>,
+    /// The reverse proxies whose `client_ip_header` is believed (`["10.0.0.0/8",
+    /// "127.0.0.1"]`: CIDR ranges or single addresses). The client is the rightmost address in
+    /// the header that is not one of them.
+    pub trusted_proxies: Vec<String>,
     /// Detections that may use the network at once; past it, detections and sign-ins that
     /// need the network are answered 503 with `Retry-After` at once instead of queueing.
     pub max_network_detections: usize,
     /// The detection cache's size bound, in MiB of answers.
     pub cache_mib: u64,
+    /// Seconds a client may take to send a request's headers (default 10).
+    pub header_timeout_secs: u64,
+    /// Seconds a whole request may take, body included (default 30): past it, 408.
+    pub request_timeout_secs: u64,
+    /// Seconds a connection may stay silent before it is closed (default 60; at least the
+    /// request timeout).
+    pub idle_timeout_secs: u64,
+    /// Connections served at once (default 10,000); past it, new ones wait.
+    pub max_connections: usize,
+    /// Serve `/metrics` on this address only (such as `127.0.0.1:9090`), not on the page's.
+    /// Otherwise, with `NATIVEAUTH_METRICS_TOKEN` set, `/metrics` needs that bearer token.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// A Redis (or Valkey) shared by a fleet of servers (`redis://host:6379/0`): detections
     /// found by one server are answered by the others, one server at a time asks about a
     /// domain, and rate limits count across the fleet. Every server of the fleet needs the same
@@ -159,8 +176,14 @@ impl Default for FileConfig {
             detections_per_minute: 120,
             allow_loopback_http: false,
             client_ip_header: None,
+            trusted_proxies: Vec::new(),
             max_network_detections: nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES,
             cache_mib: nativeauth::DEFAULT_CACHE_CAPACITY / (1024 * 1024),
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            metrics_listen: None,
             redis_url: None,
             oauth_google: None,
             oauth_microsoft: None,
@@ -204,8 +227,9 @@ impl FileConfig {
     }
 }
 
-/// The secrets, from the environment only. `Debug` shows none of them.
-#[derive(Debug, Clone)]
+/// The secrets, from the environment only. `Debug` shows none of them. `Default`: every one
+/// empty (each is refused where it is needed).
+#[derive(Debug, Clone, Default)]
 pub struct Secrets {
     /// The v2 client secret (`NYLAS_CLIENT_SECRET`).
     pub client_secret: SecretString,
@@ -224,6 +248,8 @@ pub struct Secrets {
     pub google_client_secret: SecretString,
     /// Microsoft's OAuth client secret (`MICROSOFT_CLIENT_SECRET`).
     pub microsoft_client_secret: SecretString,
+    /// The bearer token `/metrics` asks for (`NATIVEAUTH_METRICS_TOKEN`); empty: none.
+    pub metrics_token: SecretString,
 }
 
 impl Secrets {
@@ -241,6 +267,7 @@ impl Secrets {
             callback_secret: var("NATIVEAUTH_CALLBACK_SECRET"),
             google_client_secret: var("GOOGLE_CLIENT_SECRET"),
             microsoft_client_secret: var("MICROSOFT_CLIENT_SECRET"),
+            metrics_token: var("NATIVEAUTH_METRICS_TOKEN"),
         }
     }
 }

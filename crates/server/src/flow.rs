@@ -55,6 +55,8 @@ pub(crate) struct App {
     pub(crate) callbacks: reqwest::Client,
     /// "Sign in with Google / Microsoft", when configured.
     pub(crate) oauth: crate::oauth::OAuth,
+    /// The proxies whose client-address header is believed.
+    pub(crate) trusted_proxies: Vec<nativeauth::IpRange>,
     /// `public_url`'s origin (`https://login.example.com`), when set.
     pub(crate) public_origin: Option<String>,
     /// The `Content-Security-Policy` of every response.
@@ -90,6 +92,18 @@ impl App {
             None if file.https => return Err(SetupError::MissingPublicUrl),
             None => None,
         };
+        let trusted_proxies = file
+            .trusted_proxies
+            .iter()
+            .map(|range| {
+                range
+                    .parse::<nativeauth::IpRange>()
+                    .map_err(|_| SetupError::TrustedProxy(range.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if file.client_ip_header.is_some() && trusted_proxies.is_empty() {
+            return Err(SetupError::UntrustedClientIpHeader);
+        }
         let secrets = &config.secrets;
         if file.callback_url.is_some() && secrets.callback_secret.expose_secret().is_empty() {
             return Err(SetupError::MissingSecret("NATIVEAUTH_CALLBACK_SECRET"));
@@ -189,6 +203,7 @@ impl App {
             callbacks,
             content_security_policy,
             public_origin,
+            trusted_proxies,
             hook,
             config,
         })

@@ -42,21 +42,34 @@ pub(crate) async fn headers_and_access_log(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let forwarded = app.config.file.client_ip_header.as_deref().and_then(|name| {
-        // The proxy appends the address it saw: the last one is the only one it vouches for.
-        let value = request.headers().get_all(name).iter().next_back()?.to_str().ok()?;
-        value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
-    });
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-    let ip = forwarded.or(peer);
+    let ip = client_ip(
+        app.config.file.client_ip_header.as_deref(),
+        &app.trusted_proxies,
+        peer,
+        request.headers(),
+    );
     request.extensions_mut().insert(ClientIp(ip));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let deadline = std::time::Duration::from_secs(app.config.file.request_timeout_secs.max(1));
     let mut response = if wrong_host(&app, &request, &path) {
         (axum::http::StatusCode::MISDIRECTED_REQUEST, "this server does not answer for that host")
             .into_response()
     } else {
-        next.run(request).await
+        // The whole request, a body sent a byte at a time included, ends by its deadline.
+        match tokio::time::timeout(deadline, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                let mut response =
+                    (axum::http::StatusCode::REQUEST_TIMEOUT, "the request took too long")
+                        .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+        }
     };
     app.metrics.latency(crate::metrics::route(&path), started.elapsed());
     let headers = response.headers_mut();
@@ -103,6 +116,55 @@ fn wrong_host(app: &App, request: &Request, path: &str) -> bool {
     // A default port may be left out of `Host`.
     let bare = |h: &str| h.trim_end_matches(":443").trim_end_matches(":80").to_ascii_lowercase();
     host.is_none_or(|host| bare(host) != bare(expected))
+}
+
+/// The client's address: the TCP peer's, or, when the peer is a trusted proxy, the rightmost
+/// address in `header` that is not a trusted proxy (each proxy appends the address it saw, so
+/// everything left of the first untrusted one may be forged by the client).
+pub(crate) fn client_ip(
+    header: Option<&str>,
+    trusted: &[nativeauth::IpRange],
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|range| range.contains(ip));
+    let (Some(name), Some(peer_ip)) = (header, peer) else { return peer };
+    if !is_trusted(peer_ip) {
+        return peer;
+    }
+    let rfc7239 = name.eq_ignore_ascii_case("forwarded");
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for value in headers.get_all(name).iter().filter_map(|v| v.to_str().ok()) {
+        for element in value.split(',') {
+            let address = if rfc7239 {
+                element.split(';').find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("for").then_some(value.trim())
+                })
+            } else {
+                Some(element.trim())
+            };
+            // A hop that is not an address (`unknown`, an obfuscated id) ends what can be known.
+            match address.and_then(parse_hop) {
+                Some(ip) => hops.push(ip),
+                None => hops.clear(),
+            }
+        }
+    }
+    Some(hops.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer_ip))
+}
+
+/// One hop's address: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:4711`, quoted
+/// or not.
+fn parse_hop(text: &str) -> Option<IpAddr> {
+    let text = text.trim().trim_matches('"');
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = text.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    text.strip_prefix('[')?.split_once(']')?.0.parse().ok()
 }
 
 /// Whether the request carries a JSON body.
@@ -166,6 +228,45 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    fn client(header: &str, value: &str, peer: &str) -> Option<IpAddr> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::HeaderName::from_bytes(header.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        let trusted: Vec<nativeauth::IpRange> =
+            ["10.0.0.0/8", "127.0.0.1"].iter().map(|r| r.parse().unwrap()).collect();
+        client_ip(Some(header), &trusted, Some(peer.parse().unwrap()), &headers)
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop_from_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let xff = "x-forwarded-for";
+        assert_eq!(client(xff, "203.0.113.9, 198.51.100.1", "127.0.0.1"), ip("198.51.100.1"));
+        // Proxies of our own on the way are skipped; a port is no reason to give up.
+        assert_eq!(client(xff, "198.51.100.1:5678, 10.1.2.3", "10.0.0.1"), ip("198.51.100.1"));
+        assert_eq!(client(xff, "[2001:db8::7]:4711", "127.0.0.1"), ip("2001:db8::7"));
+        // From an untrusted peer the header is the client's own words: ignored.
+        assert_eq!(client(xff, "198.51.100.1", "192.0.2.50"), ip("192.0.2.50"));
+        // RFC 7239.
+        let fwd = "forwarded";
+        assert_eq!(
+            client(
+                fwd,
+                "for=192.0.2.43, for=\"[2001:db8:cafe::17]:4711\";proto=https",
+                "127.0.0.1"
+            ),
+            ip("2001:db8:cafe::17")
+        );
+        assert_eq!(
+            client(fwd, "for=192.0.2.60;proto=http;by=203.0.113.43", "127.0.0.1"),
+            ip("192.0.2.60")
+        );
+        // Nothing usable: the proxy's own address.
+        assert_eq!(client(xff, "unknown", "127.0.0.1"), ip("127.0.0.1"));
+    }
 
     #[test]
     fn ipv6_clients_are_counted_per_64() {

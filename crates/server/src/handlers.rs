@@ -348,14 +348,22 @@ impl LoginFields {
     }
 }
 
-/// The rate limits of a sign-in: per client address and per target address (keyed, so the
-/// table holds no address).
-async fn check_login_limits(app: &App, ip: ClientIp, email: &str) -> Result<(), Duration> {
+/// The rate limits of a sign-in: per client address and per target address. The address is
+/// counted exactly as the sign-in will use it (IDNA-normalised domain without a trailing dot,
+/// case folded), so `bob@Yahoo.com.` and a fullwidth or soft-hyphen spelling share one budget;
+/// the key is its HMAC, so the table holds no address. `Ok(None)`: not a valid address.
+async fn check_login_limits(
+    app: &App,
+    ip: ClientIp,
+    email: &str,
+) -> Result<Option<EmailAddress>, Duration> {
     let limit = app.config.file.login_attempts_per_minute;
     app.limits.check(&format!("login-ip:{}", ip.key()), limit).await?;
-    let address =
-        crate::signing::hmac_hex(&app.ratelimit_key, email.trim().to_lowercase().as_bytes());
-    app.limits.check(&format!("login-address:{address}"), limit).await
+    let Ok(parsed) = EmailAddress::parse(email) else { return Ok(None) };
+    let counted = format!("{}@{}", parsed.local_part().to_lowercase(), parsed.domain());
+    let address = crate::signing::hmac_hex(&app.ratelimit_key, counted.as_bytes());
+    app.limits.check(&format!("login-address:{address}"), limit).await?;
+    Ok(Some(parsed))
 }
 
 fn invalid_port(lang: Lang) -> LoginFailure {
@@ -376,15 +384,26 @@ async fn sign_in(
         app.metrics.login(refusal.kind);
         return Err(refusal);
     }
-    if let Err(wait) = check_login_limits(app, ip, &fields.email).await {
-        app.metrics.login("rate-limited");
-        let mut failure = LoginFailure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            t(lang, Msg::TooManyAttempts),
-        );
-        failure.retry_after = Some(wait);
-        return Err(failure);
+    match check_login_limits(app, ip, &fields.email).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            app.metrics.login("invalid-email");
+            return Err(LoginFailure::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-email",
+                t(lang, Msg::InvalidEmail),
+            ));
+        }
+        Err(wait) => {
+            app.metrics.login("rate-limited");
+            let mut failure = LoginFailure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                t(lang, Msg::TooManyAttempts),
+            );
+            failure.retry_after = Some(wait);
+            return Err(failure);
+        }
     }
     let domain =
         fields.email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
@@ -635,8 +654,39 @@ pub(crate) async fn brand_css(State(app): State<Arc<App>>) -> Response {
     asset("text/css; charset=utf-8", crate::page::brand_css(&app.config.file.brand))
 }
 
-/// `GET /metrics`: the Prometheus text format.
-pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
+/// Marks a request that came in on `metrics_listen`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OnMetricsListener;
+
+/// `GET /metrics`: the Prometheus text format. With `metrics_listen`, only there; otherwise,
+/// with a metrics token, only for its bearer.
+pub(crate) async fn metrics(
+    State(app): State<Arc<App>>,
+    on_metrics_listener: Option<Extension<OnMetricsListener>>,
+    headers: HeaderMap,
+) -> Response {
+    if app.config.file.metrics_listen.is_some() {
+        if on_metrics_listener.is_none() {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    } else {
+        let token = app.config.secrets.metrics_token.expose_secret();
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !token.is_empty()
+            && !crate::signing::constant_time_eq(given.as_bytes(), token.as_bytes())
+        {
+            let mut response =
+                (StatusCode::UNAUTHORIZED, "send the metrics bearer token").into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    }
     let mut text = app.metrics.render();
     // The fleet's Redis: calls that failed or timed out, so the server went on alone.
     text.push_str("# HELP nativeauth_shared_store_errors_total Shared-store (Redis) calls that failed, by user.\n");

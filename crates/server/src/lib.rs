@@ -30,6 +30,7 @@ mod oauth;
 mod oauth_flow;
 mod page;
 mod result;
+mod serve;
 mod signing;
 mod start_link;
 mod typed_servers;
@@ -42,7 +43,10 @@ use axum::routing::{get, post};
 
 pub use callback::SIGNATURE_HEADER;
 pub use config::{Api, Brand, ConfigError, FileConfig, OAuthConfig, Secrets, ServerConfig};
+#[doc(hidden)] // the benchmark's door to the limiter
+pub use limits::Limits;
 pub use result::{Linked, SignInResult};
+pub use serve::{ServeOptions, serve};
 pub use start_link::{
     MAX_START_LINK_LIFETIME, START_LINK_LABEL, StartLinkError, signed_start_link,
 };
@@ -78,6 +82,15 @@ pub enum SetupError {
          -hex 32`): it is the bearer of every sign-in's result"
     )]
     WeakAppSecret,
+    /// An entry of `trusted_proxies` is not an address or a CIDR range.
+    #[error("trusted_proxies: {0:?} is not an address or a CIDR range")]
+    TrustedProxy(String),
+    /// `client_ip_header` without `trusted_proxies`.
+    #[error(
+        "client_ip_header needs trusted_proxies: without them any client could name any address \
+         and take another's rate limit"
+    )]
+    UntrustedClientIpHeader,
     /// `https = true` without `public_url`.
     #[error(
         "https = true needs public_url, this server's public origin (https://login.example.com)"
@@ -135,6 +148,25 @@ pub type Hook = Arc<dyn Fn(SignInResult) + Send + Sync>;
 /// As [`router`].
 pub fn router_with_hook(config: ServerConfig, hook: Hook) -> Result<Router, SetupError> {
     build(config, Some(hook))
+}
+
+/// `router` as served on `metrics_listen`: `/metrics` only, every other path 404.
+pub fn metrics_only(router: Router) -> Router {
+    router
+        .layer(axum::middleware::from_fn(only_metrics))
+        .layer(axum::Extension(handlers::OnMetricsListener))
+}
+
+async fn only_metrics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.uri().path() == "/metrics" {
+        next.run(request).await
+    } else {
+        axum::http::StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, SetupError> {

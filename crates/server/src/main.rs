@@ -86,6 +86,8 @@ async fn main() -> anyhow::Result<()> {
         .max_network_discoveries(Some(file.max_network_detections))
         .cache_capacity(file.cache_mib.saturating_mul(1024 * 1024))
         .build();
+    let options = nativeauth_server::ServeOptions::from(&file);
+    let metrics_listen = file.metrics_listen;
     let router = nativeauth_server::router(ServerConfig {
         file,
         secrets,
@@ -96,9 +98,20 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %format!("http://{}", listener.local_addr()?), "the login page is served");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    if let Some(address) = metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (metrics_listen)"))?;
+        tracing::info!(address = %address, "metrics are served");
+        let metrics_router = nativeauth_server::metrics_only(router.clone());
+        tokio::spawn(nativeauth_server::serve(
+            metrics,
+            metrics_router,
+            options,
+            std::future::pending(),
+        ));
+    }
+    nativeauth_server::serve(listener, router, options, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -209,6 +209,7 @@ async fn https_without_public_url_does_not_start() {
         app_secret: common::APP_SECRET.to_owned().into(),
         google_client_secret: String::new().into(),
         microsoft_client_secret: String::new().into(),
+        metrics_token: String::new().into(),
     };
     let config = nativeauth_server::ServerConfig {
         file,
@@ -293,4 +294,58 @@ async fn sandbox_pages_say_so() {
         .await
         .unwrap();
     assert!(!html.contains("Sandbox"));
+}
+
+#[tokio::test]
+async fn a_metrics_token_guards_metrics() {
+    let harness = common::start_with_secrets(|secrets| {
+        secrets.metrics_token = "metrics-token-1".to_owned().into();
+    })
+    .await;
+    let get = |token: Option<&'static str>| {
+        let mut request = harness.http.get(format!("{}/metrics", harness.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(get(None).await.unwrap().status(), 401);
+    assert_eq!(get(Some("metrics-token-2")).await.unwrap().status(), 401);
+    let ok = get(Some("metrics-token-1")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("nativeauth_logins_total"));
+}
+
+#[tokio::test]
+async fn with_metrics_listen_metrics_are_served_there_only() {
+    let file = nativeauth_server::FileConfig {
+        success_url: Some("https://app.example/welcome".into()),
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..nativeauth_server::FileConfig::default()
+    };
+    let secrets = nativeauth_server::Secrets {
+        client_secret: "s".to_owned().into(),
+        app_secret: common::APP_SECRET.to_owned().into(),
+        ..nativeauth_server::Secrets::default()
+    };
+    let config = nativeauth_server::ServerConfig {
+        file,
+        secrets,
+        discovery: DiscoveryConfig::builder().offline(true).build(),
+        sandbox: false,
+    };
+    let router = nativeauth_server::router(config).unwrap();
+    let page = common::serve(router.clone()).await;
+    let metrics = common::serve(nativeauth_server::metrics_only(router)).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let status = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("http://{page}/metrics")).await, 404);
+    assert_eq!(status(format!("http://{page}/healthz")).await, 200);
+    assert_eq!(status(format!("http://{metrics}/metrics")).await, 200);
+    assert_eq!(status(format!("http://{metrics}/")).await, 404);
+    assert_eq!(status(format!("http://{metrics}/healthz")).await, 404);
 }

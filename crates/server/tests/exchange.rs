@@ -380,6 +380,7 @@ fn config(tweak: impl FnOnce(&mut FileConfig, &mut Secrets)) -> ServerConfig {
         app_secret: SecretString::from(APP_SECRET),
         google_client_secret: SecretString::from(""),
         microsoft_client_secret: SecretString::from(""),
+        metrics_token: SecretString::from(String::new()),
     };
     tweak(&mut file, &mut secrets);
     ServerConfig {

@@ -371,6 +371,7 @@ async fn sign_ins_are_rate_limited_per_client() {
     let harness = start(Api::V2, None, |file| {
         file.login_attempts_per_minute = 2;
         file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
     // One client, a new address each time: only the per-client budget can stop it.
@@ -401,6 +402,7 @@ async fn sign_ins_are_rate_limited_per_address() {
     let harness = start(Api::V2, None, |file| {
         file.login_attempts_per_minute = 2;
         file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
     // A new client each time, one address: only the per-address budget can stop it.
@@ -410,6 +412,71 @@ async fn sign_ins_are_rate_limited_per_address() {
     }
     assert_eq!(statuses, [401, 401, 429]);
     assert_eq!(attempt_from(&harness, "198.51.100.4", "bob@yahoo.com").await, 401);
+}
+
+#[tokio::test]
+async fn spellings_of_one_address_share_its_budget() {
+    let harness = start(Api::V2, None, |file| {
+        file.login_attempts_per_minute = 2;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    // A new client each time: only the per-address budget can stop these.
+    let spellings = [
+        ("198.51.100.1", "bob@yahoo.com"),
+        ("198.51.100.2", "Bob@YAHOO.com."),
+        ("198.51.100.3", "bob@ya\u{ad}hoo.com"),
+        ("198.51.100.4", "bob@\u{ff59}\u{ff41}\u{ff48}\u{ff4f}\u{ff4f}.com"),
+    ];
+    let mut statuses = Vec::new();
+    for (client, email) in spellings {
+        statuses.push(attempt_from(&harness, client, email).await);
+    }
+    assert_eq!(statuses, [401, 401, 429, 429], "one address, however it is spelled");
+    assert_eq!(attempt_from(&harness, "198.51.100.5", "not an address").await, 400);
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_counted_per_64_and_an_untrusted_peer_cannot_name_itself() {
+    let harness = start(Api::V2, None, |file| {
+        file.login_attempts_per_minute = 2;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for (client, email) in [
+        ("2001:db8:1:2::1", "a@yahoo.com"),
+        ("2001:db8:1:2::2", "b@yahoo.com"),
+        ("[2001:db8:1:2:ffff::3]:4711", "c@yahoo.com"),
+    ] {
+        statuses.push(attempt_from(&harness, client, email).await);
+    }
+    assert_eq!(statuses, [401, 401, 429], "one /64, one budget");
+    assert_eq!(attempt_from(&harness, "2001:db8:1:3::1", "d@yahoo.com").await, 401);
+    // A client address with a port still names the client, not the proxy.
+    assert_eq!(attempt_from(&harness, "198.51.100.9:5678", "e@yahoo.com").await, 401);
+    assert_eq!(attempt_from(&harness, "198.51.100.9:5679", "f@yahoo.com").await, 401);
+    assert_eq!(attempt_from(&harness, "198.51.100.10:1", "g@yahoo.com").await, 401);
+
+    // A server that trusts only 10.0.0.0/8: this peer (127.0.0.1) is not a proxy of its own, so
+    // whatever it claims, it is itself.
+    let strict = start(Api::V2, None, |file| {
+        file.login_attempts_per_minute = 2;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec!["10.0.0.0/8".into()];
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for (client, email) in [
+        ("198.51.100.1", "a@yahoo.com"),
+        ("198.51.100.2", "b@yahoo.com"),
+        ("198.51.100.3", "c@yahoo.com"),
+    ] {
+        statuses.push(attempt_from(&strict, client, email).await);
+    }
+    assert_eq!(statuses, [401, 401, 429]);
 }
 
 #[tokio::test]
@@ -641,6 +708,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
     let harness = start(Api::V2, None, |file| {
         file.login_attempts_per_minute = 1;
         file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
     let session = harness.open("").await;

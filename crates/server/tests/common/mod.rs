@@ -73,6 +73,15 @@ pub(crate) async fn start_with_hook(
     start_at(api, discovery, hook, false, |file, _| tweak(file)).await
 }
 
+/// [`start`] with `tweak` applied to the secrets.
+#[allow(dead_code)] // not every test binary changes secrets
+pub(crate) async fn start_with_secrets(tweak: impl FnOnce(&mut Secrets)) -> Harness {
+    let mut secrets = Secrets::default();
+    tweak(&mut secrets);
+    let token = secrets.metrics_token;
+    start_at_with(Api::V2, None, None, false, Some(token), |_, _| {}).await
+}
+
 /// [`start`] as `--sandbox` does: without a success URL, with the sandbox's banner.
 #[allow(dead_code)] // not every test binary runs a sandboxed server
 pub(crate) async fn start_sandboxed() -> Harness {
@@ -93,6 +102,17 @@ async fn start_at(
     discovery: Option<DiscoveryConfig>,
     hook: Option<nativeauth_server::Hook>,
     sandboxed: bool,
+    tweak: impl FnOnce(&mut FileConfig, &str),
+) -> Harness {
+    start_at_with(api, discovery, hook, sandboxed, None, tweak).await
+}
+
+async fn start_at_with(
+    api: Api,
+    discovery: Option<DiscoveryConfig>,
+    hook: Option<nativeauth_server::Hook>,
+    sandboxed: bool,
+    metrics_token: Option<SecretString>,
     tweak: impl FnOnce(&mut FileConfig, &str),
 ) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -138,6 +158,7 @@ async fn start_at(
         app_secret: SecretString::from(APP_SECRET),
         google_client_secret: SecretString::from(OAUTH_SECRET),
         microsoft_client_secret: SecretString::from(OAUTH_SECRET),
+        metrics_token: metrics_token.unwrap_or_default(),
     };
     let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
     let config = ServerConfig { file, secrets, discovery, sandbox: sandboxed };
