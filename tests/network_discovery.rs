@@ -398,3 +398,36 @@ async fn fingerprinted_hosts_answer_in_one_round_trip() {
     let best = report.best.as_ref().unwrap();
     assert_eq!((best.provider.id.as_str(), best.source), ("office365", Source::Mx));
 }
+
+/// The six SRV names of a domain are asked at once: while the first is still unanswered, the
+/// last has been asked already.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srv_names_are_asked_at_once() {
+    let zone = Zone::new()
+        .srv("_imaps._tcp.overlap.test", 0, 1, 993, "imap.overlap.test")
+        .delay("_imaps._tcp.overlap.test", Duration::from_secs(2));
+    let dns = DnsServer::start(zone);
+    let config = DiscoveryConfig::builder()
+        .nameservers([dns.addr()])
+        .dns_timeout(Duration::from_secs(5))
+        .build();
+    let discovery = Discovery::new(config).unwrap();
+    let ctx = discovery.context();
+    let lookup = tokio::spawn(async move {
+        nativeauth::providers::imap::srv_servers(&ctx, "overlap.test").await
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
+    assert!(!lookup.is_finished(), "the delayed answer is still awaited");
+    for service in
+        ["_imap._tcp", "_pop3s._tcp", "_pop3._tcp", "_submissions._tcp", "_submission._tcp"]
+    {
+        let name = format!("{service}.overlap.test");
+        assert!(
+            asked.iter().any(|q| q.trim_end_matches('.') == name),
+            "{name} not asked yet: {asked:?}"
+        );
+    }
+    let found = lookup.await.unwrap().unwrap();
+    assert_eq!(found.incoming[0].host, "imap.overlap.test");
+}
