@@ -28,6 +28,7 @@ pub(crate) fn publish_blockers(args: &Args) -> Vec<&'static str> {
         (args.no_builtin_catalogue, "--no-builtin-catalogue"),
         (args.ca_file.is_some(), "--ca-file"),
         (std::env::var_os("SSL_CERT_FILE").is_some(), "SSL_CERT_FILE"),
+        (std::env::var_os("SSL_CERT_DIR").is_some(), "SSL_CERT_DIR"),
         (args.allow_private_targets, "--allow-private-targets"),
         (!args.allowed_ranges.is_empty(), "--allow-target-range"),
         (!args.nameservers.is_empty(), "--nameserver"),
@@ -165,7 +166,9 @@ mod tests {
         ];
         assert_eq!(set.len(), TRUST_CHANGING.len(), "every listed argument is tried");
         let plain = Args::parse_from(["discover", "a@b.example"]);
-        assert!(publish_blockers(&plain).is_empty() || std::env::var_os("SSL_CERT_FILE").is_some());
+        let from_env =
+            ["SSL_CERT_FILE", "SSL_CERT_DIR"].iter().any(|v| std::env::var_os(v).is_some());
+        assert!(publish_blockers(&plain).is_empty() || from_env);
         for (id, flags) in set {
             assert!(TRUST_CHANGING.contains(id), "{id}");
             let args = Args::parse_from(

@@ -449,7 +449,7 @@ async fn check_typed_servers(
     let rule = app.config.file.typed_servers;
     let allowed = match rule {
         TypedServers::SameDomain => allowed_domains(&app.discovery, email).await,
-        TypedServers::Any | TypedServers::None => Vec::new(),
+        TypedServers::Any | TypedServers::None => crate::typed_servers::Allowed::default(),
     };
     for server in typed.incoming.iter().chain(&typed.outgoing) {
         if let Err(refusal) = check(rule, &server.host, email, &allowed) {

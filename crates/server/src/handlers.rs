@@ -808,10 +808,28 @@ pub(crate) async fn oauth_start(
 /// code, then links the account like a password sign-in (API call, callback, redirect).
 pub(crate) async fn oauth_callback(
     State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
+    // Each callback costs a token request with our client secret: a replayed flow cookie with
+    // made-up codes must not get the client throttled at the provider.
+    if let Err(wait) = app
+        .limits
+        .check(&format!("oauth-callback:{}", ip.key()), app.config.file.login_attempts_per_minute)
+        .await
+    {
+        let mut response = oauth_failure(
+            &app,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            "",
+            t(lang, Msg::TooManyAttempts),
+        );
+        insert_retry_after(&mut response, wait);
+        return response;
+    }
     let flow = cookies::read(&headers, FLOW_COOKIE, app.config.file.https);
     let finished = app.oauth.finish(flow, &query, &app.callbacks).await;
     let mut response = match finished {

@@ -3,7 +3,8 @@
 //! §3.1.3.7 allows, the channel vouches for its origin and the claims are checked without the
 //! signature: `iss`, `aud` (our client id) and `exp`, then the address.
 //!
-//! - Google: `email`, only with `email_verified = true`
+//! - Google: `email`, only with `email_verified = true`, and outside Gmail only with `hd` (the
+//!   Workspace domain) equal to its domain
 //!   (<https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload>).
 //! - Microsoft: `email` only when the optional claim `xms_edov` (the email's domain is verified
 //!   for the tenant) is true; otherwise the user principal name from Microsoft Graph `/me`.
@@ -164,7 +165,15 @@ pub(crate) async fn signed_in(
             if !is_true(&claims["email_verified"]) {
                 return Err(IdentityError::Unverified);
             }
-            Ok(Identity { email: parse(email)?, tenant: None })
+            let email = parse(email)?;
+            // An address outside Gmail is Google's to vouch for only in a Workspace that owns
+            // its domain (`hd`): a consumer account can be registered on anyone's address, and
+            // `email_verified` says only that it was proven once.
+            let consumer = matches!(email.domain(), "gmail.com" | "googlemail.com");
+            if !consumer && claims["hd"].as_str() != Some(email.domain()) {
+                return Err(IdentityError::Unverified);
+            }
+            Ok(Identity { email, tenant: None })
         }
         OAuthProvider::Microsoft => {
             let tenant = claims["tid"].as_str().map(str::to_owned);

@@ -130,12 +130,19 @@ fn sandbox_refusals(args: &Args, file: &FileConfig) -> Vec<String> {
     if file.redis_url.is_some() {
         refusals.push("remove `redis_url` from the configuration".to_owned());
     }
+    if file.metrics_listen.is_some_and(|address| !address.ip().is_loopback()) {
+        refusals.push("`metrics_listen` is not a loopback address".to_owned());
+    }
     for name in [
         "NATIVEAUTH_REDIS_URL",
         "NATIVEAUTH_CALLBACK_SECRET",
         "NATIVEAUTH_APP_SECRET",
+        "NATIVEAUTH_KEY",
+        "NATIVEAUTH_COOKIE_KEY",
         "NYLAS_CLIENT_SECRET",
         "NYLAS_API_KEY",
+        "GOOGLE_CLIENT_SECRET",
+        "MICROSOFT_CLIENT_SECRET",
     ] {
         if std::env::var_os(name).is_some() {
             refusals.push(format!("unset {name} (the sandbox uses its own development secrets)"));

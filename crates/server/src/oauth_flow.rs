@@ -33,6 +33,8 @@ struct Sealed {
     p: String,
     e: String,
     v: String,
+    /// The app's `state`, hex: escaped as JSON, 512 bytes of control characters would make
+    /// the cookie too large for browsers to keep.
     s: Option<String>,
     pin: Option<String>,
     sig: bool,
@@ -77,7 +79,7 @@ impl FlowSeal {
             p: flow.provider.as_str().to_owned(),
             e: flow.email.as_str().to_owned(),
             v: flow.verifier.expose_secret().to_owned(),
-            s: flow.start.state.clone(),
+            s: flow.start.state.as_deref().map(|state| crate::signing::hex(state.as_bytes())),
             pin: flow.start.pinned.clone(),
             sig: flow.start.signed,
             x: now + FLOW_LIFETIME.as_secs(),
@@ -109,11 +111,15 @@ impl FlowSeal {
         if sealed.x < now {
             return None;
         }
+        let state = match sealed.s {
+            Some(hex) => Some(String::from_utf8(crate::signing::unhex(&hex)?).ok()?),
+            None => None,
+        };
         Some(Pending {
             provider: OAuthProvider::from_path(&sealed.p)?,
             email: EmailAddress::parse(&sealed.e).ok()?,
             verifier: SecretString::from(sealed.v),
-            start: Start { state: sealed.s, pinned: sealed.pin, signed: sealed.sig, until: None },
+            start: Start { state, pinned: sealed.pin, signed: sealed.sig, until: None },
         })
     }
 }
@@ -151,5 +157,13 @@ mod tests {
         for garbage in ["", "!!", "AAAA"] {
             assert!(seal.open_at(garbage, "state-1", 1000).is_none());
         }
+        // The largest state the page takes, of the characters JSON escapes most, still fits a
+        // cookie (browsers keep 4096 bytes, name included).
+        let mut worst = flow();
+        worst.start.state = Some("\u{1}".repeat(512));
+        worst.email = EmailAddress::parse(&format!("{}@gmail.com", "a".repeat(64))).unwrap();
+        let cookie = seal.seal_at(&worst, "state-1", 1000).unwrap();
+        assert!(cookie.len() < 3_900, "{}", cookie.len());
+        assert_eq!(seal.open_at(&cookie, "state-1", 1000).unwrap().start.state, worst.start.state);
     }
 }

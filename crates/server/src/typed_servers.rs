@@ -5,10 +5,11 @@
 //!
 //! Under [`TypedServers::SameDomain`] a host is allowed when its registrable domain (by the
 //! Public Suffix List, private section included, so `*.amazonaws.com` or a hosting suffix is a
-//! domain of its own per customer) is the address's, or is that of one of the domain's MX hosts
-//! *and* that MX host matches a catalogue MX pattern (a known mail host, not any server at a
-//! generic hoster). Offline, or when MX does not answer, only the address's own domain counts.
-//! IP literals and `localhost` are never accepted.
+//! domain of its own per customer) is the address's, or when it is one of the servers of the
+//! catalogue entry whose MX pattern one of the domain's MX hosts matches (a known mail host's
+//! own servers: not any host under its registrable domain, which at a hosting company also
+//! names its customers' machines). Offline, or when MX does not answer, only the address's own
+//! domain counts. IP literals and `localhost` are never accepted.
 
 use nativeauth::EmailAddress;
 use nativeauth::plugin::{has_registrable_domain, is_host_name, registrable_domain};
@@ -55,13 +56,22 @@ fn owner(host: &str) -> Option<String> {
     (!tld_known && labels.len() >= 2).then(|| labels[labels.len() - 2..].join("."))
 }
 
-/// The registrable domains a user of `email` may type hosts in.
+/// Where a user of an address may point typed servers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Allowed {
+    /// Registrable domains any host of which is allowed: the address's own.
+    pub(crate) domains: Vec<String>,
+    /// Hosts allowed as they are: the servers of the known mail host the domain's MX names.
+    pub(crate) hosts: Vec<String>,
+}
+
+/// Where a user of `email` may point typed servers.
 pub(crate) async fn allowed_domains(
     discovery: &nativeauth::Discovery,
     email: &EmailAddress,
-) -> Vec<String> {
+) -> Allowed {
     let domain = email.domain();
-    let mut allowed: Vec<String> = owner(domain).into_iter().collect();
+    let mut allowed = Allowed { domains: owner(domain).into_iter().collect(), hosts: Vec::new() };
     if discovery.config().is_offline() {
         return allowed;
     }
@@ -75,12 +85,13 @@ pub(crate) async fn allowed_domains(
         }
     };
     for record in records {
-        let host = record.exchange.as_str();
-        if host.is_empty() || match_mx_host(&choice, host).is_none() {
-            continue;
-        }
-        if let Some(mx_domain) = owner(host).filter(|d| !allowed.contains(d)) {
-            allowed.push(mx_domain);
+        let Some(found) = match_mx_host(&choice, &record.exchange) else { continue };
+        let detection = found.entry.detection(email, nativeauth::Source::Mx, String::new());
+        for server in detection.incoming.iter().chain(&detection.outgoing) {
+            let host = server.host.to_ascii_lowercase();
+            if !allowed.hosts.contains(&host) {
+                allowed.hosts.push(host);
+            }
         }
     }
     allowed
@@ -91,7 +102,7 @@ pub(crate) fn check(
     rule: TypedServers,
     host: &str,
     email: &EmailAddress,
-    allowed: &[String],
+    allowed: &Allowed,
 ) -> Result<(), Refusal> {
     if rule == TypedServers::None {
         return Err(Refusal::TurnedOff);
@@ -107,8 +118,11 @@ pub(crate) fn check(
     if rule == TypedServers::Any {
         return Ok(());
     }
+    if allowed.hosts.iter().any(|known| known == bare) {
+        return Ok(());
+    }
     match owner(bare) {
-        Some(domain) if allowed.contains(&domain) => Ok(()),
+        Some(domain) if allowed.domains.contains(&domain) => Ok(()),
         _ => Err(Refusal::OutsideDomain(email.domain().to_owned())),
     }
 }
@@ -121,8 +135,23 @@ mod tests {
 
     fn check_for(host: &str, email: &str, allowed: &[&str]) -> Result<(), Refusal> {
         let email = EmailAddress::parse(email).unwrap();
-        let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
+        let allowed = Allowed {
+            domains: allowed.iter().map(|s| (*s).to_owned()).collect(),
+            hosts: vec!["imap.mail.me.com".into()],
+        };
         check(TypedServers::SameDomain, host, &email, &allowed)
+    }
+
+    #[test]
+    fn a_known_mail_hosts_servers_are_allowed_as_they_are() {
+        assert_eq!(check_for("imap.mail.me.com", "cfo@northbeam-corp.com", &[]), Ok(()));
+        assert_eq!(
+            check_for("IMAP.mail.me.com.".to_lowercase().as_str(), "cfo@northbeam-corp.com", &[]),
+            Ok(())
+        );
+        let outside = Err(Refusal::OutsideDomain("northbeam-corp.com".into()));
+        assert_eq!(check_for("evil.mail.me.com", "cfo@northbeam-corp.com", &[]), outside);
+        assert_eq!(check_for("evil.me.com", "cfo@northbeam-corp.com", &[]), outside);
     }
 
     #[test]
@@ -176,15 +205,15 @@ mod tests {
     #[test]
     fn any_and_none_are_explicit() {
         let email = EmailAddress::parse("cfo@northbeam-corp.com").unwrap();
-        assert_eq!(check(TypedServers::Any, "imap.elsewhere.net", &email, &[]), Ok(()));
-        assert_eq!(check(TypedServers::Any, "127.0.0.1", &email, &[]), Err(Refusal::NotAHostName));
+        let none = Allowed::default();
+        assert_eq!(check(TypedServers::Any, "imap.elsewhere.net", &email, &none), Ok(()));
         assert_eq!(
-            check(
-                TypedServers::None,
-                "imap.northbeam-corp.com",
-                &email,
-                &["northbeam-corp.com".into()]
-            ),
+            check(TypedServers::Any, "127.0.0.1", &email, &none),
+            Err(Refusal::NotAHostName)
+        );
+        let own = Allowed { domains: vec!["northbeam-corp.com".into()], hosts: Vec::new() };
+        assert_eq!(
+            check(TypedServers::None, "imap.northbeam-corp.com", &email, &own),
             Err(Refusal::TurnedOff)
         );
     }

@@ -57,9 +57,13 @@ async fn the_public_never_sees_addresses_resolver_errors_or_trace_lines() {
         assert_eq!(status, 200);
         let text = body.to_string();
         assert!(body["reason"].as_str().unwrap().contains(sentence), "{email}: {body}");
+        assert_eq!(body["notes"], json!([]), "{email}: {text}");
         for word in internal {
             let shown = body["reason"].as_str().unwrap().to_ascii_lowercase();
             assert!(!shown.contains(&word.to_ascii_lowercase()), "{email}: {word} in {text}");
+        }
+        for word in ["127.0.0", "10.20.30", "169.254", "192.168", "172.16", "DNS", "resolves"] {
+            assert!(!text.contains(word), "{email}: {word} anywhere in {text}");
         }
         // The form shows the same sentence, and nothing more.
         let session = harness.open("").await;
@@ -116,6 +120,9 @@ async fn a_cross_site_form_post_is_refused_and_a_text_browser_is_not() {
     assert_eq!(post(None, Some("cross-site")).await.unwrap().status(), 403);
     assert_eq!(post(None, None).await.unwrap().status(), 200, "no browser headers: a text browser");
     assert_eq!(post(None, Some("same-origin")).await.unwrap().status(), 200);
+    // `Origin: null` (a form post under no-referrer) defers to Sec-Fetch-Site.
+    assert_eq!(post(Some("null"), Some("same-origin")).await.unwrap().status(), 200);
+    assert_eq!(post(Some("null"), Some("cross-site")).await.unwrap().status(), 403);
 }
 
 #[tokio::test]

@@ -86,5 +86,16 @@ async fn a_server_with_its_own_nameservers_reads_the_fleet_but_publishes_nothing
         .args(["-p", &redis.port().to_string(), "--scan", "--pattern", "*run*"])
         .output()
         .expect("redis-cli runs");
+    assert!(keys.status.success(), "{}", String::from_utf8_lossy(&keys.stderr));
     assert!(keys.stdout.is_empty(), "{}", String::from_utf8_lossy(&keys.stdout));
+    // The rate limits went to Redis all the same: this server uses it, it only does not publish.
+    let all = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port().to_string(), "--scan"])
+        .output()
+        .expect("redis-cli runs");
+    assert!(
+        String::from_utf8_lossy(&all.stdout).contains("rate:"),
+        "{}",
+        String::from_utf8_lossy(&all.stdout)
+    );
 }

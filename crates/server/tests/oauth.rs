@@ -318,6 +318,8 @@ async fn an_identity_the_provider_does_not_vouch_for_is_refused() {
         ("google", "wrongaud@gmail.com"),
         ("google", "stale@gmail.com"),
         ("google", "noid@gmail.com"),
+        // A consumer Google account registered on a company's address: no Workspace vouches.
+        ("google", "consumer.ceo@corp-workspace.example"),
         ("microsoft", "wrongaud@contoso.onmicrosoft.com"),
         ("microsoft", "stale@contoso.onmicrosoft.com"),
     ] {

@@ -1,6 +1,6 @@
 //! Servers a user types stay inside the address's own mail setup (`typed_servers`), in the JSON
-//! API and in the no-JavaScript form alike: a host of the address's registrable domain, or of a
-//! known mail host its MX points to; never an IP literal or `localhost`.
+//! API and in the no-JavaScript form alike: a host of the address's registrable domain, or a
+//! server of the known mail host its MX points to; never an IP literal or `localhost`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
@@ -125,7 +125,14 @@ async fn a_known_mail_host_behind_the_mx_is_accepted_and_an_unknown_one_is_not()
     let email = "dana@brightwave.test";
     let (status, detected) = harness.detect(email).await;
     assert_eq!((status, detected["detected"].as_bool()), (200, Some(false)), "{detected}");
-    accepted(&both(&harness, email, "imap.mail.icloud.com", "smtp.mail.icloud.com").await);
+    // iCloud's own servers, as the catalogue lists them.
+    accepted(&both(&harness, email, "imap.mail.me.com", "smtp.mail.me.com").await);
+    // Not any host under iCloud's domains: at a hosting company those name its customers too.
+    refused(
+        &both(&harness, email, "imap.mail.icloud.com", "smtp.mail.me.com").await,
+        "brightwave.test",
+    );
+    refused(&both(&harness, email, "evil.me.com", "smtp.mail.me.com").await, "brightwave.test");
     refused(
         &both(&harness, email, "imap.unknown-gateway.test", "smtp.unknown-gateway.test").await,
         "brightwave.test",

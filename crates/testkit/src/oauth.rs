@@ -14,8 +14,9 @@
 //! (`invalid_grant`); for the ID token, `other…` signs in as another account (`bob@` the same
 //! domain), `unverified…` has an unverified address (`email_verified` and `xms_edov` false),
 //! `pun…` has only `preferred_username` (Graph's user principal name is `kim@` the domain),
-//! `wrongaud…` is for another client, `stale…` expired an hour ago, `noid…` has none; anything
-//! else is approved as the hinted address.
+//! `wrongaud…` is for another client, `stale…` expired an hour ago, `noid…` has none,
+//! `consumer…` has no Workspace domain (`hd`, otherwise set outside gmail.com); anything else is
+//! approved as the hinted address.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -232,6 +233,11 @@ fn id_token(issuer: &str, client_id: &str, hint: &str) -> String {
         "xms_edov": !hint.starts_with("unverified"),
         "preferred_username": hint,
     });
+    // Google's Workspace domain, for an address outside Gmail (a `consumer…` hint has none: a
+    // consumer account registered on a company address).
+    if domain != "gmail.com" && !hint.starts_with("consumer") {
+        claims["hd"] = domain.into();
+    }
     if hint.starts_with("pun") {
         let object = claims.as_object_mut().unwrap();
         object.remove("email");
