@@ -36,6 +36,15 @@ fn write_detection(out: &mut impl Write, d: &Detection, email: &EmailAddress) ->
     writeln!(out, "  found by    {}: {}", d.source, d.evidence)?;
     writeln!(out, "  trust       {}: {}", d.trust, d.trust.meaning())?;
     writeln!(out, "  login page  {}: {}", d.auth_hint, d.auth_hint.login_page_advice())?;
+    for required in &d.requires {
+        let url = required.url.as_deref().map(|url| format!(" ({url})")).unwrap_or_default();
+        writeln!(
+            out,
+            "  first       {}: {}{url}",
+            required.step.as_str(),
+            step_advice(required.step)
+        )?;
+    }
     for server in &d.incoming {
         write_server(out, "incoming", server, email)?;
     }
@@ -54,6 +63,20 @@ fn write_detection(out: &mut impl Write, d: &Detection, email: &EmailAddress) ->
         writeln!(out, "  note        {note}")?;
     }
     Ok(())
+}
+
+/// What a step asks of the user, in a few words.
+fn step_advice(step: nativeauth::PreLoginStep) -> &'static str {
+    use nativeauth::PreLoginStep as S;
+    match step {
+        S::EnableImap => "switch IMAP access on in the provider's web settings",
+        S::AppPassword => "create an app password and use it instead of the account password",
+        S::TwoFactor => "turn on two-step verification (needed before an app password)",
+        S::SeparateMailPassword => "set a separate mail password and use it here",
+        S::PaidPlan => "IMAP access needs a paid plan",
+        S::Bridge => "mail is reached only through the provider's program on the computer",
+        _ => "a step at the provider",
+    }
 }
 
 fn write_server(

@@ -376,3 +376,20 @@ fn the_json_contract_lists_every_field() {
         contract::assert_documented(report);
     }
 }
+
+#[test]
+fn the_steps_before_login_are_in_both_outputs() {
+    let gmx = discover(&["ann@gmx.de", "--offline", "--json"]);
+    let report = json(&gmx);
+    assert_eq!(report["requires"][0]["step"], "enable-imap", "{report}");
+    assert!(report["requires"][0]["url"].as_str().is_some_and(|u| u.starts_with("https://")));
+    let gmail = json(&discover(&["ann@gmail.com", "--offline", "--json"]));
+    assert_eq!(gmail["requires"], serde_json::json!([]), "always present");
+    let qq = json(&discover(&["ann@qq.com", "--offline", "--json"]));
+    let steps: Vec<&str> =
+        qq["requires"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["enable-imap", "app-password"], "an app-password provider implies the step");
+    let human = discover(&["ann@gmx.de", "--offline"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("  first       enable-imap: switch IMAP access on"), "{text}");
+}

@@ -34,8 +34,8 @@ pub use engine::Discovery;
 pub use model::{
     AuthHint, AuthMethod, AutoconfigOrigin, Detection, DomainProblem, EmailAddress, EmailError,
     ExchangeEndpoints, Failure, FailureKind, LocalPartProblem, MAX_ADDRESS_LEN, NylasProvider,
-    Outcome, Protocol, ProviderInfo, Report, Security, Server, Source, Step, Trust,
-    UsernameTemplate,
+    Outcome, PreLoginStep, Protocol, ProviderInfo, Report, RequiredStep, Security, Server, Source,
+    Step, Trust, UsernameTemplate,
 };
 pub use net::config::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START,

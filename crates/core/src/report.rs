@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::model::{
     AuthMethod, EmailAddress, ExchangeEndpoints, Failure, Outcome, Protocol, ProviderInfo, Report,
-    Security, Server, Source, Step, Trust,
+    RequiredStep, Security, Server, Source, Step, Trust,
 };
 
 impl Report {
@@ -35,6 +35,7 @@ impl Report {
             source: best.map(|d| d.source),
             trust: best.map(|d| d.trust),
             auth: best.map(|d| d.auth_hint.as_str()),
+            requires: best.map(|d| d.requires.as_slice()).unwrap_or_default(),
             incoming: best.map(|d| render_servers(&d.incoming, &self.email)).unwrap_or_default(),
             outgoing: best.map(|d| render_servers(&d.outgoing, &self.email)).unwrap_or_default(),
             exchange: best.and_then(|d| d.exchange.as_ref()),
@@ -48,6 +49,7 @@ impl Report {
                     source: d.source,
                     trust: d.trust,
                     auth: d.auth_hint.as_str(),
+                    requires: &d.requires,
                     incoming: render_servers(&d.incoming, &self.email),
                     outgoing: render_servers(&d.outgoing, &self.email),
                     exchange: d.exchange.as_ref(),
@@ -99,6 +101,8 @@ pub struct JsonReport<'a> {
     pub trust: Option<Trust>,
     /// What the login page must ask for.
     pub auth: Option<&'a str>,
+    /// What the user must do at the provider first (`[]` when nothing).
+    pub requires: &'a [RequiredStep],
     /// Incoming servers, usernames rendered.
     pub incoming: Vec<JsonServer<'a>>,
     /// Outgoing servers, usernames rendered.
@@ -134,6 +138,7 @@ impl<'a> JsonReport<'a> {
             source: None,
             trust: None,
             auth: None,
+            requires: &[],
             incoming: Vec::new(),
             outgoing: Vec::new(),
             exchange: None,
@@ -176,6 +181,8 @@ pub struct JsonAlternative<'a> {
     pub trust: Trust,
     /// What the login page must ask for.
     pub auth: &'a str,
+    /// What the user must do at the provider first (`[]` when nothing).
+    pub requires: &'a [RequiredStep],
     /// Incoming servers.
     pub incoming: Vec<JsonServer<'a>>,
     /// Outgoing servers.

@@ -40,6 +40,7 @@ fn request() -> AuthorizeRequest {
         trust: Trust::Verified,
         evidence: String::new(),
         notes: vec![],
+        requires: vec![],
     };
     let email = EmailAddress::parse("user@example.net").unwrap();
     AuthorizeRequest::new(

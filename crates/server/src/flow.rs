@@ -250,6 +250,8 @@ pub(crate) struct DetectView {
     pub(crate) sign_in_url: Option<String>,
     pub(crate) help_url: Option<String>,
     pub(crate) notes: Vec<String>,
+    /// What the user must do at the provider first: `[{"step": "enable-imap", "url": …}]`.
+    pub(crate) requires: Vec<nativeauth::RequiredStep>,
     pub(crate) incoming: Option<ServerView>,
     pub(crate) outgoing: Option<ServerView>,
     pub(crate) suggestion: Option<String>,
@@ -278,6 +280,7 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
             sign_in_url: None,
             help_url: None,
             notes: Vec::new(),
+            requires: Vec::new(),
             incoming: None,
             outgoing: None,
             suggestion: report.suggestion.as_ref().map(|s| s.as_str().to_owned()),
@@ -336,6 +339,7 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
             .filter(|_| auth == "app-password")
             .or_else(|| best.provider.documentation.clone()),
         notes: best.notes.clone(),
+        requires: best.requires.clone(),
         incoming: server_view(&best.incoming, Protocol::Imap),
         outgoing: server_view(&best.outgoing, Protocol::Smtp),
         suggestion: None,
@@ -385,13 +389,23 @@ pub(crate) struct LoginFailure {
     pub(crate) kind: &'static str,
     pub(crate) message: String,
     pub(crate) help_url: Option<String>,
+    /// The step before login the failure concerns (`app-password`, `enable-imap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) step: Option<&'static str>,
     #[serde(skip)]
     pub(crate) retry_after: Option<Duration>,
 }
 
 impl LoginFailure {
     pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        Self { status, kind, message: message.into(), help_url: None, retry_after: None }
+        Self {
+            status,
+            kind,
+            message: message.into(),
+            help_url: None,
+            step: None,
+            retry_after: None,
+        }
     }
 }
 
@@ -533,6 +547,7 @@ pub(crate) async fn login(
                 };
                 let mut failure = LoginFailure::new(status, check.kind.as_str(), check.message);
                 failure.help_url = check.help_url;
+                failure.step = check.step.map(nativeauth::PreLoginStep::as_str);
                 return Err(failure);
             }
             Err(LoginCheckError::NotAPassword(_)) => {

@@ -536,6 +536,17 @@ async fn without_javascript_the_form_walks_the_same_steps() {
 }
 
 #[tokio::test]
+async fn detect_names_the_steps_before_login() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let (status, gmx) = harness.detect("ann@gmx.de").await;
+    assert_eq!(status, 200);
+    assert_eq!(gmx["requires"][0]["step"], "enable-imap", "{gmx}");
+    let (_, yahoo) = harness.detect("ann@yahoo.com").await;
+    assert_eq!(yahoo["requires"][0]["step"], "app-password", "{yahoo}");
+    assert_eq!(yahoo["requires"][0]["url"], "https://login.yahoo.com/account/security");
+}
+
+#[tokio::test]
 async fn health_answers() {
     let harness = start(Api::V2, None, |_| {}).await;
     let response = harness.http.get(format!("{}/healthz", harness.base)).send().await.unwrap();

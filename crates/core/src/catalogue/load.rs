@@ -11,7 +11,8 @@ use super::pattern::{MxPattern, check_domain};
 use super::schema::{self, RawServer};
 use super::{CatalogueEntry, Gateway, ServerSpec};
 use crate::model::{
-    AuthHint, AuthMethod, Placeholder, Security, UsernameTemplate, unknown_placeholder,
+    AuthHint, AuthMethod, Placeholder, PreLoginStep, RequiredStep, Security, UsernameTemplate,
+    unknown_placeholder,
 };
 
 /// Turns byte offsets into 1-based line and column numbers (columns count characters).
@@ -138,6 +139,12 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
         else {
             continue;
         };
+        let requires = required_steps(
+            provider.requires,
+            auth,
+            provider.app_password_url.as_deref(),
+            provider.documentation.as_deref(),
+        );
         entries.push(CatalogueEntry {
             id,
             name,
@@ -148,6 +155,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, CatalogueError> 
             notes: provider.notes,
             documentation: provider.documentation,
             app_password_url: provider.app_password_url,
+            requires,
             incoming,
             outgoing,
         });
@@ -314,6 +322,33 @@ fn is_valid_id(id: &str) -> bool {
     id.len() <= 64
         && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
+/// An entry's steps, in the order a user takes them: `auth = "app-password"` implies the
+/// `app-password` step, and a step without its own URL points to the app-password page (for
+/// that step) or the provider's documentation.
+fn required_steps(
+    written: Vec<RequiredStep>,
+    auth: AuthHint,
+    app_password_url: Option<&str>,
+    documentation: Option<&str>,
+) -> Vec<RequiredStep> {
+    let mut steps = written;
+    if auth == AuthHint::AppPassword && !steps.iter().any(|s| s.step == PreLoginStep::AppPassword) {
+        steps.push(RequiredStep { step: PreLoginStep::AppPassword, url: None });
+    }
+    for step in &mut steps {
+        if step.url.is_none() {
+            step.url = match step.step {
+                PreLoginStep::AppPassword => app_password_url.or(documentation),
+                _ => documentation,
+            }
+            .map(str::to_owned);
+        }
+    }
+    steps.sort_by_key(|s| PreLoginStep::ALL.iter().position(|step| *step == s.step));
+    steps.dedup_by_key(|s| s.step);
+    steps
 }
 
 #[cfg(test)]

@@ -91,7 +91,9 @@ pub use error::{CatalogueError, Position, Problem, ProblemKind};
 pub use pattern::{MxPattern, PatternError, check_domain};
 
 pub use crate::model::ServerSpec;
-use crate::model::{AuthHint, Detection, EmailAddress, NylasProvider, ProviderInfo, Source, Trust};
+use crate::model::{
+    AuthHint, Detection, EmailAddress, NylasProvider, ProviderInfo, RequiredStep, Source, Trust,
+};
 
 /// One provider of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct CatalogueEntry {
     pub documentation: Option<String>,
     /// Where users create an app password, for providers that want one.
     pub app_password_url: Option<String>,
+    /// What the user must do at the provider before signing in, in order.
+    pub requires: Vec<RequiredStep>,
     /// Incoming servers, preferred first.
     pub incoming: Vec<ServerSpec>,
     /// Outgoing servers, preferred first.
@@ -139,6 +143,7 @@ impl CatalogueEntry {
             trust: Trust::Verified,
             evidence,
             notes: self.notes.clone(),
+            requires: self.requires.clone(),
         }
     }
 }

@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::GatewayKind;
-use crate::model::{AuthHint, AuthMethod, NylasProvider, Protocol, Security};
+use crate::model::{AuthHint, AuthMethod, NylasProvider, Protocol, RequiredStep, Security};
 
 /// The file: `popular` domains and `[[provider]]` entries.
 pub(super) struct RawFile {
@@ -44,6 +44,7 @@ pub(super) struct RawProvider {
     pub(super) notes: Vec<String>,
     pub(super) documentation: Option<String>,
     pub(super) app_password_url: Option<String>,
+    pub(super) requires: Vec<RequiredStep>,
     pub(super) incoming: RawServers,
     pub(super) outgoing: RawServers,
 }
@@ -77,6 +78,7 @@ const PROVIDER_KEYS: &[&str] = &[
     "notes",
     "documentation",
     "app_password_url",
+    "requires",
     "incoming",
     "outgoing",
 ];
@@ -145,6 +147,7 @@ fn read_provider(
         notes: fields.optional(problems, "notes").unwrap_or_default(),
         documentation: fields.optional(problems, "documentation"),
         app_password_url: fields.optional(problems, "app_password_url"),
+        requires: fields.optional(problems, "requires").unwrap_or_default(),
         incoming: read_servers(&mut fields, problems, "incoming"),
         outgoing: read_servers(&mut fields, problems, "outgoing"),
     };

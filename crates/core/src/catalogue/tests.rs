@@ -273,3 +273,34 @@ fn an_unsupported_provider_needs_no_servers_but_a_note() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(matches!(found[0].kind, ProblemKind::UnsupportedWithoutNote(ref id) if id == "sealed"));
 }
+
+#[test]
+fn steps_before_login_are_read_ordered_and_implied_by_app_passwords() {
+    let text = provider("steps", "[\"steps.example\"]")
+        .replace(
+            "auth = \"password\"",
+            "auth = \"app-password\"\nrequires = [{ step = \"two-factor\" }, { step = \"enable-imap\", url = \"https://steps.example/imap\" }]\ndocumentation = \"https://steps.example/help\"\napp_password_url = \"https://steps.example/app-passwords\"",
+        );
+    let catalogue = Catalogue::parse(&text, "test.toml").unwrap();
+    let entry = catalogue.lookup("steps.example").unwrap().entry;
+    let steps: Vec<(&str, Option<&str>)> =
+        entry.requires.iter().map(|r| (r.step.as_str(), r.url.as_deref())).collect();
+    assert_eq!(
+        steps,
+        [
+            ("enable-imap", Some("https://steps.example/imap")),
+            ("two-factor", Some("https://steps.example/help")),
+            ("app-password", Some("https://steps.example/app-passwords")),
+        ],
+        "in the order a user takes them, the app-password step implied, URLs filled in"
+    );
+    let email = EmailAddress::parse("ann@steps.example").unwrap();
+    assert_eq!(entry.detection(&email, Source::Catalogue, String::new()).requires, entry.requires);
+
+    let unknown = provider("bad", "[\"bad.example\"]").replace(
+        "auth = \"password\"",
+        "auth = \"password\"\nrequires = [{ step = \"sacrifice-a-goat\" }]",
+    );
+    let found = problems(&unknown);
+    assert_eq!(found.len(), 1, "{found:?}");
+}

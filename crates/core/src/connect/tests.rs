@@ -30,6 +30,7 @@ fn detection(nylas: NylasProvider, incoming: Vec<Server>, outgoing: Vec<Server>)
         trust: Trust::Verified,
         evidence: String::new(),
         notes: vec![],
+        requires: vec![],
     }
 }
 

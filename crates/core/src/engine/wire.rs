@@ -43,6 +43,8 @@ struct WireDetection {
     trust: Trust,
     evidence: String,
     notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    requires: Vec<crate::model::RequiredStep>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -240,6 +242,7 @@ pub(super) fn encode(run: &CachedRun) -> Option<Vec<u8>> {
                 trust: d.trust,
                 evidence: d.evidence.clone(),
                 notes: d.notes.clone(),
+                requires: d.requires.clone(),
             })
             .collect(),
         failure: run.failure.as_ref().map(|f| (f.kind, f.message.clone())),
@@ -272,6 +275,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<CachedRun> {
             });
             detection.auth_hint = d.auth;
             detection.notes = d.notes;
+            detection.requires = d.requires;
             detection
         })
         .collect();
@@ -321,6 +325,10 @@ mod tests {
                 });
                 d.auth_hint = AuthHint::AppPassword;
                 d.notes = vec!["a note".into()];
+                d.requires = vec![crate::model::RequiredStep {
+                    step: crate::model::PreLoginStep::EnableImap,
+                    url: Some("https://example.com/imap".into()),
+                }];
                 d
             })
             .collect();

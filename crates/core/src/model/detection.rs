@@ -285,6 +285,8 @@ pub struct Detection {
     pub evidence: String,
     /// Advice for the login page or the user (for example "needs an app password").
     pub notes: Vec<String>,
+    /// What the user must do at the provider before signing in, in order.
+    pub requires: Vec<super::RequiredStep>,
 }
 
 impl ProviderInfo {
@@ -320,7 +322,15 @@ impl Detection {
             trust,
             evidence: evidence.into(),
             notes: Vec::new(),
+            requires: Vec::new(),
         }
+    }
+
+    /// With the steps the user must take first.
+    #[must_use]
+    pub fn with_requires(mut self, requires: Vec<super::RequiredStep>) -> Self {
+        self.requires = requires;
+        self
     }
 
     /// With these servers, each list in order of preference.

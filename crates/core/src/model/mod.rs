@@ -4,6 +4,7 @@ mod detection;
 mod email;
 mod report;
 mod server;
+mod steps;
 mod template;
 
 pub use detection::{
@@ -13,4 +14,5 @@ pub use detection::{
 pub use email::{DomainProblem, EmailAddress, EmailError, LocalPartProblem, MAX_ADDRESS_LEN};
 pub use report::{Failure, FailureKind, Outcome, Report, Step};
 pub use server::{AuthMethod, Protocol, Security, Server, ServerSpec};
+pub use steps::{PreLoginStep, RequiredStep};
 pub use template::{Placeholder, UsernameTemplate, render_placeholders, unknown_placeholder};

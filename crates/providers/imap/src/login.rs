@@ -85,6 +85,9 @@ pub struct LoginCheck {
     pub message: String,
     /// The provider's help page for this problem, when the catalogue knows one.
     pub help_url: Option<String>,
+    /// The step before login this answer concerns: `app-password` for
+    /// `app-password-required`, `enable-imap` for `protocol-disabled`.
+    pub step: Option<nativeauth_core::PreLoginStep>,
     /// The server's own words, shortened and stripped of control characters (never a secret:
     /// servers do not echo passwords, and only their replies are kept).
     #[serde(skip)]
@@ -227,10 +230,19 @@ fn report(detection: &Detection, server: Option<&Server>, verdict: Verdict) -> L
         LoginCheckKind::Unreachable => format!("The mail server {host} could not be reached."),
         LoginCheckKind::Timeout => format!("The mail server {host} did not answer in time."),
     };
+    let step = match verdict.kind {
+        LoginCheckKind::AppPasswordRequired => Some(nativeauth_core::PreLoginStep::AppPassword),
+        LoginCheckKind::ProtocolDisabled => Some(nativeauth_core::PreLoginStep::EnableImap),
+        _ => None,
+    };
+    // The catalogue's own page for the step, when it lists the step.
+    let step_url =
+        step.and_then(|step| detection.requires.iter().find(|r| r.step == step)?.url.clone());
     let help_url = match verdict.kind {
-        LoginCheckKind::AppPasswordRequired => {
-            provider.app_password_url.clone().or_else(|| provider.documentation.clone())
-        }
+        LoginCheckKind::AppPasswordRequired => step_url
+            .or_else(|| provider.app_password_url.clone())
+            .or_else(|| provider.documentation.clone()),
+        LoginCheckKind::ProtocolDisabled => step_url.or_else(|| provider.documentation.clone()),
         kind if kind.is_refusal() => provider.documentation.clone(),
         _ => None,
     };
@@ -240,6 +252,7 @@ fn report(detection: &Detection, server: Option<&Server>, verdict: Verdict) -> L
         protocol: server.map(|s| s.protocol),
         message,
         help_url,
+        step,
         diagnostic: verdict.diagnostic,
     }
 }
