@@ -579,3 +579,151 @@ async fn credentials_never_follow_a_plain_http_redirect() {
     }
     forged.assert_async().await;
 }
+
+/// `autodiscover.<domain>`'s plain-http autodiscover answers 302 to `target`.
+async fn http_redirect(lab: &mut Lab, domain: &str, target: &str) -> Mock {
+    let host = format!("autodiscover.{domain}");
+    lab.http
+        .mock("GET", PATH)
+        .match_header("host", Matcher::Regex(format!("^{}(:\\d+)?$", host.replace('.', "\\."))))
+        .with_status(302)
+        .with_header("location", target)
+        .create_async()
+        .await
+}
+
+fn hosted_lab_zone(z: Zone) -> Zone {
+    z.a("autodiscover.hosted-co.test", LOCALHOST)
+        .a("autodiscover.hoster.test", LOCALHOST)
+        .a("other.hoster2.test", LOCALHOST)
+}
+
+async fn hosted_lab() -> Lab {
+    let mut zone = Zone::new();
+    for host in HOSTS {
+        zone = zone.a(host, LOCALHOST);
+    }
+    let dns = DnsServer::start(hosted_lab_zone(zone));
+    let mut http = Server::new_async().await;
+    http.mock("POST", Matcher::Any).with_status(404).expect_at_least(0).create_async().await;
+    http.mock("GET", Matcher::Any).with_status(404).expect_at_least(0).create_async().await;
+    let mut hosts: Vec<&str> = HOSTS.to_vec();
+    hosts.extend(["autodiscover.hosted-co.test", "autodiscover.hoster.test", "other.hoster2.test"]);
+    let ca = TestCa::new(&hosts);
+    let tls = TlsFront::start(&ca, http.socket_address());
+    Lab { dns, http, tls, ca }
+}
+
+#[tokio::test]
+async fn hosted_exchange_is_found_by_the_http_redirect_unverified_and_named() {
+    let mut lab = hosted_lab().await;
+    let target = lab.url("autodiscover.hoster.test", PATH);
+    http_redirect(&mut lab, "hosted-co.test", &target).await;
+    let challenge = lab.autodiscover("autodiscover.hoster.test", PATH, None, 401, "").await;
+    let report = discover(&lab, "ann@hosted-co.test").await;
+    let best = report.best.as_ref().expect("hosted Exchange found");
+    assert_eq!(best.provider.nylas, NylasProvider::Exchange);
+    assert_eq!(best.trust, Trust::Unverified, "the redirect came over plain http");
+    assert_eq!(
+        best.exchange.as_ref().unwrap().eas_host.as_deref(),
+        Some("autodiscover.hoster.test")
+    );
+    assert!(
+        best.notes.iter().any(|n| n.contains("point to autodiscover.hoster.test. Allow?")),
+        "{:?}",
+        best.notes
+    );
+    challenge.assert_async().await;
+
+    // With a password, nothing goes there before the user consents: the chain stops and names
+    // the host.
+    let sent = lab
+        .http
+        .mock("POST", PATH)
+        .match_header("host", Matcher::Regex("^autodiscover\\.hoster\\.test(:\\d+)?$".into()))
+        .match_header("authorization", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let discovery = Discovery::new(lab.config()).unwrap();
+    let email = EmailAddress::parse("ann@hosted-co.test").unwrap();
+    let run =
+        autodiscover_with_credentials(&discovery, &email, &creds(), &CredentialRules::default())
+            .await;
+    match run.result.unwrap() {
+        AutodiscoverOutcome::NeedsConfirmation { target: reported, .. } => {
+            assert_eq!(reported.as_str(), target);
+        }
+        other => panic!("{other:?}"),
+    }
+    sent.assert_async().await;
+    // After consent (the host allowed), the password goes there, over https.
+    let consented = lab
+        .autodiscover(
+            "autodiscover.hoster.test",
+            PATH,
+            Some(BASIC_ANN),
+            200,
+            &settings("mail.hoster.test"),
+        )
+        .await;
+    let rules = CredentialRules { allowed_hosts: vec!["autodiscover.hoster.test".into()] };
+    let run = autodiscover_with_credentials(&discovery, &email, &creds_ann(), &rules).await;
+    assert!(matches!(run.result, Ok(AutodiscoverOutcome::Settings { .. })), "{:?}", run.result);
+    consented.assert_async().await;
+}
+
+/// Basic base64("ann@hosted-co.test:s3cret-pw").
+const BASIC_ANN: &str = "Basic YW5uQGhvc3RlZC1jby50ZXN0OnMzY3JldC1wdw==";
+
+fn creds_ann() -> AutodiscoverCredentials {
+    AutodiscoverCredentials {
+        username: "ann@hosted-co.test".into(),
+        password: SecretString::from("s3cret-pw"),
+    }
+}
+
+#[tokio::test]
+async fn the_http_redirect_method_refuses_http_targets_loops_and_a_second_hop() {
+    // A redirect to plain http.
+    let mut lab = hosted_lab().await;
+    let http_target =
+        format!("http://autodiscover.hoster.test:{}{PATH}", lab.http.socket_address().port());
+    http_redirect(&mut lab, "hosted-co.test", &http_target).await;
+    let never = lab.never("autodiscover.hoster.test").await;
+    let report = discover(&lab, "ann@hosted-co.test").await;
+    assert!(report.best.is_none(), "{:?}", report.best);
+    assert!(report.trace.iter().any(|s| s.detail.contains("not https")), "{:#?}", report.trace);
+    for mock in never {
+        mock.assert_async().await;
+    }
+
+    // A second hop: the hoster redirects on to yet another host.
+    let mut lab = hosted_lab().await;
+    let first = lab.url("autodiscover.hoster.test", PATH);
+    http_redirect(&mut lab, "hosted-co.test", &first).await;
+    let second = lab.url("other.hoster2.test", PATH);
+    lab.autodiscover("autodiscover.hoster.test", PATH, None, 200, &redirect_url(&second)).await;
+    let never = lab.never("other.hoster2.test").await;
+    let report = discover(&lab, "ann@hosted-co.test").await;
+    assert!(report.best.is_none(), "{:?}", report.best);
+    assert!(
+        report
+            .trace
+            .iter()
+            .any(|s| s.detail.contains("second redirect after the domain's plain-http redirect")),
+        "{:#?}",
+        report.trace
+    );
+    for mock in never {
+        mock.assert_async().await;
+    }
+
+    // A loop: the http redirect points back at itself.
+    let mut lab = hosted_lab().await;
+    let back =
+        format!("http://autodiscover.hosted-co.test:{}{PATH}", lab.http.socket_address().port());
+    http_redirect(&mut lab, "hosted-co.test", &back).await;
+    let report = discover(&lab, "ann@hosted-co.test").await;
+    assert!(report.best.is_none());
+}

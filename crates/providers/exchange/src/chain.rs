@@ -5,7 +5,12 @@
 //! 1. `POST https://d/autodiscover/autodiscover.xml`
 //! 2. `POST https://autodiscover.d/autodiscover/autodiscover.xml`
 //! 3. `GET http://autodiscover.d/autodiscover/autodiscover.xml`, unauthenticated, used only for
-//!    a 301/302 to an https URL, which is then POSTed to
+//!    a 301/302 to an https URL, which is then POSTed to: Microsoft's *HTTP redirect method* for
+//!    Exchange run by a hosting company. One hop only: a redirect to http, a loop, or a second
+//!    redirect after it ends the step (each in the trace). When that hop's https target, outside
+//!    the domain, answers 401 with an Exchange challenge, the domain's Exchange is hosted there:
+//!    an *unverified* answer naming the host (anyone on the path could have sent the redirect),
+//!    to which credentials go only after the user's consent.
 //! 4. `_autodiscover._tcp.d` SRV records on port 443 → `POST https://<target>/autodiscover/autodiscover.xml`
 //!
 //! Rules on every hop: https (but for step 3's GET), at most [`MAX_REDIRECTS`] redirects in all
@@ -318,6 +323,8 @@ struct Path {
     trusted_start: bool,
     https_so_far: bool,
     via_srv: bool,
+    /// The hop after step 3's plain-http redirect (the hosted-Exchange redirect method).
+    after_http_redirect: bool,
 }
 
 /// Runs the chain for `email`. Without credentials (what `discover` does) nothing secret is
@@ -367,6 +374,7 @@ pub async fn run_autodiscover(
                 trusted_start: candidate.trusted_start && inherited_trust,
                 https_so_far: !candidate.redirect_only,
                 via_srv: candidate.via_srv,
+                after_http_redirect: false,
             };
             loop {
                 match chain.hop(&url, &address, redirect_only, path).await {
@@ -381,10 +389,27 @@ pub async fn run_autodiscover(
                     }
                     Hop::End => break,
                     Hop::Next(next) => {
+                        // The http redirect method allows one hop: a second one, to yet
+                        // another place, is not followed.
+                        if path.after_http_redirect {
+                            ctx.timer("autodiscover", next.as_str()).finish(
+                                Outcome::Error,
+                                "not followed: a second redirect after the domain's plain-http \
+                                 redirect",
+                            );
+                            chain.fail(AutodiscoverError::Forbidden {
+                                target: next.to_string(),
+                                reason: "a second redirect after a plain-http redirect".into(),
+                            });
+                            break;
+                        }
                         if let Err(error) = chain.count_redirect(&next, &address) {
+                            ctx.timer("autodiscover", next.as_str())
+                                .finish(Outcome::Error, &format!("not followed: {error}"));
                             chain.fail(error);
                             break;
                         }
+                        path.after_http_redirect = redirect_only;
                         path.https_so_far &= next.scheme() == "https";
                         url = next;
                         redirect_only = false;
@@ -587,6 +612,23 @@ impl Chain<'_> {
                         "HTTP 401 without an Exchange challenge: not Exchange",
                     );
                     return Hop::End;
+                }
+                // The hosted-Exchange redirect method: the domain's own http autodiscover named
+                // this host. Unverified: the redirect came over plain http.
+                if registrable_domain(&host) != self.user_base && path.after_http_redirect {
+                    timer.finish(
+                        Outcome::Found,
+                        &format!(
+                            "HTTP 401 ({}): Exchange hosted at {host}, named by the domain's \
+                             plain-http autodiscover redirect (unverified)",
+                            schemes.join(", ")
+                        ),
+                    );
+                    return Hop::Answer(AutodiscoverOutcome::AuthRequired {
+                        endpoint: url.clone(),
+                        schemes,
+                        verified: false,
+                    });
                 }
                 // Evidence of Exchange only when the endpoint is the user's own.
                 if registrable_domain(&host) != self.user_base {

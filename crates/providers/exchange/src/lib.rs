@@ -14,7 +14,9 @@
 mod chain;
 mod pox;
 
-use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
+use nativeauth_core::plugin::{
+    DiscoveryContext, ProviderPlugin, async_trait, inventory, registrable_domain,
+};
 use nativeauth_core::{
     AuthHint, Detection, Discovery, EmailAddress, ExchangeEndpoints, NylasProvider, Provider,
     ProviderInfo, Source, SourceError, Step, Trust,
@@ -70,7 +72,13 @@ impl Provider for ExchangeProvider {
                 );
                 let trust = if verified { Trust::Verified } else { Trust::Unverified };
                 let mut detection = Detection::new(provider, Source::Autodiscover, trust, evidence);
-                if !verified {
+                let hosted = registrable_domain(&host) != registrable_domain(email.domain());
+                if hosted {
+                    // The question the app puts to the user before any password goes there.
+                    detection = detection.with_note(format!(
+                        "Your organisation's mail settings point to {host}. Allow?"
+                    ));
+                } else if !verified {
                     detection = detection.with_note(UNVERIFIED_NOTE);
                 }
                 Some(
