@@ -18,13 +18,22 @@
     view = d;
     text($("provider"), d.provider);
     text($("reason"), d.reason);
-    var notes = $("notes");
-    notes.textContent = "";
-    (d.notes || []).forEach(function (n) {
+    // The steps before the password, numbered, each with its link.
+    var steps = $("steps");
+    steps.textContent = "";
+    (d.requires || []).forEach(function (s) {
       var li = document.createElement("li");
-      li.textContent = n;
-      notes.appendChild(li);
+      li.dataset.step = s.step;
+      li.textContent = s.text;
+      if (s.url) {
+        var a = document.createElement("a");
+        a.href = s.url; a.rel = "noopener"; a.textContent = form.dataset.how;
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(a);
+      }
+      steps.appendChild(li);
     });
+    show($("steps-block"), steps.children.length > 0);
     var suggestion = $("suggestion");
     if (d.suggestion) {
       var button = suggestion.querySelector("button");
@@ -75,6 +84,22 @@
     });
   }
 
+  // A show-password toggle; without the script the field simply stays a password field.
+  var password = $("password");
+  var toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "link toggle";
+  toggle.setAttribute("aria-controls", "password");
+  toggle.setAttribute("aria-pressed", "false");
+  toggle.textContent = form.dataset.show;
+  toggle.addEventListener("click", function () {
+    var visible = password.type === "password";
+    password.type = visible ? "text" : "password";
+    toggle.textContent = form.dataset[visible ? "hide" : "show"];
+    toggle.setAttribute("aria-pressed", String(visible));
+  });
+  password.insertAdjacentElement("afterend", toggle);
+
   email.addEventListener("blur", detect);
   $("suggestion").addEventListener("click", function (e) {
     var target = e.target.closest("button[data-email]");
@@ -93,6 +118,12 @@
       $("submit").disabled = true;
       return post("/api/login", body).then(function (r) {
         $("password").value = "";
+        password.type = "password";
+        Array.prototype.forEach.call($("steps").children, function (li) {
+          var failed = li.dataset.step === r.body.step;
+          li.classList.toggle("failed", failed);
+          if (failed) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+        });
         if (r.status === 200 && r.body.ok) {
           if (r.body.redirect) { window.location.assign(r.body.redirect); return; }
           form.hidden = true;
@@ -101,6 +132,9 @@
         }
         if (r.body.kind === "confirm-servers") show($("manual"), true);
         text($("error"), r.body.message);
+        // Focus goes where the user must act next.
+        var next = r.body.kind === "confirm-servers" || r.body.kind === "server-not-allowed" ? $("imap_host") : password;
+        if (next && !next.closest("[hidden]")) next.focus();
         if (r.body.help_url) {
           var link = document.createElement("a");
           link.href = r.body.help_url; link.rel = "noopener"; link.textContent = " " + form.dataset.help;

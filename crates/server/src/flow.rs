@@ -250,8 +250,9 @@ pub(crate) struct DetectView {
     pub(crate) sign_in_url: Option<String>,
     pub(crate) help_url: Option<String>,
     pub(crate) notes: Vec<String>,
-    /// What the user must do at the provider first: `[{"step": "enable-imap", "url": …}]`.
-    pub(crate) requires: Vec<nativeauth::RequiredStep>,
+    /// What the user must do at the provider first: `[{"step": "enable-imap", "url": …,
+    /// "text": …}]`, the text in the page's language.
+    pub(crate) requires: Vec<StepView>,
     pub(crate) incoming: Option<ServerView>,
     pub(crate) outgoing: Option<ServerView>,
     pub(crate) suggestion: Option<String>,
@@ -264,6 +265,32 @@ fn server_view(servers: &[Server], protocol: Protocol) -> Option<ServerView> {
         port: s.port,
         security: s.security.as_str(),
     })
+}
+
+/// A step before login as the page shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct StepView {
+    pub(crate) step: &'static str,
+    pub(crate) url: Option<String>,
+    pub(crate) text: &'static str,
+}
+
+/// The sentence for a step, in `lang`.
+fn step_text(step: nativeauth::PreLoginStep, lang: Lang) -> &'static str {
+    use nativeauth::PreLoginStep as S;
+    t(
+        lang,
+        match step {
+            S::EnableImap => Msg::StepEnableImap,
+            S::AppPassword => Msg::StepAppPassword,
+            S::TwoFactor => Msg::StepTwoFactor,
+            S::SeparateMailPassword => Msg::StepSeparateMailPassword,
+            S::PaidPlan => Msg::StepPaidPlan,
+            S::Bridge => Msg::StepBridge,
+            // A step added later, before its words are: its page says it.
+            _ => Msg::HowTo,
+        },
+    )
 }
 
 /// What the page should ask for, given a report.
@@ -339,11 +366,20 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
             .filter(|_| auth == "app-password")
             .or_else(|| best.provider.documentation.clone()),
         notes: best.notes.clone(),
-        requires: best.requires.clone(),
+        requires: best
+            .requires
+            .iter()
+            .map(|r| StepView {
+                step: r.step.as_str(),
+                url: r.url.clone(),
+                text: step_text(r.step, lang),
+            })
+            .collect(),
         incoming: server_view(&best.incoming, Protocol::Imap),
         outgoing: server_view(&best.outgoing, Protocol::Smtp),
         suggestion: None,
-        reason: None,
+        // A provider without mail access for other apps: a sentence saying so, not its note.
+        reason: (auth == "unsupported").then(|| t(lang, Msg::Unsupported).to_owned()),
     }
 }
 

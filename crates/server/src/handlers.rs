@@ -598,6 +598,7 @@ pub(crate) async fn login_form(
                 name: &kept.name,
                 detection: Some(&view),
                 error: Some((&failure.message, failure.help_url.as_deref())),
+                failed_step: failure.step,
                 ..PageState::default()
             };
             let mut response = page_response(&app, &headers, failure.status, &state, None);

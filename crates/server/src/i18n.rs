@@ -83,6 +83,16 @@ pub(crate) enum Msg {
     ReasonNoMail,
     ReasonNoAnswer,
     SandboxBanner,
+    StepsTitle,
+    StepEnableImap,
+    StepAppPassword,
+    StepTwoFactor,
+    StepSeparateMailPassword,
+    StepPaidPlan,
+    StepBridge,
+    HowTo,
+    ShowPassword,
+    HidePassword,
 }
 
 /// The text of `msg` in `lang`.
@@ -280,6 +290,48 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         (Lang::De, SandboxBanner) => {
             "Sandbox: nur für die Entwicklung. Nichts hier erreicht ein echtes Postfach."
         }
+        (Lang::En, StepsTitle) => "Before you sign in:",
+        (Lang::De, StepsTitle) => "Bevor Sie sich anmelden:",
+        (Lang::En, StepEnableImap) => {
+            "Turn on IMAP access in your email account's settings on the provider's website."
+        }
+        (Lang::De, StepEnableImap) => {
+            "Schalten Sie den IMAP-Zugriff in den Einstellungen Ihres Postfachs auf der Website \
+             des Anbieters ein."
+        }
+        (Lang::En, StepAppPassword) => {
+            "Create an app password and enter it below instead of your usual password."
+        }
+        (Lang::De, StepAppPassword) => {
+            "Erstellen Sie ein App-Passwort und geben Sie es unten statt Ihres üblichen \
+             Passworts ein."
+        }
+        (Lang::En, StepTwoFactor) => "Turn on two-step verification first: app passwords need it.",
+        (Lang::De, StepTwoFactor) => {
+            "Schalten Sie zuerst die Bestätigung in zwei Schritten ein: App-Passwörter setzen sie \
+             voraus."
+        }
+        (Lang::En, StepSeparateMailPassword) => {
+            "Set a separate password for email programs and enter it below."
+        }
+        (Lang::De, StepSeparateMailPassword) => {
+            "Legen Sie ein eigenes Passwort für E-Mail-Programme fest und geben Sie es unten ein."
+        }
+        (Lang::En, StepPaidPlan) => "Your provider offers this only with a paid plan.",
+        (Lang::De, StepPaidPlan) => "Ihr Anbieter bietet das nur mit einem bezahlten Tarif an.",
+        (Lang::En, StepBridge) => {
+            "Your provider's mail can only be reached through its own program on your computer."
+        }
+        (Lang::De, StepBridge) => {
+            "Die E-Mails Ihres Anbieters sind nur über sein eigenes Programm auf Ihrem Computer \
+             erreichbar."
+        }
+        (Lang::En, HowTo) => "How",
+        (Lang::De, HowTo) => "So geht's",
+        (Lang::En, ShowPassword) => "Show password",
+        (Lang::De, ShowPassword) => "Passwort anzeigen",
+        (Lang::En, HidePassword) => "Hide password",
+        (Lang::De, HidePassword) => "Passwort verbergen",
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."
         }

@@ -16,6 +16,7 @@
 
 mod callback;
 mod codes;
+mod colour;
 mod config;
 mod cookies;
 mod exchange;

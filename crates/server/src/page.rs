@@ -30,6 +30,8 @@ pub(crate) struct PageState<'a> {
     pub(crate) detection: Option<&'a DetectView>,
     pub(crate) error: Option<(&'a str, Option<&'a str>)>,
     pub(crate) success: bool,
+    /// The step before login a failed sign-in concerns (`app-password`, `enable-imap`).
+    pub(crate) failed_step: Option<&'a str>,
     /// Only the error, no form: the page cannot be used from here (an invalid start link).
     pub(crate) closed: bool,
 }
@@ -123,8 +125,33 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
         .unwrap_or_else(|| {
             format!(r#"<a id="help" rel="noopener" hidden>{}</a>"#, t(lang, Msg::Help))
         });
-    let notes: String = detection
-        .map(|d| d.notes.iter().map(|n| format!("<li>{}</li>", escape(n))).collect())
+    // The steps before the password, numbered; the one a sign-in failed on is marked.
+    let steps: String = detection
+        .map(|d| {
+            d.requires
+                .iter()
+                .map(|r| {
+                    let failed = state.failed_step == Some(r.step);
+                    let link = r
+                        .url
+                        .as_deref()
+                        .map(|url| {
+                            format!(
+                                r#" <a href="{}" rel="noopener">{}</a>"#,
+                                escape(url),
+                                t(lang, Msg::HowTo)
+                            )
+                        })
+                        .unwrap_or_default();
+                    format!(
+                        r#"<li data-step="{}"{}>{}{link}</li>"#,
+                        r.step,
+                        if failed { r#" class="failed" aria-current="step""# } else { "" },
+                        escape(r.text)
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let oauth = detection
         .filter(|d| d.auth == "oauth2")
@@ -174,14 +201,19 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
     let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
     format!(
         r#"<p id="done" class="success" role="status" hidden></p>
-<form id="login" method="post" action="/login" novalidate data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
+<form id="login" method="post" action="/login" novalidate data-show="{show_password_text}" data-hide="{hide_password_text}" data-how="{how}" data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="email">{email_label}</label>
-<input id="email" name="email" type="email" autocomplete="email" required value="{email}">
+<input id="email" name="email" type="email" inputmode="email" autocapitalize="off" spellcheck="false" autocomplete="email" required value="{email}">
+<div aria-live="polite">
 {suggestion}
 {reason}
 {provider}
-<ul id="notes">{notes}</ul>
+<div id="steps-block"{steps_hidden}>
+<p id="steps-title">{steps_title}</p>
+<ol id="steps">{steps}</ol>
+</div>
+</div>
 <label for="name">{name_label}</label>
 <input id="name" name="name" autocomplete="name" value="{name}">
 <fieldset id="manual"{manual_hidden}>
@@ -205,6 +237,11 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
 <button id="submit" type="submit"{submit_hidden}>{submit}</button>
 </form>"#,
         csrf = escape(csrf),
+        show_password_text = t(lang, Msg::ShowPassword),
+        hide_password_text = t(lang, Msg::HidePassword),
+        how = t(lang, Msg::HowTo),
+        steps_hidden = hidden(!steps.is_empty()),
+        steps_title = t(lang, Msg::StepsTitle),
         password_text = t(lang, Msg::Password),
         app_password_text = t(lang, Msg::AppPassword),
         google = t(lang, Msg::SignInWithGoogle),
@@ -241,8 +278,60 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
 
 /// `:root { --brand: … }` from the configuration (only a CSS colour is let through).
 pub(crate) fn brand_css(brand: &Brand) -> String {
-    let colour = &brand.primary_color;
-    let safe = colour.len() <= 32
-        && colour.chars().all(|c| c.is_ascii_alphanumeric() || "#(),.% ".contains(c));
-    format!(":root {{ --brand: {}; }}\n", if safe { colour.as_str() } else { "#0b5fff" })
+    // A hex colour is adjusted for contrast in both colour schemes; anything else that is not
+    // a hex colour falls back to the default blue, which passes.
+    let (light, dark) = crate::colour::palette(brand.primary_color.trim())
+        .or_else(|| crate::colour::palette("#0b5fff"))
+        .unwrap_or_else(|| ("#0b5fff".to_owned(), "#8fb3ff".to_owned()));
+    format!(
+        ":root {{ --brand: {light}; --brand-text: {light}; }}\n\
+         @media (prefers-color-scheme: dark) {{ :root {{ --brand-text: {dark}; }} }}\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{DetectView, StepView};
+
+    #[test]
+    fn the_step_a_sign_in_failed_on_is_marked() {
+        let view = DetectView {
+            email: "ann@qq.com".into(),
+            detected: true,
+            provider: Some("QQ Mail".into()),
+            nylas: Some("imap"),
+            auth: "app-password",
+            trust: Some("verified"),
+            source: Some("catalogue"),
+            sign_in_url: None,
+            help_url: None,
+            notes: vec!["a developer's note".into()],
+            requires: vec![
+                StepView { step: "enable-imap", url: None, text: "Turn on IMAP." },
+                StepView {
+                    step: "app-password",
+                    url: Some("https://qq.example/app".into()),
+                    text: "Make an app password.",
+                },
+            ],
+            incoming: None,
+            outgoing: None,
+            suggestion: None,
+            reason: None,
+        };
+        let state = PageState {
+            email: "ann@qq.com",
+            detection: Some(&view),
+            error: Some(("needs an app password", None)),
+            failed_step: Some("app-password"),
+            ..PageState::default()
+        };
+        let html = render(&Brand::default(), Lang::En, "csrf", &state, false);
+        assert!(html.contains(r#"<li data-step="enable-imap">Turn on IMAP.</li>"#), "{html}");
+        assert!(html.contains(
+            r#"<li data-step="app-password" class="failed" aria-current="step">Make an app password."#
+        ));
+        assert!(!html.contains("a developer's note"), "notes stay in the JSON");
+    }
 }

@@ -190,6 +190,39 @@ impl Browser {
         response["value"].clone()
     }
 
+    /// Runs `script` in the page; its return value.
+    async fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Emulates a screen `width` CSS pixels wide, and the dark or light colour scheme (Chrome
+    /// DevTools commands through ChromeDriver).
+    async fn emulate(&self, width: u32, dark: bool) {
+        let cdp = |cmd: &'static str, params: Value| {
+            self.call(
+                reqwest::Method::POST,
+                "/goog/cdp/execute",
+                Some(json!({ "cmd": cmd, "params": params })),
+            )
+        };
+        cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600 }),
+        )
+        .await;
+        let scheme = if dark { "dark" } else { "light" };
+        cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await;
+    }
+
     async fn go(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
     }
@@ -547,5 +580,44 @@ async fn sign_in_with_google_and_microsoft_in_a_real_browser_and_the_denial() {
         (callback["state"].as_str(), callback["provider"].as_str()),
         (Some("oauth-2"), Some("office365"))
     );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_and_in_the_dark_the_page_fits_and_its_targets_are_large() {
+    let driver = driver().await;
+    let harness = start(Api::V2, None, |_| {}).await;
+    let browser = Browser::open(&driver, "en-US", true).await;
+    for (width, dark) in [(360, false), (360, true), (1280, false), (1280, true)] {
+        browser.emulate(width, dark).await;
+        browser.go(&format!("{}/", harness.base)).await;
+        browser.type_into("#email", "ann@gmx.de").await;
+        browser.click("#name").await;
+        browser.wait_for_text("#steps", "Turn on IMAP access").await;
+        let name = format!("12-{width}px-{}", if dark { "dark" } else { "light" });
+        browser.screenshot(&name).await;
+        let fits = browser
+            .script("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await;
+        assert_eq!(fits, Value::Bool(true), "{name}: horizontal scrolling");
+        let small = browser
+            .script(
+                "return Array.from(document.querySelectorAll('input, button, a.button'))\
+                 .filter(e => e.offsetParent !== null && e.type !== 'hidden')\
+                 .filter(e => e.getBoundingClientRect().height < 44)\
+                 .map(e => e.id || e.textContent)",
+            )
+            .await;
+        assert_eq!(small, json!([]), "{name}: tap targets under 44 px");
+        let background =
+            browser.script("return getComputedStyle(document.body).backgroundColor").await;
+        let expected = if dark { "rgb(18, 19, 22)" } else { "rgb(245, 246, 248)" };
+        assert_eq!(background, Value::from(expected), "{name}");
+        // The show-password toggle, added by the script.
+        browser.click(".toggle").await;
+        assert_eq!(browser.attribute("#password", "type").await.as_deref(), Some("text"));
+        browser.click(".toggle").await;
+        assert_eq!(browser.attribute("#password", "type").await.as_deref(), Some("password"));
+    }
     browser.close().await;
 }

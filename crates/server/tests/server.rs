@@ -782,7 +782,7 @@ async fn past_the_network_limit_detections_and_sign_ins_are_shed_with_503() {
 }
 
 #[tokio::test]
-async fn a_provider_without_mail_access_gets_its_note_and_no_sign_in() {
+async fn a_provider_without_mail_access_says_so_and_offers_no_sign_in() {
     let harness = start(Api::V2, None, |_| {}).await;
     let (status, body) = harness.detect("jo@proton.me").await;
     assert_eq!(status, 200);
@@ -796,7 +796,8 @@ async fn a_provider_without_mail_access_gets_its_note_and_no_sign_in() {
     assert_eq!(refused.json::<Value>().await.unwrap()["kind"], "unsupported-provider");
     assert!(harness.callbacks_settled().await.is_empty());
 
-    // The page without script shows the note, and neither a password field nor a button.
+    // The page without script says so in plain words, names the step (Proton's own program),
+    // and shows neither a password field nor a button; the developer's note stays in the JSON.
     let page = harness
         .post_form(
             "/login",
@@ -805,7 +806,9 @@ async fn a_provider_without_mail_access_gets_its_note_and_no_sign_in() {
         )
         .await;
     let html = page.text().await.unwrap();
-    assert!(html.contains("Proton Mail Bridge"), "{html}");
+    assert!(html.contains("does not let other apps reach your mail"), "{html}");
+    assert!(html.contains(r#"<li data-step="bridge">"#), "{html}");
+    assert!(!html.contains("Proton Mail Bridge"), "{html}");
     assert!(html.contains(r#"<div id="password-field" hidden>"#), "{html}");
     assert!(html.contains(r#"<button id="submit" type="submit" hidden>"#), "{html}");
 }
