@@ -14,9 +14,8 @@
 mod chain;
 mod pox;
 
-use nativeauth_core::plugin::{
-    DiscoveryContext, ProviderPlugin, async_trait, inventory, registrable_domain,
-};
+use nativeauth_core::plugin::registrable_domain;
+use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
 use nativeauth_core::{
     AuthHint, Detection, Discovery, EmailAddress, ExchangeEndpoints, NylasProvider, Provider,
     ProviderInfo, Source, SourceError, Step, Trust,
