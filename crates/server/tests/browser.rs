@@ -621,3 +621,82 @@ async fn on_a_phone_and_in_the_dark_the_page_fits_and_its_targets_are_large() {
     }
     browser.close().await;
 }
+
+/// axe-core (vendored in the testkit, MPL-2.0) over the current page: the WCAG 2.1 A and AA
+/// violations, as `rule: count` lines.
+async fn axe_violations(browser: &Browser) -> Vec<String> {
+    let source =
+        std::fs::read_to_string(nativeauth_testkit::data_dir().join("axe/axe.min.js")).unwrap();
+    browser.script(&format!("{source}\nreturn true;")).await;
+    let result = browser
+        .call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({
+                "script": "var done = arguments[arguments.length - 1];\
+                           axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })\
+                           .then(function (r) { done(r.violations.map(function (v) { return v.id + ': ' + v.nodes.map(function (n) { return n.target.join(' '); }).join(', '); })); })\
+                           .catch(function (e) { done(['axe failed: ' + e]); });",
+                "args": []
+            })),
+        )
+        .await;
+    result
+        .as_array()
+        .unwrap_or_else(|| panic!("axe: {result}"))
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_state_passes_axe_in_two_languages_and_both_colour_schemes() {
+    let driver = driver().await;
+    let harness = start(Api::V2, None, |file| file.login_attempts_per_minute = 1000).await;
+    for (language, dark) in [("en-US", false), ("de-DE", true)] {
+        let browser = Browser::open(&driver, language, true).await;
+        browser.emulate(if dark { 360 } else { 1280 }, dark).await;
+        let mut report = Vec::new();
+        for (state, email, wait_for, password) in [
+            ("empty", "", "", ""),
+            ("password", "jane@comcast.net", "#provider", ""),
+            ("app-password", "ann@yahoo.com", "#provider", ""),
+            ("steps", "ann@gmx.de", "#steps", ""),
+            ("google", "ann@gmail.com", "#oauth", ""),
+            ("typo", "ann@gmial.com", "#suggestion", ""),
+            ("unknown", "ann@unknown-company.example", "#reason", ""),
+            ("proton", "jo@proton.me", "#reason", ""),
+            ("wrong-password", "ann@yahoo.com", "#provider", "wrong"),
+            ("invalid", "not an address", "#error", ""),
+        ] {
+            browser.go(&format!("{}/", harness.base)).await;
+            if !email.is_empty() {
+                browser.type_into("#email", email).await;
+                browser.click("#name").await;
+                let started = Instant::now();
+                while !browser.displayed(wait_for).await {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(20),
+                        "{state}: {wait_for} never showed"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            if !password.is_empty() {
+                browser.type_into("#password", password).await;
+                browser.click("#submit").await;
+                browser.wait_for_text("#error", "").await;
+                let started = Instant::now();
+                while !browser.displayed("#error").await {
+                    assert!(started.elapsed() < Duration::from_secs(20), "{state}: no error");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            for violation in axe_violations(&browser).await {
+                report.push(format!("{language}/{state}: {violation}"));
+            }
+        }
+        browser.close().await;
+        assert!(report.is_empty(), "axe found:\n{}", report.join("\n"));
+    }
+}
