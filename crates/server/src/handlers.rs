@@ -724,6 +724,29 @@ fn oauth_failure(
     page_response(app, headers, status, &state, None)
 }
 
+/// The page saying "too many attempts" when this client went past the sign-in budget of the
+/// OAuth route `route`; `None` while it is within it.
+async fn oauth_rate_limited(
+    app: &App,
+    headers: &HeaderMap,
+    route: &str,
+    ip: ClientIp,
+    email: &str,
+    lang: Lang,
+) -> Option<Response> {
+    let limit = app.config.file.login_attempts_per_minute;
+    let wait = app.limits.check(&format!("{route}:{}", ip.key()), limit).await.err()?;
+    let mut response = oauth_failure(
+        app,
+        headers,
+        StatusCode::TOO_MANY_REQUESTS,
+        email,
+        t(lang, Msg::TooManyAttempts),
+    );
+    insert_retry_after(&mut response, wait);
+    Some(response)
+}
+
 /// `GET /oauth/{google|microsoft}/start?email=…`: to the provider's sign-in, with PKCE, `state`
 /// and the hints; the flow's id goes into a signed cookie.
 pub(crate) async fn oauth_start(
@@ -749,20 +772,8 @@ pub(crate) async fn oauth_start(
             t(lang, Msg::InvalidEmail),
         );
     };
-    if let Err(wait) = app
-        .limits
-        .check(&format!("oauth:{}", ip.key()), app.config.file.login_attempts_per_minute)
-        .await
-    {
-        let mut response = oauth_failure(
-            &app,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            typed,
-            t(lang, Msg::TooManyAttempts),
-        );
-        insert_retry_after(&mut response, wait);
-        return response;
+    if let Some(refused) = oauth_rate_limited(&app, &headers, "oauth", ip, typed, lang).await {
+        return refused;
     }
     // An organisation's own domain is a hint for the provider's account chooser.
     let consumer = matches!(
@@ -816,20 +827,9 @@ pub(crate) async fn oauth_callback(
     let lang = Lang::from_headers(&headers);
     // Each callback costs a token request with our client secret: a replayed flow cookie with
     // made-up codes must not get the client throttled at the provider.
-    if let Err(wait) = app
-        .limits
-        .check(&format!("oauth-callback:{}", ip.key()), app.config.file.login_attempts_per_minute)
-        .await
+    if let Some(refused) = oauth_rate_limited(&app, &headers, "oauth-callback", ip, "", lang).await
     {
-        let mut response = oauth_failure(
-            &app,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            "",
-            t(lang, Msg::TooManyAttempts),
-        );
-        insert_retry_after(&mut response, wait);
-        return response;
+        return refused;
     }
     let flow = cookies::read(&headers, FLOW_COOKIE, app.config.file.https);
     let finished = app.oauth.finish(flow, &query, &app.callbacks).await;

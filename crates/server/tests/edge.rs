@@ -291,15 +291,7 @@ async fn sandbox_pages_say_so() {
     let html = page.text().await.unwrap();
     assert!(html.contains("Sandbox: for development only"), "{html}");
     let production = start(Api::V2, None, |_| {}).await;
-    let html = production
-        .http
-        .get(format!("{}/", production.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = production.get_text("/").await;
     assert!(!html.contains("Sandbox"));
 }
 

@@ -199,15 +199,7 @@ async fn a_failing_callback_is_tried_three_times_and_the_exchange_still_works() 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let metric = "nativeauth_callback_failures_total 1";
     loop {
-        let text = harness
-            .http
-            .get(format!("{}/metrics", harness.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = harness.get_text("/metrics").await;
         if text.contains(metric) {
             break;
         }

@@ -63,8 +63,7 @@ async fn without_redis_each_server_still_limits_on_its_own() {
     assert_eq!(statuses, [401, 401, 429]);
     let (status, body): (u16, Value) = a.detect("ann@yahoo.com").await;
     assert_eq!((status, body["detected"].as_bool()), (200, Some(true)));
-    let text =
-        a.http.get(format!("{}/metrics", a.base)).send().await.unwrap().text().await.unwrap();
+    let text = a.get_text("/metrics").await;
     assert!(
         !text.contains("nativeauth_shared_store_errors_total{user=\"rate-limits\"} 0"),
         "{text}"

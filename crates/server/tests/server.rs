@@ -348,6 +348,18 @@ async fn sign_in_needs_the_page_token_and_a_same_origin_browser() {
     assert!(harness.callbacks_settled().await.is_empty());
 }
 
+/// A server behind a proxy at `trusted` that names clients in `X-Forwarded-For`, allowing
+/// `limit` sign-in attempts per minute.
+async fn behind_proxy(limit: u32, trusted: &str) -> common::Harness {
+    let trusted = trusted.to_owned();
+    start(Api::V2, None, move |file| {
+        file.login_attempts_per_minute = limit;
+        file.client_ip_header = Some("X-Forwarded-For".into());
+        file.trusted_proxies = vec![trusted];
+    })
+    .await
+}
+
 /// Sign-in attempts from `client` (behind the trusted proxy) for `email`; the status.
 async fn attempt_from(harness: &common::Harness, client: &str, email: &str) -> u16 {
     let session = harness.open("").await;
@@ -368,12 +380,7 @@ async fn attempt_from(harness: &common::Harness, client: &str, email: &str) -> u
 
 #[tokio::test]
 async fn sign_ins_are_rate_limited_per_client() {
-    let harness = start(Api::V2, None, |file| {
-        file.login_attempts_per_minute = 2;
-        file.client_ip_header = Some("X-Forwarded-For".into());
-        file.trusted_proxies = vec!["127.0.0.1".into()];
-    })
-    .await;
+    let harness = behind_proxy(2, "127.0.0.1").await;
     // One client, a new address each time: only the per-client budget can stop it.
     let mut statuses = Vec::new();
     for email in ["a@yahoo.com", "b@yahoo.com", "c@yahoo.com"] {
@@ -399,12 +406,7 @@ async fn sign_ins_are_rate_limited_per_client() {
 
 #[tokio::test]
 async fn sign_ins_are_rate_limited_per_address() {
-    let harness = start(Api::V2, None, |file| {
-        file.login_attempts_per_minute = 2;
-        file.client_ip_header = Some("X-Forwarded-For".into());
-        file.trusted_proxies = vec!["127.0.0.1".into()];
-    })
-    .await;
+    let harness = behind_proxy(2, "127.0.0.1").await;
     // A new client each time, one address: only the per-address budget can stop it.
     let mut statuses = Vec::new();
     for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
@@ -416,12 +418,7 @@ async fn sign_ins_are_rate_limited_per_address() {
 
 #[tokio::test]
 async fn spellings_of_one_address_share_its_budget() {
-    let harness = start(Api::V2, None, |file| {
-        file.login_attempts_per_minute = 2;
-        file.client_ip_header = Some("X-Forwarded-For".into());
-        file.trusted_proxies = vec!["127.0.0.1".into()];
-    })
-    .await;
+    let harness = behind_proxy(2, "127.0.0.1").await;
     // A new client each time: only the per-address budget can stop these.
     let spellings = [
         ("198.51.100.1", "bob@yahoo.com"),
@@ -439,12 +436,7 @@ async fn spellings_of_one_address_share_its_budget() {
 
 #[tokio::test]
 async fn an_ipv6_client_is_counted_per_64_and_an_untrusted_peer_cannot_name_itself() {
-    let harness = start(Api::V2, None, |file| {
-        file.login_attempts_per_minute = 2;
-        file.client_ip_header = Some("X-Forwarded-For".into());
-        file.trusted_proxies = vec!["127.0.0.1".into()];
-    })
-    .await;
+    let harness = behind_proxy(2, "127.0.0.1").await;
     let mut statuses = Vec::new();
     for (client, email) in [
         ("2001:db8:1:2::1", "a@yahoo.com"),
@@ -462,12 +454,7 @@ async fn an_ipv6_client_is_counted_per_64_and_an_untrusted_peer_cannot_name_itse
 
     // A server that trusts only 10.0.0.0/8: this peer (127.0.0.1) is not a proxy of its own, so
     // whatever it claims, it is itself.
-    let strict = start(Api::V2, None, |file| {
-        file.login_attempts_per_minute = 2;
-        file.client_ip_header = Some("X-Forwarded-For".into());
-        file.trusted_proxies = vec!["10.0.0.0/8".into()];
-    })
-    .await;
+    let strict = behind_proxy(2, "10.0.0.0/8").await;
     let mut statuses = Vec::new();
     for (client, email) in [
         ("198.51.100.1", "a@yahoo.com"),
@@ -657,15 +644,7 @@ async fn metrics_count_detections_and_cache_hits_without_addresses() {
         harness.detect("ann@yahoo.com").await;
     }
     harness.detect("ann@unknown-company.example").await;
-    let text = harness
-        .http
-        .get(format!("{}/metrics", harness.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.get_text("/metrics").await;
     assert!(
         text.contains(r#"nativeauth_detections_total{source="catalogue",trust="verified",outcome="detected"} 2"#),
         "{text}"
@@ -716,12 +695,7 @@ async fn an_embedding_app_gets_the_same_value_through_its_hook() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
-    let harness = start(Api::V2, None, |file| {
-        file.login_attempts_per_minute = 1;
-        file.client_ip_header = Some("X-Forwarded-For".into());
-        file.trusted_proxies = vec!["127.0.0.1".into()];
-    })
-    .await;
+    let harness = behind_proxy(1, "127.0.0.1").await;
     let session = harness.open("").await;
     let attempt = |client: &'static str, email: &'static str| {
         harness

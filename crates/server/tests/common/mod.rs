@@ -275,6 +275,13 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The body of `GET path` on this server.
+    pub(crate) async fn get_text(&self, path: &str) -> String {
+        self.http.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap()
+    }
+}
+
 /// The value of cookie `name` in a request's headers.
 pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
