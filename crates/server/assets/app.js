@@ -8,6 +8,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var email = $("email");
   var csrf = form.querySelector("input[name=csrf]").value;
+  // Where the router is mounted (empty at the root).
+  var base = form.dataset.base || "";
   var lastEmail = "";
   var view = null;
 
@@ -78,7 +80,7 @@
     if (!value || value === lastEmail) return Promise.resolve(view);
     lastEmail = value;
     text($("error"), "");
-    return post("/api/detect", { email: value }).then(function (r) {
+    return post(base + "/api/detect", { email: value }).then(function (r) {
       if (r.status === 200) applyDetection(r.body); else text($("error"), r.body.message);
       return view;
     });
@@ -116,7 +118,7 @@
         if (el && !(el.closest("[hidden]"))) body[k] = el.value;
       });
       $("submit").disabled = true;
-      return post("/api/login", body).then(function (r) {
+      return post(base + "/api/login", body).then(function (r) {
         $("password").value = "";
         password.type = "password";
         Array.prototype.forEach.call($("steps").children, function (li) {

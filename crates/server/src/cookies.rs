@@ -41,11 +41,14 @@ pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str, https: bool) -> Optio
 }
 
 /// A `Set-Cookie` value.
+/// Scoped to the path the router is mounted at, but with `__Host-`, which requires `Path=/`.
 pub(crate) fn set(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
     let name = full_name(name, secure);
+    let base = crate::guard::base_path();
+    let path = if secure || base.is_empty() { "/".to_owned() } else { base };
     let secure = if secure { "; Secure" } else { "" };
     format!(
-        "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        "{name}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
         max_age.as_secs()
     )
 }

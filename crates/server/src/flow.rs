@@ -331,7 +331,8 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
         // This server's own flow when configured, else the app's URL.
         let url = if app.oauth.is_configured(provider) {
             Some(format!(
-                "/oauth/{}/start?email={}",
+                "{}/oauth/{}/start?email={}",
+                crate::guard::base_path(),
                 provider.as_str(),
                 oauth2::url::form_urlencoded::byte_serialize(report.email.as_str().as_bytes())
                     .collect::<String>()

@@ -12,6 +12,18 @@ use axum::response::{IntoResponse, Response};
 
 use crate::flow::App;
 
+tokio::task_local! {
+    /// The path the router is mounted at (`/connect`; empty at the root), for the URLs the
+    /// page and its cookies use. Set around each request by [`headers_and_access_log`] from
+    /// axum's `NestedPath`.
+    static BASE_PATH: String;
+}
+
+/// The path the router is mounted at, for this request (empty at the root).
+pub(crate) fn base_path() -> String {
+    BASE_PATH.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// The client's address (`None` when the router is served without connect info).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
@@ -53,12 +65,17 @@ pub(crate) async fn headers_and_access_log(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let deadline = std::time::Duration::from_secs(app.config.file.request_timeout_secs.max(1));
+    let base = request
+        .extensions()
+        .get::<axum::extract::NestedPath>()
+        .map(|nested| nested.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
     let mut response = if wrong_host(&app, &request, &path) {
         (axum::http::StatusCode::MISDIRECTED_REQUEST, "this server does not answer for that host")
             .into_response()
     } else {
         // The whole request, a body sent a byte at a time included, ends by its deadline.
-        match tokio::time::timeout(deadline, next.run(request)).await {
+        match tokio::time::timeout(deadline, BASE_PATH.scope(base, next.run(request))).await {
             Ok(response) => response,
             Err(_) => {
                 let mut response =

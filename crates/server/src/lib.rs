@@ -151,6 +151,31 @@ pub fn router_with_hook(config: ServerConfig, hook: Hook) -> Result<Router, Setu
     build(config, Some(hook))
 }
 
+/// `login` (the router [`router`] builds) mounted at `at`, such as `/connect`, in a router to
+/// merge into the app's own: the page, its script, styles, forms and cookies all live under
+/// `at`, and both `/connect` and `/connect/` serve the page (the second by a redirect that keeps
+/// the query).
+///
+/// ```no_run
+/// # fn app(login: axum::Router) -> axum::Router {
+/// axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "the app's own page" }))
+///     .merge(nativeauth_server::mount("/connect", login))
+/// # }
+/// ```
+pub fn mount(at: &str, login: Router) -> Router {
+    let at = format!("/{}", at.trim_matches('/'));
+    let target = at.clone();
+    let with_slash = move |uri: axum::http::Uri| {
+        let location = match uri.query() {
+            Some(query) => format!("{target}?{query}"),
+            None => target.clone(),
+        };
+        async move { axum::response::Redirect::permanent(&location) }
+    };
+    Router::new().nest(&at, login).route(&format!("{at}/"), get(with_slash))
+}
+
 /// `router` as served on `metrics_listen`: `/metrics` only, every other path 404.
 pub fn metrics_only(router: Router) -> Router {
     router

@@ -81,8 +81,8 @@ pub(crate) fn render(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} — {heading}</title>
-<link rel="stylesheet" href="/static/app.css">
-<link rel="stylesheet" href="/static/brand.css">
+<link rel="stylesheet" href="{base}/static/app.css">
+<link rel="stylesheet" href="{base}/static/brand.css">
 </head>
 <body>
 <main>
@@ -92,12 +92,13 @@ pub(crate) fn render(
 {body}
 {support}
 </main>
-<script src="/static/app.js" defer></script>
+<script src="{base}/static/app.js" defer></script>
 </body>
 </html>
 "#,
         lang_code = lang.code(),
         heading = t(lang, Msg::SignInTitle),
+        base = escape(&crate::guard::base_path()),
     )
 }
 
@@ -201,7 +202,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
     let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
     format!(
         r#"<p id="done" class="success" role="status" hidden></p>
-<form id="login" method="post" action="/login" novalidate data-show="{show_password_text}" data-hide="{hide_password_text}" data-how="{how}" data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
+<form id="login" method="post" action="{base}/login" novalidate data-base="{base}" data-show="{show_password_text}" data-hide="{hide_password_text}" data-how="{how}" data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="email">{email_label}</label>
 <input id="email" name="email" type="email" inputmode="email" autocapitalize="off" spellcheck="false" autocomplete="email" required value="{email}">
@@ -237,6 +238,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
 <button id="submit" type="submit"{submit_hidden}>{submit}</button>
 </form>"#,
         csrf = escape(csrf),
+        base = escape(&crate::guard::base_path()),
         show_password_text = t(lang, Msg::ShowPassword),
         hide_password_text = t(lang, Msg::HidePassword),
         how = t(lang, Msg::HowTo),

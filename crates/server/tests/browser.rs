@@ -700,3 +700,59 @@ async fn every_state_passes_axe_in_two_languages_and_both_colour_schemes() {
         assert!(report.is_empty(), "axe found:\n{}", report.join("\n"));
     }
 }
+
+/// `examples/embed_axum.rs`, running on a free loopback port; killed on drop.
+struct Embedded {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn embedded() -> Embedded {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(nativeauth_testkit::built_example("embed_axum"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the example never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Embedded { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+#[tokio::test]
+async fn mounted_under_a_path_in_an_app_of_its_own_the_page_signs_in() {
+    let driver = driver().await;
+    let app = embedded();
+    let browser = Browser::open(&driver, "en-US", true).await;
+    // With the trailing slash too, and the app's state kept.
+    browser.go(&format!("{}/connect/?state=mounted-1", app.base)).await;
+    browser.wait_for_text("h1", "Connect your mailbox").await;
+    assert!(browser.url().await.ends_with("/connect?state=mounted-1"), "{}", browser.url().await);
+    // The styles and the script load from under /connect.
+    let styled = browser
+        .script("return getComputedStyle(document.querySelector('main')).borderRadius")
+        .await;
+    assert_eq!(styled, Value::from("12px"), "app.css loaded");
+    browser.type_into("#email", "ann@yahoo.com").await;
+    browser.click("#name").await;
+    browser.wait_for_text("#provider", "Yahoo").await;
+    browser.type_into("#password", "right-password").await;
+    browser.click("#submit").await;
+    browser.wait_for_text("#welcome", "a sign-in code arrived for state mounted-1").await;
+    assert!(
+        browser.url().await.starts_with(&format!("{}/welcome?state=mounted-1&code=", app.base))
+    );
+    browser.screenshot("13-mounted").await;
+    browser.close().await;
+}
