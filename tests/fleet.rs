@@ -221,8 +221,8 @@ async fn a_value_copied_onto_another_domain_is_a_miss() {
     let a = instance(&dns, &redis.url());
     assert!(is_gmail_by_mx(&discover(&a, "dana@corp.test").await));
     // Someone with write access to Redis copies corp.test's signed answer onto quiet.test.
-    let from = "fleet-test:nativeauth:v2:run:corp.test";
-    let to = "fleet-test:nativeauth:v2:run:quiet.test";
+    let from = "fleet-test:nativeauth:v3:run:corp.test";
+    let to = "fleet-test:nativeauth:v3:run:quiet.test";
     assert_eq!(redis_cli(redis.port(), &["COPY", from, to]), "1");
     let b = instance(&dns, &redis.url());
     let report = discover(&b, "kim@quiet.test").await;
@@ -249,7 +249,7 @@ async fn a_value_restored_after_its_signed_expiry_is_a_miss() {
     let a = short_lived();
     assert!(is_gmail_by_mx(&discover(&a, "dana@corp.test").await));
     let store = RedisStore::connect(&redis.url(), "fleet-test", TIMEOUT).unwrap();
-    let key = "nativeauth:v2:run:corp.test";
+    let key = "nativeauth:v3:run:corp.test";
     let envelope = store.get(key).await.unwrap().expect("published");
     tokio::time::sleep(Duration::from_millis(600)).await;
     // The old value comes back, byte for byte, with a fresh lifetime of a minute.
@@ -296,7 +296,7 @@ async fn an_answer_an_attacker_on_the_path_could_shape_is_not_shared() {
     let best = report.best.as_ref().expect("SRV found something");
     assert_eq!(best.trust, nativeauth::Trust::Unverified, "{best:?}");
     assert_eq!(
-        redis_cli(redis.port(), &["EXISTS", "fleet-test:nativeauth:v2:run:srv.test"]),
+        redis_cli(redis.port(), &["EXISTS", "fleet-test:nativeauth:v3:run:srv.test"]),
         "0",
         "an unverified answer stays with the instance that found it"
     );

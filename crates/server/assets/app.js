@@ -92,13 +92,11 @@
   toggle.type = "button";
   toggle.className = "link toggle";
   toggle.setAttribute("aria-controls", "password");
-  toggle.setAttribute("aria-pressed", "false");
   toggle.textContent = form.dataset.show;
   toggle.addEventListener("click", function () {
     var visible = password.type === "password";
     password.type = visible ? "text" : "password";
     toggle.textContent = form.dataset[visible ? "hide" : "show"];
-    toggle.setAttribute("aria-pressed", String(visible));
   });
   password.insertAdjacentElement("afterend", toggle);
 

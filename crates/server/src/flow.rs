@@ -379,9 +379,25 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
         incoming: server_view(&best.incoming, Protocol::Imap),
         outgoing: server_view(&best.outgoing, Protocol::Smtp),
         suggestion: None,
-        // A provider without mail access for other apps: a sentence saying so, not its note.
-        reason: (auth == "unsupported").then(|| t(lang, Msg::Unsupported).to_owned()),
+        reason: if auth == "unsupported" {
+            // A provider without mail access for other apps: a sentence saying so, not its note.
+            Some(t(lang, Msg::Unsupported).to_owned())
+        } else {
+            hosted_elsewhere(best, &report.email)
+                .map(|host| t(lang, Msg::HostedExchange).replace("{host}", &host))
+        },
     }
+}
+
+/// The host an unverified Exchange answer points to outside the address's domain (Exchange
+/// run by a hosting company, found by the domain's plain-http redirect): the user is asked
+/// about it before any password goes there.
+fn hosted_elsewhere(best: &Detection, email: &EmailAddress) -> Option<String> {
+    use nativeauth::plugin::registrable_domain;
+    let host = best.exchange.as_ref()?.eas_host.as_deref()?;
+    (best.trust == Trust::Unverified
+        && registrable_domain(host) != registrable_domain(email.domain()))
+    .then(|| host.to_owned())
 }
 
 /// What the public is told when nothing was found: a sentence for a person, never an address,
@@ -790,4 +806,41 @@ fn api_client(config: &ServerConfig) -> Result<ApiClient, ConnectError> {
             ApiClient::V3(builder.build()?)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use nativeauth::ExchangeEndpoints;
+
+    use super::*;
+
+    #[test]
+    fn exchange_hosted_elsewhere_is_named_for_the_user() {
+        let email = EmailAddress::parse("ann@hosted-co.test").unwrap();
+        let exchange = |host: &str, trust| {
+            Detection::new(
+                ProviderInfo::new("exchange:x", "Exchange", NylasProvider::Exchange),
+                Source::Autodiscover,
+                trust,
+                "",
+            )
+            .with_exchange(ExchangeEndpoints {
+                ews_url: None,
+                eas_host: Some(host.into()),
+                login: None,
+            })
+        };
+        let hosted = exchange("autodiscover.hoster.test", Trust::Unverified);
+        assert_eq!(hosted_elsewhere(&hosted, &email).as_deref(), Some("autodiscover.hoster.test"));
+        assert_eq!(
+            hosted_elsewhere(&exchange("mail.hosted-co.test", Trust::Unverified), &email),
+            None
+        );
+        assert_eq!(
+            hosted_elsewhere(&exchange("outlook.office365.com", Trust::Verified), &email),
+            None
+        );
+    }
 }

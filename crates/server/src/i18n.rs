@@ -93,6 +93,7 @@ pub(crate) enum Msg {
     HowTo,
     ShowPassword,
     HidePassword,
+    HostedExchange,
 }
 
 /// The text of `msg` in `lang`.
@@ -332,6 +333,14 @@ pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
         (Lang::De, ShowPassword) => "Passwort anzeigen",
         (Lang::En, HidePassword) => "Hide password",
         (Lang::De, HidePassword) => "Passwort verbergen",
+        (Lang::En, HostedExchange) => {
+            "Your organisation's mail settings point to {host}. Sign in only if your IT team \
+             uses that provider; if you are not sure, ask them first."
+        }
+        (Lang::De, HostedExchange) => {
+            "Die Mail-Einstellungen Ihrer Organisation verweisen auf {host}. Melden Sie sich nur \
+             an, wenn Ihre IT diesen Anbieter nutzt; fragen Sie im Zweifel vorher nach."
+        }
         (Lang::En, Unsupported) => {
             "This provider does not let other apps reach your mail, so it cannot be connected here."
         }

@@ -164,6 +164,10 @@ pub fn router_with_hook(config: ServerConfig, hook: Hook) -> Result<Router, Setu
 /// # }
 /// ```
 pub fn mount(at: &str, login: Router) -> Router {
+    // At the root there is nothing to nest (axum refuses to): the router is the app's.
+    if at.trim_matches('/').is_empty() {
+        return login;
+    }
     let at = format!("/{}", at.trim_matches('/'));
     let target = at.clone();
     let with_slash = move |uri: axum::http::Uri| {

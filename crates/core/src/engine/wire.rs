@@ -11,7 +11,7 @@ use crate::model::{
 };
 
 /// Bumped whenever the format changes: instances of different versions then simply miss.
-pub(super) const VERSION: u8 = 2;
+pub(super) const VERSION: u8 = 3;
 
 /// The first byte of a signed value: its envelope's format.
 const FORMAT: u8 = 2;
@@ -373,11 +373,11 @@ mod tests {
     fn values_are_bound_to_the_fleets_key_their_place_and_their_time() {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"fleet key");
         let other = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"someone else");
-        let place = "nativeauth:nativeauth:v2:run:brightwave.net";
+        let place = "nativeauth:nativeauth:v3:run:brightwave.net";
         let signed = encode_signed(&run(&[Source::Mx]), &key, place, 10_000).unwrap();
         assert!(decode_signed(&signed, &key, place, 9_999).is_ok());
         assert_eq!(decode_signed(&signed, &other, place, 0).err(), Some(Rejected::Signature));
-        let moved = "nativeauth:nativeauth:v2:run:quietmail.org";
+        let moved = "nativeauth:nativeauth:v3:run:quietmail.org";
         assert_eq!(decode_signed(&signed, &key, moved, 0).err(), Some(Rejected::Signature));
         assert_eq!(decode_signed(&signed, &key, place, 10_000).err(), Some(Rejected::Expired));
         // Re-dating the envelope breaks the tag.

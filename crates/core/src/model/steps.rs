@@ -53,6 +53,7 @@ impl PreLoginStep {
 
 /// A step, with the provider's page that explains it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequiredStep {
     /// The step.
     pub step: PreLoginStep,

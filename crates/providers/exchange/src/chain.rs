@@ -415,6 +415,18 @@ pub async fn run_autodiscover(
                         redirect_only = false;
                     }
                     Hop::Restart(new_address) => {
+                        if path.after_http_redirect {
+                            ctx.timer("autodiscover", &new_address).finish(
+                                Outcome::Error,
+                                "not followed: a redirectAddr after the domain's plain-http \
+                                 redirect",
+                            );
+                            chain.fail(AutodiscoverError::Forbidden {
+                                target: new_address,
+                                reason: "a second redirect after a plain-http redirect".into(),
+                            });
+                            break;
+                        }
                         let Ok(parsed) = EmailAddress::parse(&new_address) else {
                             chain.fail(AutodiscoverError::BadRedirectAddress(new_address));
                             break;

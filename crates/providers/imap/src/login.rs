@@ -230,9 +230,11 @@ fn report(detection: &Detection, server: Option<&Server>, verdict: Verdict) -> L
         LoginCheckKind::Unreachable => format!("The mail server {host} could not be reached."),
         LoginCheckKind::Timeout => format!("The mail server {host} did not answer in time."),
     };
+    let imap = server.is_some_and(|s| s.protocol == Protocol::Imap);
     let step = match verdict.kind {
         LoginCheckKind::AppPasswordRequired => Some(nativeauth_core::PreLoginStep::AppPassword),
-        LoginCheckKind::ProtocolDisabled => Some(nativeauth_core::PreLoginStep::EnableImap),
+        // A disabled SMTP login (a tenant's "SMTP AUTH disabled") is not the IMAP switch.
+        LoginCheckKind::ProtocolDisabled if imap => Some(nativeauth_core::PreLoginStep::EnableImap),
         _ => None,
     };
     // The catalogue's own page for the step, when it lists the step.
@@ -516,6 +518,35 @@ async fn smtp_reply<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disabled_protocol_names_the_imap_step_only_for_imap() {
+        use nativeauth_core::{NylasProvider, PreLoginStep, ProviderInfo, RequiredStep, Source};
+        let detection = Detection::new(
+            ProviderInfo::new("x", "X", NylasProvider::Imap),
+            Source::Catalogue,
+            Trust::Verified,
+            "",
+        )
+        .with_requires(vec![RequiredStep {
+            step: PreLoginStep::EnableImap,
+            url: Some("https://x.example/imap".into()),
+        }]);
+        let server = |protocol| Server {
+            protocol,
+            host: "mail.x.example".into(),
+            port: 993,
+            security: Security::Tls,
+            username: nativeauth_core::UsernameTemplate::email_address(),
+            auth: vec![],
+        };
+        let disabled = || Verdict::failed(LoginCheckKind::ProtocolDisabled, None);
+        let imap = report(&detection, Some(&server(Protocol::Imap)), disabled());
+        assert_eq!(imap.step, Some(PreLoginStep::EnableImap));
+        assert_eq!(imap.help_url.as_deref(), Some("https://x.example/imap"));
+        let smtp = report(&detection, Some(&server(Protocol::Smtp)), disabled());
+        assert_eq!(smtp.step, None, "a tenant's SMTP AUTH switch is not the IMAP step");
+    }
 
     #[test]
     fn the_big_providers_refusals_are_classified() {
