@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use nativeauth::keys::{KeyPurpose, RootKey};
 
-use crate::SetupError;
+use crate::ServerSetupError;
 use crate::config::{Api, ServerConfig};
 use crate::i18n::{Lang, Msg, t};
 use crate::result::{Linked, SignInResult};
@@ -67,7 +67,10 @@ pub(crate) struct App {
 
 impl App {
     /// Checks the configuration and builds what the handlers share.
-    pub(crate) fn new(config: ServerConfig, hook: Option<crate::Hook>) -> Result<Self, SetupError> {
+    pub(crate) fn new(
+        config: ServerConfig,
+        hook: Option<crate::Hook>,
+    ) -> Result<Self, ServerSetupError> {
         use nativeauth::secrecy::ExposeSecret;
         let file = &config.file;
         let allow_http = file.allow_loopback_http;
@@ -75,56 +78,65 @@ impl App {
         for (field, url) in
             [("callback_url", &file.callback_url), ("success_url", &file.success_url)]
         {
-            if let Some(url) = url {
-                let origin = usable_url(url, allow_http)
-                    .ok_or_else(|| SetupError::Url { field, url: url.clone() })?;
-                if field == "success_url" {
-                    // A form post ending in a redirect to the app is checked against form-action.
-                    form_targets.push(origin);
-                }
+            let Some(url) = url else { continue };
+            // A success URL may be a path of the page's own origin (`/done`): 'self' covers it.
+            if field == "success_url" && is_same_origin_path(url) {
+                continue;
+            }
+            let origin = usable_url(url, allow_http)
+                .ok_or_else(|| ServerSetupError::Url { field, url: url.clone() })?;
+            if field == "success_url" {
+                // A form post ending in a redirect to the app is checked against form-action.
+                form_targets.push(origin);
             }
         }
-        let public_origin = match &file.public_url {
-            Some(url) => Some(
-                usable_url(url, allow_http)
-                    .ok_or_else(|| SetupError::Url { field: "public_url", url: url.clone() })?,
-            ),
-            None if file.https => return Err(SetupError::MissingPublicUrl),
-            None => None,
-        };
+        let public_origin =
+            match &file.public_url {
+                Some(url) => Some(usable_url(url, allow_http).ok_or_else(|| {
+                    ServerSetupError::Url { field: "public_url", url: url.clone() }
+                })?),
+                None if file.https => return Err(ServerSetupError::MissingPublicUrl),
+                None => None,
+            };
         let trusted_proxies = file
             .trusted_proxies
             .iter()
             .map(|range| {
                 range
                     .parse::<nativeauth::IpRange>()
-                    .map_err(|_| SetupError::TrustedProxy(range.clone()))
+                    .map_err(|_| ServerSetupError::TrustedProxy(range.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if file.client_ip_header.is_some() && trusted_proxies.is_empty() {
-            return Err(SetupError::UntrustedClientIpHeader);
+            return Err(ServerSetupError::UntrustedClientIpHeader);
         }
         let secrets = &config.secrets;
         if file.callback_url.is_some() && secrets.callback_secret.expose_secret().is_empty() {
-            return Err(SetupError::MissingSecret("NATIVEAUTH_CALLBACK_SECRET"));
+            return Err(ServerSetupError::MissingSecret(
+                "NATIVEAUTH_CALLBACK_SECRET (Secrets::callback_secret)",
+            ));
         }
         if file.success_url.is_none() && !config.sandbox {
-            return Err(SetupError::MissingSuccessUrl);
+            return Err(ServerSetupError::MissingSuccessUrl);
         }
         if secrets.app_secret.expose_secret().is_empty() {
-            return Err(SetupError::MissingSecret("NATIVEAUTH_APP_SECRET"));
+            return Err(ServerSetupError::MissingSecret(
+                "NATIVEAUTH_APP_SECRET (Secrets::app_secret)",
+            ));
         }
         // It is the bearer of every result and the key of start links, which every user holds
         // (a known message and its tag): it must not fall to a dictionary.
         if secrets.app_secret.expose_secret().len() < MIN_APP_SECRET_LEN && !config.sandbox {
-            return Err(SetupError::WeakAppSecret);
+            return Err(ServerSetupError::WeakAppSecret);
         }
         match file.api {
             Api::V2 if secrets.client_secret.expose_secret().is_empty() => {
-                return Err(SetupError::MissingSecret("NYLAS_CLIENT_SECRET"));
+                return Err(ServerSetupError::MissingSecret(
+                    "NYLAS_CLIENT_SECRET (Secrets::client_secret)",
+                ));
             }
             Api::V3 if secrets.api_key.expose_secret().is_empty() => {
-                return Err(SetupError::MissingSecret("NYLAS_API_KEY"));
+                return Err(ServerSetupError::MissingSecret("NYLAS_API_KEY (Secrets::api_key)"));
             }
             _ => {}
         }
@@ -133,7 +145,7 @@ impl App {
                 RootKey::new(key.expose_secret().as_bytes())?
             }
             // A fleet's servers must agree on every key; a random one would split them.
-            _ if file.redis_url.is_some() => return Err(SetupError::RootKeyRequired),
+            _ if file.redis_url.is_some() => return Err(ServerSetupError::RootKeyRequired),
             _ => RootKey::random(),
         };
         let derive = |purpose| root.derive(purpose).bytes().to_vec();
@@ -151,7 +163,7 @@ impl App {
             .https_only(!allow_http)
             .user_agent(concat!("nativeauth-server/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(SetupError::Callback)?;
+            .map_err(ServerSetupError::Callback)?;
         // A fleet's shared store: the second cache layer behind discovery's own, and the
         // rate limits. Bounded calls: a Redis that does not answer costs 250 ms at most.
         let (discovery_config, limits, codes) = match &config.file.redis_url {
@@ -718,8 +730,19 @@ pub(crate) async fn link(
     Ok(LoginSuccess { ok: true, redirect, provider })
 }
 
+/// Whether `url` is a path on the page's own origin (`/done`; not `//host/…`, which names
+/// another host).
+fn is_same_origin_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//") && !url.contains('\\')
+}
+
 /// `url` with `state` (when there is one) and `code` appended as query parameters.
 pub(crate) fn with_state_and_code(url: &str, state: Option<&str>, code: &str) -> String {
+    if is_same_origin_path(url) {
+        // Built on a placeholder origin, given back as a path.
+        let absolute = with_state_and_code(&format!("https://origin.invalid{url}"), state, code);
+        return absolute.trim_start_matches("https://origin.invalid").to_owned();
+    }
     match reqwest::Url::parse(url) {
         Ok(mut parsed) => {
             {
@@ -815,6 +838,18 @@ mod tests {
     use nativeauth::ExchangeEndpoints;
 
     use super::*;
+
+    #[test]
+    fn a_success_path_on_the_pages_own_origin_stays_a_path() {
+        assert_eq!(with_state_and_code("/done", Some("s 1"), "c"), "/done?state=s+1&code=c");
+        assert_eq!(with_state_and_code("/done?x=1", None, "c"), "/done?x=1&code=c");
+        assert!(!is_same_origin_path("//evil.example/done"));
+        assert!(!is_same_origin_path("/\\evil.example"));
+        assert_eq!(
+            with_state_and_code("https://app.example/welcome", Some("s"), "c"),
+            "https://app.example/welcome?state=s&code=c"
+        );
+    }
 
     #[test]
     fn exchange_hosted_elsewhere_is_named_for_the_user() {

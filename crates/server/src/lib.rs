@@ -59,12 +59,12 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// Why the server could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SetupError {
+pub enum ServerSetupError {
     /// Discovery could not be set up (no usable DNS configuration).
-    #[error("discovery cannot be set up")]
+    #[error("discovery cannot be set up: {0}")]
     Discovery(#[from] nativeauth::SetupError),
     /// The connect API client could not be built (a bad or insecure API URL).
-    #[error("the connect API client cannot be built")]
+    #[error("the connect API client cannot be built: {0}")]
     Api(#[from] nativeauth::connect::ConnectError),
     /// A URL in the configuration is not usable.
     #[error("{field} must be an https URL (or http to loopback with allow_loopback_http): {url}")]
@@ -75,7 +75,7 @@ pub enum SetupError {
         url: String,
     },
     /// A required secret is not set.
-    #[error("{0} is not set")]
+    #[error("{0} is empty or not set")]
     MissingSecret(&'static str),
     /// `NATIVEAUTH_APP_SECRET` is shorter than 32 bytes (outside the sandbox).
     #[error(
@@ -104,7 +104,7 @@ pub enum SetupError {
     )]
     MissingSuccessUrl,
     /// The root key is not usable.
-    #[error("the root key cannot be used")]
+    #[error("the root key cannot be used: {0}")]
     RootKey(#[from] nativeauth::keys::RootKeyError),
     /// A fleet (`redis_url`) without a root key.
     #[error(
@@ -113,14 +113,14 @@ pub enum SetupError {
     )]
     RootKeyRequired,
     /// TLS for the callback cannot be set up.
-    #[error("TLS for the callback cannot be set up")]
+    #[error("TLS for the callback cannot be set up: {0}")]
     Tls(#[from] nativeauth::HttpError),
     /// The HTTP client for the callback cannot be built.
-    #[error("the callback client cannot be built")]
+    #[error("the callback client cannot be built: {0}")]
     Callback(#[source] reqwest::Error),
     /// The Redis store cannot be set up (an invalid `redis_url`; the URL is not repeated, as
     /// it may hold a password).
-    #[error("the Redis store cannot be set up")]
+    #[error("the Redis store cannot be set up: {0}")]
     Redis(#[from] nativeauth::redis::RedisSetupError),
 }
 
@@ -130,8 +130,8 @@ pub enum SetupError {
 /// apply per client address (without it every client shares one budget).
 ///
 /// # Errors
-/// [`SetupError`] when the configuration cannot work (see its variants).
-pub fn router(config: ServerConfig) -> Result<Router, SetupError> {
+/// [`ServerSetupError`] when the configuration cannot work (see its variants).
+pub fn router(config: ServerConfig) -> Result<Router, ServerSetupError> {
     build(config, None)
 }
 
@@ -147,7 +147,7 @@ pub type Hook = Arc<dyn Fn(SignInResult) + Send + Sync>;
 ///
 /// # Errors
 /// As [`router`].
-pub fn router_with_hook(config: ServerConfig, hook: Hook) -> Result<Router, SetupError> {
+pub fn router_with_hook(config: ServerConfig, hook: Hook) -> Result<Router, ServerSetupError> {
     build(config, Some(hook))
 }
 
@@ -199,7 +199,7 @@ async fn only_metrics(
     }
 }
 
-fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, SetupError> {
+fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, ServerSetupError> {
     let app = Arc::new(flow::App::new(config, hook)?);
     Ok(Router::new()
         .route("/", get(handlers::page))

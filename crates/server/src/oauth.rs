@@ -42,7 +42,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::SetupError;
+use crate::ServerSetupError;
 use crate::config::{FileConfig, OAuthConfig, Secrets};
 use crate::cookies::Start;
 use crate::identity::{
@@ -189,15 +189,17 @@ fn registration(
     config: &OAuthConfig,
     secret: &SecretString,
     allow_http: bool,
-) -> Result<Registration, SetupError> {
+) -> Result<Registration, ServerSetupError> {
     let field = match provider {
         OAuthProvider::Google => "oauth_google",
         OAuthProvider::Microsoft => "oauth_microsoft",
     };
     if secret.expose_secret().is_empty() {
-        return Err(SetupError::MissingSecret(match provider {
-            OAuthProvider::Google => "GOOGLE_CLIENT_SECRET",
-            OAuthProvider::Microsoft => "MICROSOFT_CLIENT_SECRET",
+        return Err(ServerSetupError::MissingSecret(match provider {
+            OAuthProvider::Google => "GOOGLE_CLIENT_SECRET (Secrets::google_client_secret)",
+            OAuthProvider::Microsoft => {
+                "MICROSOFT_CLIENT_SECRET (Secrets::microsoft_client_secret)"
+            }
         }));
     }
     let tenant = config.tenant.as_deref().unwrap_or("common");
@@ -223,10 +225,10 @@ fn registration(
     });
     for url in [&authorize, &token, &config.redirect_uri, &graph_url] {
         if crate::flow::usable_url(url, allow_http).is_none() {
-            return Err(SetupError::Url { field, url: url.clone() });
+            return Err(ServerSetupError::Url { field, url: url.clone() });
         }
     }
-    let bad = |url: &String| SetupError::Url { field, url: url.clone() };
+    let bad = |url: &String| ServerSetupError::Url { field, url: url.clone() };
     let client = oauth2::Client::<
         BasicErrorResponse,
         Tokens,
@@ -321,7 +323,7 @@ impl OAuth {
         file: &FileConfig,
         secrets: &Secrets,
         key: &[u8; 32],
-    ) -> Result<Self, SetupError> {
+    ) -> Result<Self, ServerSetupError> {
         let allow_http = file.allow_loopback_http;
         let google = file
             .oauth_google

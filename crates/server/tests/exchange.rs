@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{APP_SECRET, Harness, Session, cookies_of, csrf_field, query_param, start};
 use nativeauth::DiscoveryConfig;
 use nativeauth::secrecy::SecretString;
-use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig, SetupError};
+use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig, ServerSetupError};
 use serde_json::{Value, json};
 
 /// Signs in as `email` on `session` and returns the success redirect.
@@ -417,5 +417,5 @@ async fn the_server_refuses_to_start_without_what_the_hand_over_needs() {
     let error =
         nativeauth_server::router(config(|_, s| s.root_key = Some(SecretString::from("x"))))
             .unwrap_err();
-    assert!(matches!(error, SetupError::RootKey(_)));
+    assert!(matches!(error, ServerSetupError::RootKey(_)));
 }
