@@ -410,6 +410,22 @@ async fn the_server_refuses_to_start_without_what_the_hand_over_needs() {
         }))
         .is_ok()
     );
+    // A success URL on the page's own origin is a path; one naming another host is not.
+    assert!(
+        nativeauth_server::router(config(|file, _| file.success_url = Some("/done".into())))
+            .is_ok()
+    );
+    assert!(
+        refused(|file, _| file.success_url = Some("//evil.example/done".into()))
+            .contains("success_url")
+    );
+    // An error says what to fix, its cause included, and which field was empty.
+    let insecure = refused(|file, _| file.api_url = Some("http://api.example".into()));
+    assert!(insecure.contains("cannot be built: "), "{insecure}");
+    assert!(
+        refused(|_, secrets| secrets.client_secret = SecretString::from(""))
+            .contains("NYLAS_CLIENT_SECRET (Secrets::client_secret) is empty or not set")
+    );
     // The sandbox may leave success_url out.
     let mut sandbox = config(|file, _| file.success_url = None);
     sandbox.sandbox = true;
