@@ -10,6 +10,8 @@
   var csrf = form.querySelector("input[name=csrf]").value;
   // Where the router is mounted (empty at the root).
   var base = form.dataset.base || "";
+  // The page's language carries through the API calls.
+  var lang = "?lang=" + encodeURIComponent(document.documentElement.lang || "en");
   var lastEmail = "";
   var view = null;
 
@@ -80,7 +82,7 @@
     if (!value || value === lastEmail) return Promise.resolve(view);
     lastEmail = value;
     text($("error"), "");
-    return post(base + "/api/detect", { email: value }).then(function (r) {
+    return post(base + "/api/detect" + lang, { email: value }).then(function (r) {
       if (r.status === 200) applyDetection(r.body); else text($("error"), r.body.message);
       return view;
     });
@@ -116,7 +118,7 @@
         if (el && !(el.closest("[hidden]"))) body[k] = el.value;
       });
       $("submit").disabled = true;
-      return post(base + "/api/login", body).then(function (r) {
+      return post(base + "/api/login" + lang, body).then(function (r) {
         $("password").value = "";
         password.type = "password";
         Array.prototype.forEach.call($("steps").children, function (li) {

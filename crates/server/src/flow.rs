@@ -21,7 +21,7 @@ use nativeauth::keys::{KeyPurpose, RootKey};
 
 use crate::ServerSetupError;
 use crate::config::{Api, ServerConfig};
-use crate::i18n::{Lang, Msg, t};
+use crate::i18n::{Lang, Msg, t, t_with};
 use crate::result::{Linked, SignInResult};
 
 /// The shortest app secret accepted outside the sandbox, in bytes.
@@ -343,9 +343,10 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
         // This server's own flow when configured, else the app's URL.
         let url = if app.oauth.is_configured(provider) {
             Some(format!(
-                "{}/oauth/{}/start?email={}",
+                "{}/oauth/{}/start?lang={}&email={}",
                 crate::guard::base_path(),
                 provider.as_str(),
+                lang.code(),
                 oauth2::url::form_urlencoded::byte_serialize(report.email.as_str().as_bytes())
                     .collect::<String>()
             ))
@@ -396,7 +397,7 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
             Some(t(lang, Msg::Unsupported).to_owned())
         } else {
             hosted_elsewhere(best, &report.email)
-                .map(|host| t(lang, Msg::HostedExchange).replace("{host}", &host))
+                .map(|host| t_with(lang, Msg::HostedExchange, &[("host", &host)]))
         },
     }
 }
@@ -534,7 +535,7 @@ async fn check_typed_servers(
         if let Err(refusal) = check(rule, &server.host, email, &allowed) {
             let message = match refusal {
                 Refusal::OutsideDomain(domain) => {
-                    t(lang, Msg::ServerOutsideDomain).replace("{domain}", &domain)
+                    t_with(lang, Msg::ServerOutsideDomain, &[("domain", &domain)])
                 }
                 Refusal::NotAHostName => t(lang, Msg::ServerNotAHostName).to_owned(),
                 Refusal::TurnedOff => t(lang, Msg::TypedServersOff).to_owned(),

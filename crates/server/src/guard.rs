@@ -75,7 +75,9 @@ pub(crate) async fn headers_and_access_log(
             .into_response()
     } else {
         // The whole request, a body sent a byte at a time included, ends by its deadline.
-        match tokio::time::timeout(deadline, BASE_PATH.scope(base, next.run(request))).await {
+        let lang = crate::i18n::from_query(request.uri().query());
+        let scoped = crate::i18n::Lang::scope(lang, BASE_PATH.scope(base, next.run(request)));
+        match tokio::time::timeout(deadline, scoped).await {
             Ok(response) => response,
             Err(_) => {
                 let mut response =

@@ -786,8 +786,14 @@ pub(crate) async fn oauth_start(
         app.metrics.login(refusal.kind);
         return oauth_failure(&app, &headers, refusal.status, typed, &refusal.message);
     }
-    match app.oauth.start(provider, &email, &app.config.file.scopes, domain_hint.as_deref(), start)
-    {
+    match app.oauth.start(
+        provider,
+        &email,
+        &app.config.file.scopes,
+        domain_hint.as_deref(),
+        start,
+        lang.code(),
+    ) {
         Ok((location, sealed)) => {
             let mut response = Redirect::to(&location).into_response();
             // Lax: the provider's redirect back is a cross-site top-level navigation.
@@ -856,7 +862,11 @@ pub(crate) async fn oauth_callback(
             let email = email.as_ref().map_or("", EmailAddress::as_str);
             oauth_failure(&app, &headers, status, email, t(lang, msg))
         }
-        Ok(finished) => oauth_link(&app, headers.clone(), finished, lang).await,
+        Ok(finished) => {
+            // The page's language when the flow started: the provider's redirect carries none.
+            let lang = finished.lang.as_deref().and_then(Lang::from_tag).unwrap_or(lang);
+            Lang::scope(Some(lang), oauth_link(&app, headers.clone(), finished, lang)).await
+        }
     };
     // The flow is used up: its cookie goes too.
     if let Ok(value) =
@@ -883,9 +893,11 @@ async fn oauth_link(
         if let Some(pinned) = &finished.start.pinned {
             app.metrics.login("oauth-other-account");
             tracing::info!(domain = email.domain(), "oauth sign-in as another account refused");
-            let message = t(lang, Msg::OAuthOtherAccount)
-                .replace("{signed_in}", email.as_str())
-                .replace("{expected}", pinned);
+            let message = crate::i18n::t_with(
+                lang,
+                Msg::OAuthOtherAccount,
+                &[("signed_in", email.as_str()), ("expected", pinned)],
+            );
             return oauth_failure(app, headers, StatusCode::FORBIDDEN, typed.as_str(), &message);
         }
         tracing::info!(domain = email.domain(), "oauth: another account than typed signed in");

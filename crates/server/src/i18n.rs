@@ -1,39 +1,126 @@
-//! Every user-facing string, in English and German, chosen by `Accept-Language`.
+//! Every user-facing string, from Fluent message files (`crates/server/i18n/<language>.ftl`,
+//! compiled in) in nine languages. The page's language is `?lang=` when it names one we
+//! speak, else the first of `Accept-Language` (by q-value) we speak, else English.
+//!
+//! To add a language: copy `i18n/en.ftl` to `i18n/<tag>.ftl`, translate every message (the
+//! ids and `{ $variables }` stay as they are), and add the language to [`Lang`]; the
+//! completeness test fails while a message is missing.
+
+use std::sync::LazyLock;
 
 use axum::http::HeaderMap;
+use fluent_bundle::{FluentBundle, FluentResource};
 
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lang {
     En,
     De,
+    Fr,
+    Es,
+    It,
+    PtBr,
+    Nl,
+    Pl,
+    Ja,
+}
+
+tokio::task_local! {
+    /// The language `?lang=` asked for, for this request (set by the request middleware).
+    static CHOSEN: Lang;
 }
 
 impl Lang {
-    /// The first of the user's languages we speak (English otherwise).
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
-        let accepted = headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        for range in accepted.split(',') {
-            let tag = range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-            if tag == "de" || tag.starts_with("de-") {
-                return Self::De;
-            }
-            if tag == "en" || tag.starts_with("en-") {
-                return Self::En;
-            }
-        }
-        Self::En
-    }
+    /// Every language, English first (the fallback).
+    pub(crate) const ALL: [Self; 9] = [
+        Self::En,
+        Self::De,
+        Self::Fr,
+        Self::Es,
+        Self::It,
+        Self::PtBr,
+        Self::Nl,
+        Self::Pl,
+        Self::Ja,
+    ];
 
+    /// The BCP 47 tag (`<html lang>`, `?lang=`).
     pub(crate) fn code(self) -> &'static str {
         match self {
             Self::En => "en",
             Self::De => "de",
+            Self::Fr => "fr",
+            Self::Es => "es",
+            Self::It => "it",
+            Self::PtBr => "pt-BR",
+            Self::Nl => "nl",
+            Self::Pl => "pl",
+            Self::Ja => "ja",
         }
     }
+
+    fn messages(self) -> &'static str {
+        match self {
+            Self::En => include_str!("../i18n/en.ftl"),
+            Self::De => include_str!("../i18n/de.ftl"),
+            Self::Fr => include_str!("../i18n/fr.ftl"),
+            Self::Es => include_str!("../i18n/es.ftl"),
+            Self::It => include_str!("../i18n/it.ftl"),
+            Self::PtBr => include_str!("../i18n/pt-BR.ftl"),
+            Self::Nl => include_str!("../i18n/nl.ftl"),
+            Self::Pl => include_str!("../i18n/pl.ftl"),
+            Self::Ja => include_str!("../i18n/ja.ftl"),
+        }
+    }
+
+    /// The language a tag names, by its primary subtag (`de-AT` → German, `pt` → Brazilian
+    /// Portuguese, the one Portuguese we speak).
+    pub(crate) fn from_tag(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|lang| lang.code().split('-').next() == Some(primary.as_str()))
+    }
+
+    /// This request's language: `?lang=`, else `Accept-Language` by q-value, else English.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        if let Ok(chosen) = CHOSEN.try_with(|lang| *lang) {
+            return chosen;
+        }
+        let accepted = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mut ranges: Vec<(f32, Self)> = accepted
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';');
+                let lang = Self::from_tag(parts.next()?)?;
+                let q = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                (q > 0.0).then_some((q, lang))
+            })
+            .collect();
+        // Stable: equal weights keep the user's order.
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranges.first().map_or(Self::En, |(_, lang)| *lang)
+    }
+
+    /// Runs `future` with `lang` as this request's choice (from `?lang=`).
+    pub(crate) async fn scope<F: std::future::Future>(lang: Option<Self>, future: F) -> F::Output {
+        match lang {
+            Some(lang) => CHOSEN.scope(lang, future).await,
+            None => future.await,
+        }
+    }
+}
+
+/// The `lang` query parameter of a request, when it names a language we speak.
+pub(crate) fn from_query(query: Option<&str>) -> Option<Lang> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "lang")
+        .and_then(|(_, value)| Lang::from_tag(value))
 }
 
 /// A message of the catalogue.
@@ -96,257 +183,217 @@ pub(crate) enum Msg {
     HostedExchange,
 }
 
+impl Msg {
+    /// Every message.
+    pub(crate) const ALL: [Self; 55] = [
+        Self::SignInTitle,
+        Self::Email,
+        Self::Password,
+        Self::AppPassword,
+        Self::Name,
+        Self::Continue,
+        Self::SignIn,
+        Self::SignInWithGoogle,
+        Self::SignInWithMicrosoft,
+        Self::DidYouMean,
+        Self::ConfirmServers,
+        Self::IncomingServer,
+        Self::OutgoingServer,
+        Self::Port,
+        Self::InvalidEmail,
+        Self::Success,
+        Self::Help,
+        Self::TooManyAttempts,
+        Self::Busy,
+        Self::SessionExpired,
+        Self::ApiRefused,
+        Self::ApiUnavailable,
+        Self::NoPasswordHere,
+        Self::Unsupported,
+        Self::OAuthDenied,
+        Self::OAuthRestart,
+        Self::OAuthNoRefreshToken,
+        Self::OAuthFailed,
+        Self::OAuthWrongAccount,
+        Self::InvalidPort,
+        Self::EnterServers,
+        Self::LinkInvalid,
+        Self::AddressPinned,
+        Self::ServerOutsideDomain,
+        Self::ServerNotAHostName,
+        Self::TypedServersOff,
+        Self::OAuthIdentity,
+        Self::OAuthOtherAccount,
+        Self::ReasonNotFound,
+        Self::ReasonOffline,
+        Self::ReasonNoSuchDomain,
+        Self::ReasonNoMail,
+        Self::ReasonNoAnswer,
+        Self::SandboxBanner,
+        Self::StepsTitle,
+        Self::StepEnableImap,
+        Self::StepAppPassword,
+        Self::StepTwoFactor,
+        Self::StepSeparateMailPassword,
+        Self::StepPaidPlan,
+        Self::StepBridge,
+        Self::HowTo,
+        Self::ShowPassword,
+        Self::HidePassword,
+        Self::HostedExchange,
+    ];
+
+    /// The message's id in the `.ftl` files.
+    fn id(self) -> &'static str {
+        match self {
+            Self::SignInTitle => "sign-in-title",
+            Self::Email => "email",
+            Self::Password => "password",
+            Self::AppPassword => "app-password",
+            Self::Name => "name",
+            Self::Continue => "continue",
+            Self::SignIn => "sign-in",
+            Self::SignInWithGoogle => "sign-in-with-google",
+            Self::SignInWithMicrosoft => "sign-in-with-microsoft",
+            Self::DidYouMean => "did-you-mean",
+            Self::ConfirmServers => "confirm-servers",
+            Self::IncomingServer => "incoming-server",
+            Self::OutgoingServer => "outgoing-server",
+            Self::Port => "port",
+            Self::InvalidEmail => "invalid-email",
+            Self::Success => "success",
+            Self::Help => "help",
+            Self::TooManyAttempts => "too-many-attempts",
+            Self::Busy => "busy",
+            Self::SessionExpired => "session-expired",
+            Self::ApiRefused => "api-refused",
+            Self::ApiUnavailable => "api-unavailable",
+            Self::NoPasswordHere => "no-password-here",
+            Self::Unsupported => "unsupported",
+            Self::OAuthDenied => "oauth-denied",
+            Self::OAuthRestart => "oauth-restart",
+            Self::OAuthNoRefreshToken => "oauth-no-refresh-token",
+            Self::OAuthFailed => "oauth-failed",
+            Self::OAuthWrongAccount => "oauth-wrong-account",
+            Self::InvalidPort => "invalid-port",
+            Self::EnterServers => "enter-servers",
+            Self::LinkInvalid => "link-invalid",
+            Self::AddressPinned => "address-pinned",
+            Self::ServerOutsideDomain => "server-outside-domain",
+            Self::ServerNotAHostName => "server-not-a-host-name",
+            Self::TypedServersOff => "typed-servers-off",
+            Self::OAuthIdentity => "oauth-identity",
+            Self::OAuthOtherAccount => "oauth-other-account",
+            Self::ReasonNotFound => "reason-not-found",
+            Self::ReasonOffline => "reason-offline",
+            Self::ReasonNoSuchDomain => "reason-no-such-domain",
+            Self::ReasonNoMail => "reason-no-mail",
+            Self::ReasonNoAnswer => "reason-no-answer",
+            Self::SandboxBanner => "sandbox-banner",
+            Self::StepsTitle => "steps-title",
+            Self::StepEnableImap => "step-enable-imap",
+            Self::StepAppPassword => "step-app-password",
+            Self::StepTwoFactor => "step-two-factor",
+            Self::StepSeparateMailPassword => "step-separate-mail-password",
+            Self::StepPaidPlan => "step-paid-plan",
+            Self::StepBridge => "step-bridge",
+            Self::HowTo => "how-to",
+            Self::ShowPassword => "show-password",
+            Self::HidePassword => "hide-password",
+            Self::HostedExchange => "hosted-exchange",
+        }
+    }
+}
+
+/// Every message in every language, formatted once. A message a language lacks is English's.
+static CATALOGUE: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+    let english = formatted(Lang::En);
+    Lang::ALL
+        .iter()
+        .map(|lang| {
+            let own = formatted(*lang);
+            own.into_iter()
+                .zip(&english)
+                .map(|(text, fallback)| {
+                    // Formatted once per process for a fixed set: leaked to live as long as it.
+                    let text = text.unwrap_or_else(|| fallback.clone().unwrap_or_default());
+                    &*Box::leak(text.into_boxed_str())
+                })
+                .collect()
+        })
+        .collect()
+});
+
+/// Each message of `lang`'s file, formatted without arguments (a `{ $variable }` stays as
+/// `{$variable}` for [`t_with`] to fill); `None` where the file lacks it.
+fn formatted(lang: Lang) -> Vec<Option<String>> {
+    let resource = match FluentResource::try_new(lang.messages().to_owned()) {
+        Ok(resource) => resource,
+        Err((resource, errors)) => {
+            tracing::error!(lang = lang.code(), ?errors, "a message file has errors");
+            resource
+        }
+    };
+    let id = lang.code().parse().unwrap_or_default();
+    let mut bundle = FluentBundle::new(vec![id]);
+    // No Unicode isolation marks: the values go into HTML and JSON as they are.
+    bundle.set_use_isolating(false);
+    if let Err(errors) = bundle.add_resource(resource) {
+        tracing::error!(lang = lang.code(), ?errors, "a message file repeats an id");
+    }
+    Msg::ALL
+        .iter()
+        .map(|msg| {
+            let pattern = bundle.get_message(msg.id())?.value()?;
+            let mut errors = Vec::new();
+            Some(bundle.format_pattern(pattern, None, &mut errors).into_owned())
+        })
+        .collect()
+}
+
 /// The text of `msg` in `lang`.
 pub(crate) fn t(lang: Lang, msg: Msg) -> &'static str {
-    use Msg::*;
-    match (lang, msg) {
-        (Lang::En, SignInTitle) => "Connect your mailbox",
-        (Lang::De, SignInTitle) => "Postfach verbinden",
-        (Lang::En, Email) => "Email address",
-        (Lang::De, Email) => "E-Mail-Adresse",
-        (Lang::En, Password) => "Password",
-        (Lang::De, Password) => "Passwort",
-        (Lang::En, AppPassword) => "App password",
-        (Lang::De, AppPassword) => "App-Passwort",
-        (Lang::En, Name) => "Your name",
-        (Lang::De, Name) => "Ihr Name",
-        (Lang::En, Continue) => "Continue",
-        (Lang::De, Continue) => "Weiter",
-        (Lang::En, SignIn) => "Connect",
-        (Lang::De, SignIn) => "Verbinden",
-        (Lang::En, SignInWithGoogle) => "Sign in with Google",
-        (Lang::De, SignInWithGoogle) => "Mit Google anmelden",
-        (Lang::En, SignInWithMicrosoft) => "Sign in with Microsoft",
-        (Lang::De, SignInWithMicrosoft) => "Mit Microsoft anmelden",
-        (Lang::En, DidYouMean) => "Did you mean",
-        (Lang::De, DidYouMean) => "Meinten Sie",
-        (Lang::En, ConfirmServers) => {
-            "We could not verify these servers. Check them before you send your password:"
+    CATALOGUE[lang as usize][msg as usize]
+}
+
+/// The text of `msg` in `lang` with its variables (`("domain", "example.org")`) filled in.
+pub(crate) fn t_with(lang: Lang, msg: Msg, values: &[(&str, &str)]) -> String {
+    values.iter().fold(t(lang, msg).to_owned(), |text, (name, value)| {
+        text.replace(&format!("{{${name}}}"), value)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_message_of_english() {
+        for lang in Lang::ALL {
+            let own = formatted(lang);
+            let missing: Vec<&str> = Msg::ALL
+                .iter()
+                .zip(&own)
+                .filter(|(_, text)| text.as_deref().is_none_or(str::is_empty))
+                .map(|(msg, _)| msg.id())
+                .collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
         }
-        (Lang::De, ConfirmServers) => {
-            "Diese Server konnten wir nicht bestätigen. Prüfen Sie sie, bevor Sie Ihr Passwort senden:"
-        }
-        (Lang::En, IncomingServer) => "Incoming server (IMAP)",
-        (Lang::De, IncomingServer) => "Posteingangsserver (IMAP)",
-        (Lang::En, OutgoingServer) => "Outgoing server (SMTP)",
-        (Lang::De, OutgoingServer) => "Postausgangsserver (SMTP)",
-        (Lang::En, Port) => "Port",
-        (Lang::De, Port) => "Port",
-        (Lang::En, InvalidEmail) => "This is not a valid email address.",
-        (Lang::De, InvalidEmail) => "Das ist keine gültige E-Mail-Adresse.",
-        (Lang::En, Success) => "Your mailbox is connected.",
-        (Lang::De, Success) => "Ihr Postfach ist verbunden.",
-        (Lang::En, Help) => "Help",
-        (Lang::De, Help) => "Hilfe",
-        (Lang::En, TooManyAttempts) => "Too many attempts. Please wait a moment and try again.",
-        (Lang::De, TooManyAttempts) => {
-            "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut."
-        }
-        (Lang::En, Busy) => "We are very busy right now. Please try again in a few seconds.",
-        (Lang::De, Busy) => {
-            "Gerade sind sehr viele Anfragen unterwegs. Bitte versuchen Sie es in ein paar \
-             Sekunden erneut."
-        }
-        (Lang::En, SessionExpired) => "The page expired. Please try again.",
-        (Lang::De, SessionExpired) => "Die Seite ist abgelaufen. Bitte versuchen Sie es erneut.",
-        (Lang::En, ApiRefused) => "The mail provider did not accept the password.",
-        (Lang::De, ApiRefused) => "Der E-Mail-Anbieter hat das Passwort nicht akzeptiert.",
-        (Lang::En, ApiUnavailable) => {
-            "The service is not available right now. Please try again later."
-        }
-        (Lang::De, ApiUnavailable) => {
-            "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut."
-        }
-        (Lang::En, EnterServers) => {
-            "Enter your mail servers (your provider's help pages list them):"
-        }
-        (Lang::De, EnterServers) => {
-            "Geben Sie Ihre Mailserver ein (die Hilfeseiten Ihres Anbieters nennen sie):"
-        }
-        (Lang::En, InvalidPort) => "A port is a number from 1 to 65535.",
-        (Lang::De, InvalidPort) => "Ein Port ist eine Zahl von 1 bis 65535.",
-        (Lang::En, NoPasswordHere) => {
-            "This provider does not take a password here: use the sign-in button."
-        }
-        (Lang::De, NoPasswordHere) => {
-            "Dieser Anbieter nimmt hier kein Passwort an: Nutzen Sie die Anmelde-Schaltfläche."
-        }
-        (Lang::En, OAuthDenied) => {
-            "You did not allow access, so nothing was connected. Sign in again to allow it."
-        }
-        (Lang::De, OAuthDenied) => {
-            "Sie haben den Zugriff nicht erlaubt, daher wurde nichts verbunden. Melden Sie sich \
-             erneut an, um ihn zu erlauben."
-        }
-        (Lang::En, OAuthRestart) => "This sign-in expired or was already used. Please start again.",
-        (Lang::De, OAuthRestart) => {
-            "Diese Anmeldung ist abgelaufen oder wurde schon verwendet. Bitte beginnen Sie neu."
-        }
-        (Lang::En, OAuthNoRefreshToken) => {
-            "The provider did not grant lasting access. Remove this app's access in your account \
-             settings, then sign in again."
-        }
-        (Lang::De, OAuthNoRefreshToken) => {
-            "Der Anbieter hat keinen dauerhaften Zugriff gewährt. Entfernen Sie den Zugriff dieser \
-             App in Ihren Kontoeinstellungen und melden Sie sich erneut an."
-        }
-        (Lang::En, OAuthFailed) => {
-            "The sign-in with the provider failed. Please try again in a moment."
-        }
-        (Lang::De, OAuthFailed) => {
-            "Die Anmeldung beim Anbieter ist fehlgeschlagen. Bitte versuchen Sie es gleich erneut."
-        }
-        (Lang::En, OAuthWrongAccount) => {
-            "This address does not belong to that provider. Use the sign-in the page offers."
-        }
-        (Lang::De, OAuthWrongAccount) => {
-            "Diese Adresse gehört nicht zu diesem Anbieter. Nutzen Sie die angebotene Anmeldung."
-        }
-        (Lang::En, LinkInvalid) => {
-            "This sign-in link is invalid or has expired; go back to the app and start again."
-        }
-        (Lang::De, LinkInvalid) => {
-            "Dieser Anmeldelink ist ungültig oder abgelaufen; kehren Sie zur App zurück und \
-             beginnen Sie neu."
-        }
-        (Lang::En, AddressPinned) => {
-            "This sign-in link is for another email address. Use the address the app asked for, \
-             or go back to the app."
-        }
-        (Lang::De, AddressPinned) => {
-            "Dieser Anmeldelink gilt für eine andere E-Mail-Adresse. Nutzen Sie die Adresse, nach \
-             der die App gefragt hat, oder kehren Sie zur App zurück."
-        }
-        (Lang::En, ServerOutsideDomain) => {
-            "For an address at {domain}, the mail servers must belong to {domain} or to the \
-             mail provider it uses."
-        }
-        (Lang::De, ServerOutsideDomain) => {
-            "Für eine Adresse bei {domain} müssen die Mailserver zu {domain} oder zu dessen \
-             Mail-Anbieter gehören."
-        }
-        (Lang::En, ServerNotAHostName) => {
-            "Enter the server's name, such as imap.example.com, not a number or localhost."
-        }
-        (Lang::De, ServerNotAHostName) => {
-            "Geben Sie den Namen des Servers ein, etwa imap.example.com, keine Nummer und nicht \
-             localhost."
-        }
-        (Lang::En, TypedServersOff) => "This page cannot connect servers you enter yourself.",
-        (Lang::De, TypedServersOff) => {
-            "Diese Seite kann keine selbst eingegebenen Server verbinden."
-        }
-        (Lang::En, OAuthIdentity) => {
-            "The provider did not confirm which email address you signed in with, so nothing was \
-             connected. Please try again."
-        }
-        (Lang::De, OAuthIdentity) => {
-            "Der Anbieter hat nicht bestätigt, mit welcher E-Mail-Adresse Sie sich angemeldet \
-             haben, daher wurde nichts verbunden. Bitte versuchen Sie es erneut."
-        }
-        (Lang::En, OAuthOtherAccount) => {
-            "You signed in as {signed_in}, but this sign-in link is for {expected}. Sign in with \
-             that account, or go back to the app."
-        }
-        (Lang::De, OAuthOtherAccount) => {
-            "Sie haben sich als {signed_in} angemeldet, dieser Anmeldelink gilt aber für \
-             {expected}. Melden Sie sich mit diesem Konto an oder kehren Sie zur App zurück."
-        }
-        (Lang::En, ReasonNotFound) => {
-            "We could not find the settings for this address. Enter your mail servers below."
-        }
-        (Lang::De, ReasonNotFound) => {
-            "Wir haben die Einstellungen für diese Adresse nicht gefunden. Geben Sie Ihre \
-             Mailserver unten ein."
-        }
-        (Lang::En, ReasonOffline) => {
-            "This page cannot look up new email providers right now. Enter your mail servers \
-             below."
-        }
-        (Lang::De, ReasonOffline) => {
-            "Diese Seite kann gerade keine neuen Anbieter nachschlagen. Geben Sie Ihre Mailserver \
-             unten ein."
-        }
-        (Lang::En, ReasonNoSuchDomain) => {
-            "This email domain does not exist. Please check the address for typos."
-        }
-        (Lang::De, ReasonNoSuchDomain) => {
-            "Diese E-Mail-Domain gibt es nicht. Bitte prüfen Sie die Adresse auf Tippfehler."
-        }
-        (Lang::En, ReasonNoMail) => "This domain does not accept email. Please check the address.",
-        (Lang::De, ReasonNoMail) => {
-            "Diese Domain nimmt keine E-Mails an. Bitte prüfen Sie die Adresse."
-        }
-        (Lang::En, ReasonNoAnswer) => {
-            "The mail servers of this domain did not answer. Try again in a moment, or enter your \
-             mail servers below."
-        }
-        (Lang::De, ReasonNoAnswer) => {
-            "Die Mailserver dieser Domain haben nicht geantwortet. Versuchen Sie es gleich \
-             erneut oder geben Sie Ihre Mailserver unten ein."
-        }
-        (Lang::En, SandboxBanner) => {
-            "Sandbox: for development only. Nothing here reaches a real mailbox."
-        }
-        (Lang::De, SandboxBanner) => {
-            "Sandbox: nur für die Entwicklung. Nichts hier erreicht ein echtes Postfach."
-        }
-        (Lang::En, StepsTitle) => "Before you sign in:",
-        (Lang::De, StepsTitle) => "Bevor Sie sich anmelden:",
-        (Lang::En, StepEnableImap) => {
-            "Turn on IMAP access in your email account's settings on the provider's website."
-        }
-        (Lang::De, StepEnableImap) => {
-            "Schalten Sie den IMAP-Zugriff in den Einstellungen Ihres Postfachs auf der Website \
-             des Anbieters ein."
-        }
-        (Lang::En, StepAppPassword) => {
-            "Create an app password and enter it below instead of your usual password."
-        }
-        (Lang::De, StepAppPassword) => {
-            "Erstellen Sie ein App-Passwort und geben Sie es unten statt Ihres üblichen \
-             Passworts ein."
-        }
-        (Lang::En, StepTwoFactor) => "Turn on two-step verification first: app passwords need it.",
-        (Lang::De, StepTwoFactor) => {
-            "Schalten Sie zuerst die Bestätigung in zwei Schritten ein: App-Passwörter setzen sie \
-             voraus."
-        }
-        (Lang::En, StepSeparateMailPassword) => {
-            "Set a separate password for email programs and enter it below."
-        }
-        (Lang::De, StepSeparateMailPassword) => {
-            "Legen Sie ein eigenes Passwort für E-Mail-Programme fest und geben Sie es unten ein."
-        }
-        (Lang::En, StepPaidPlan) => "Your provider offers this only with a paid plan.",
-        (Lang::De, StepPaidPlan) => "Ihr Anbieter bietet das nur mit einem bezahlten Tarif an.",
-        (Lang::En, StepBridge) => {
-            "Your provider's mail can only be reached through its own program on your computer."
-        }
-        (Lang::De, StepBridge) => {
-            "Die E-Mails Ihres Anbieters sind nur über sein eigenes Programm auf Ihrem Computer \
-             erreichbar."
-        }
-        (Lang::En, HowTo) => "How",
-        (Lang::De, HowTo) => "So geht's",
-        (Lang::En, ShowPassword) => "Show password",
-        (Lang::De, ShowPassword) => "Passwort anzeigen",
-        (Lang::En, HidePassword) => "Hide password",
-        (Lang::De, HidePassword) => "Passwort verbergen",
-        (Lang::En, HostedExchange) => {
-            "Your organisation's mail settings point to {host}. Sign in only if your IT team \
-             uses that provider; if you are not sure, ask them first."
-        }
-        (Lang::De, HostedExchange) => {
-            "Die Mail-Einstellungen Ihrer Organisation verweisen auf {host}. Melden Sie sich nur \
-             an, wenn Ihre IT diesen Anbieter nutzt; fragen Sie im Zweifel vorher nach."
-        }
-        (Lang::En, Unsupported) => {
-            "This provider does not let other apps reach your mail, so it cannot be connected here."
-        }
-        (Lang::De, Unsupported) => {
-            "Dieser Anbieter lässt andere Apps nicht an Ihre E-Mails, daher kann er hier nicht \
-             verbunden werden."
-        }
+    }
+
+    #[test]
+    fn variables_are_filled_and_languages_chosen_by_q_value() {
+        let text = t_with(Lang::De, Msg::ServerOutsideDomain, &[("domain", "firma.de")]);
+        assert!(text.contains("firma.de") && !text.contains('$'), "{text}");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::ACCEPT_LANGUAGE,
+            axum::http::HeaderValue::from_static("xx, fr;q=0.5, ja;q=0.9, de;q=0"),
+        );
+        assert_eq!(Lang::from_headers(&headers), Lang::Ja);
+        assert_eq!(Lang::from_tag("pt"), Some(Lang::PtBr));
+        assert_eq!(Lang::from_tag("de-AT"), Some(Lang::De));
+        assert_eq!(from_query(Some("state=x&lang=pl")), Some(Lang::Pl));
+        assert_eq!(from_query(Some("lang=xx")), None);
     }
 }

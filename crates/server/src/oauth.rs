@@ -175,6 +175,8 @@ pub(crate) struct Finished {
     pub(crate) credentials: Credentials,
     /// What the page's start kept: the app's `state`, the pinned address.
     pub(crate) start: Start,
+    /// The page's language when the flow started.
+    pub(crate) lang: Option<String>,
 }
 
 /// The server's OAuth flows.
@@ -369,6 +371,7 @@ impl OAuth {
         nylas_scopes: &str,
         domain_hint: Option<&str>,
         start: Start,
+        lang: &str,
     ) -> Result<(String, String), OAuthError> {
         let registration = self.registration(provider).ok_or(OAuthError::NotConfigured)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -405,6 +408,7 @@ impl OAuth {
             email: email.clone(),
             verifier: SecretString::from(verifier.into_secret()),
             start,
+            lang: Some(lang.to_owned()),
         };
         let cookie = self.seal.seal(&flow, csrf.secret()).ok_or(OAuthError::Seal)?;
         Ok((url.to_string(), cookie))
@@ -493,6 +497,7 @@ impl OAuth {
             identity,
             credentials,
             start: flow.start,
+            lang: flow.lang,
         })
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Pending {
     pub(crate) email: EmailAddress,
     pub(crate) verifier: SecretString,
     pub(crate) start: Start,
+    /// The page's language, for the page the callback shows.
+    pub(crate) lang: Option<String>,
 }
 
 /// What is sealed (short names: it rides in a cookie).
@@ -38,6 +40,8 @@ struct Sealed {
     s: Option<String>,
     pin: Option<String>,
     sig: bool,
+    #[serde(default)]
+    l: Option<String>,
     /// Expiry, Unix seconds.
     x: u64,
 }
@@ -82,6 +86,7 @@ impl FlowSeal {
             s: flow.start.state.as_deref().map(|state| crate::signing::hex(state.as_bytes())),
             pin: flow.start.pinned.clone(),
             sig: flow.start.signed,
+            l: flow.lang.clone(),
             x: now + FLOW_LIFETIME.as_secs(),
         };
         let mut body = serde_json::to_vec(&sealed).ok()?;
@@ -120,6 +125,7 @@ impl FlowSeal {
             email: EmailAddress::parse(&sealed.e).ok()?,
             verifier: SecretString::from(sealed.v),
             start: Start { state, pinned: sealed.pin, signed: sealed.sig, until: None },
+            lang: sealed.l,
         })
     }
 }
@@ -136,6 +142,7 @@ mod tests {
             email: EmailAddress::parse("ann@gmail.com").unwrap(),
             verifier: SecretString::from("v".repeat(43)),
             start: Start { state: Some("app".into()), pinned: None, signed: false, until: None },
+            lang: Some("fr".into()),
         }
     }
 

@@ -202,7 +202,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
     let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
     format!(
         r#"<p id="done" class="success" role="status" hidden></p>
-<form id="login" method="post" action="{base}/login" novalidate data-base="{base}" data-show="{show_password_text}" data-hide="{hide_password_text}" data-how="{how}" data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
+<form id="login" method="post" action="{base}/login?lang={lang_code}" novalidate data-base="{base}" data-show="{show_password_text}" data-hide="{hide_password_text}" data-how="{how}" data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="email">{email_label}</label>
 <input id="email" name="email" type="email" inputmode="email" autocapitalize="off" spellcheck="false" autocomplete="email" required value="{email}">
@@ -239,6 +239,7 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
 </form>"#,
         csrf = escape(csrf),
         base = escape(&crate::guard::base_path()),
+        lang_code = lang.code(),
         show_password_text = t(lang, Msg::ShowPassword),
         hide_password_text = t(lang, Msg::HidePassword),
         how = t(lang, Msg::HowTo),

@@ -472,7 +472,7 @@ async fn without_javascript_and_in_german_the_page_still_works() {
     browser.wait_for_text("#provider", "Yahoo").await;
     browser.wait_for_load().await;
     // The server answered the form post: no script intercepted it.
-    assert_eq!(browser.url().await, format!("{}/login", harness.base));
+    assert_eq!(browser.url().await, format!("{}/login?lang=de", harness.base));
     assert_eq!(browser.text("#password-label").await, "App-Passwort");
     assert_eq!(browser.value("#email").await, "ann@yahoo.com");
 

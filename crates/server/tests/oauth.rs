@@ -117,7 +117,7 @@ async fn google_signs_in_with_pkce_and_links_the_account() {
     let harness = server(Api::V2, &stand_in).await;
     let (status, detected) = harness.detect("ann@gmail.com").await;
     assert_eq!(status, 200);
-    assert_eq!(detected["sign_in_url"], "/oauth/google/start?email=ann%40gmail.com");
+    assert_eq!(detected["sign_in_url"], "/oauth/google/start?lang=en&email=ann%40gmail.com");
 
     let (callback, authorize, replay) = sign_in(&harness, "google", "ann@gmail.com", false).await;
     assert_eq!(callback.status(), 303, "{}", callback.text().await.unwrap());

@@ -1,4 +1,5 @@
-//! The page speaks to people, not developers: every state, in every language, is free of
+//! The page speaks to people, not developers: every state, in every one of the nine languages,
+//! is free of
 //! developer words in what a person reads (visible text, `title`, `aria-label`, `placeholder`,
 //! `alt`); and the steps before the password come as a numbered list above it.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -53,7 +54,7 @@ fn the_word_check_itself_works() {
 async fn no_state_in_any_language_shows_developer_words() {
     let harness = start(Api::V2, None, |file| file.login_attempts_per_minute = 1000).await;
     let mut pages = Vec::new();
-    for lang in ["en", "de"] {
+    for lang in ["en", "de", "fr", "es", "it", "pt-BR", "nl", "pl", "ja"] {
         let page = harness
             .http
             .get(format!("{}/", harness.base))
@@ -106,6 +107,43 @@ async fn no_state_in_any_language_shows_developer_words() {
     assert!(find("en", "google").contains("Sign in with Google"));
     assert!(find("en", "unsupported").contains("does not let other apps reach your mail"));
     assert!(find("de", "unknown").contains("Geben Sie Ihre Mailserver unten ein"));
+    // Each language is its own: the empty page's heading differs from English's.
+    let heading =
+        |html: &str| html.split("<h1>").nth(1).unwrap().split("</h1>").next().unwrap().to_owned();
+    for lang in ["de", "fr", "es", "it", "pt-BR", "nl", "pl", "ja"] {
+        assert_ne!(heading(find(lang, "empty")), heading(find("en", "empty")), "{lang}");
+        assert!(find(lang, "empty").contains(&format!(r#"<html lang="{lang}">"#)), "{lang}");
+    }
+}
+
+#[tokio::test]
+async fn lang_in_the_query_wins_and_carries_through_the_api() {
+    let harness = start(Api::V2, None, |_| {}).await;
+    let page = harness
+        .http
+        .get(format!("{}/?lang=fr", harness.base))
+        .header("Accept-Language", "de")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<html lang="fr">"#), "{page}");
+    assert!(page.contains("action=\"/login?lang=fr\""), "the form keeps the choice");
+    let detect = harness
+        .http
+        .post(format!("{}/api/detect?lang=ja", harness.base))
+        .header("Accept-Language", "de")
+        .json(&serde_json::json!({ "email": "ann@nomail.example" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let reason = detect["reason"].as_str().unwrap();
+    assert!(!reason.is_ascii(), "a Japanese sentence: {reason}");
 }
 
 #[tokio::test]

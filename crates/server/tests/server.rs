@@ -24,7 +24,7 @@ async fn the_page_is_small_branded_translated_and_sends_the_security_headers() {
     let response = harness
         .http
         .get(format!("{}/?state=abc&email=ann%40yahoo.com&name=Ann%22", harness.base))
-        .header("Accept-Language", "fr-CH, de;q=0.9, en;q=0.8")
+        .header("Accept-Language", "sv-SE, de;q=0.9, en;q=0.8")
         .send()
         .await
         .unwrap();
