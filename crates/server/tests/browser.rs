@@ -650,12 +650,15 @@ async fn axe_violations(browser: &Browser) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn every_state_passes_axe_in_two_languages_and_both_colour_schemes() {
+async fn every_state_passes_axe_in_four_languages_both_widths_and_both_colour_schemes() {
     let driver = driver().await;
     let harness = start(Api::V2, None, |file| file.login_attempts_per_minute = 1000).await;
-    for (language, dark) in [("en-US", false), ("de-DE", true)] {
+    // Each language at one width and scheme; together both widths in both schemes.
+    for (language, width, dark) in
+        [("en-US", 1280, false), ("de-DE", 360, true), ("fr-FR", 360, false), ("ja-JP", 1280, true)]
+    {
         let browser = Browser::open(&driver, language, true).await;
-        browser.emulate(if dark { 360 } else { 1280 }, dark).await;
+        browser.emulate(width, dark).await;
         let mut report = Vec::new();
         for (state, email, wait_for, password) in [
             ("empty", "", "", ""),
