@@ -14,8 +14,7 @@ use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
 use nativeauth::DiscoveryConfig;
-use nativeauth::secrecy::SecretString;
-use nativeauth_server::{FileConfig, Secrets, ServeOptions, ServerConfig};
+use nativeauth_server::{FileConfig, ServeOptions};
 
 #[derive(serde::Deserialize)]
 struct Welcome {
@@ -49,34 +48,15 @@ async fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown argument {other:?} (only --listen ADDR:PORT)"),
         }
     }
-    // The local connect sandbox, in-process: the same API, scripted, with its own secrets.
-    let sandbox_config = nativeauth_sandbox::SandboxConfig::default();
-    let sandbox = nativeauth_sandbox::serve(([127, 0, 0, 1], 0).into(), sandbox_config.clone())
-        .await
-        .context("cannot start the sandbox")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let base = format!("http://{}", listener.local_addr()?);
-    let file = FileConfig {
-        api_url: Some(sandbox.url()),
-        allow_loopback_http: true,
-        client_id: sandbox_config.client_id.clone(),
-        success_url: Some(format!("{base}/welcome")),
-        ..FileConfig::default()
-    };
-    let secrets = Secrets {
-        client_secret: sandbox_config.client_secret.clone(),
-        api_key: sandbox_config.api_key.clone(),
-        app_secret: SecretString::from("sandbox-app-secret"),
-        ..Secrets::default()
-    };
-    let config = ServerConfig {
-        file,
-        secrets,
-        discovery: DiscoveryConfig::builder().offline(true).build(),
-        sandbox: true,
-    };
+    let file = FileConfig { success_url: Some(format!("{base}/welcome")), ..FileConfig::default() };
+    // The local connect sandbox, in-process: the same API, scripted, with its own secrets. It
+    // stops when `sandbox` is dropped.
+    let discovery = DiscoveryConfig::builder().offline(true).build();
+    let (config, sandbox) = nativeauth_server::sandbox(file, discovery).await?;
     let login = nativeauth_server::router(config)?;
     let app = Router::new()
         .route("/", get(|| async { Html("<a href=\"/connect\">Connect your mailbox</a>") }))

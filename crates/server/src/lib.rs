@@ -31,6 +31,7 @@ mod oauth;
 mod oauth_flow;
 mod page;
 mod result;
+mod sandbox;
 mod serve;
 mod signing;
 mod start_link;
@@ -47,6 +48,9 @@ pub use config::{Api, Brand, ConfigError, FileConfig, OAuthConfig, Secrets, Serv
 #[doc(hidden)] // the benchmark's door to the limiter
 pub use limits::Limits;
 pub use result::{Linked, SignInResult};
+pub use sandbox::{
+    RunningSandbox, SANDBOX_APP_SECRET, SANDBOX_CALLBACK_SECRET, SandboxError, sandbox,
+};
 pub use serve::{ServeOptions, serve};
 pub use start_link::{
     MAX_START_LINK_LIFETIME, START_LINK_LABEL, StartLinkError, signed_start_link,

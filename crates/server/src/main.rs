@@ -9,11 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use nativeauth::DiscoveryConfig;
-use nativeauth::secrecy::SecretString;
 use nativeauth_server::{FileConfig, Secrets, ServerConfig};
-
-/// The app secret of `--sandbox` (documented, for development only).
-const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
 
 /// Serve the branded native login page.
 #[derive(Debug, Parser)]
@@ -50,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
     };
     // Both names of the root key set to different values is a mistake worth stopping for.
     nativeauth::keys::RootKey::from_env()?;
-    let mut secrets = Secrets::from_env();
+    let secrets = Secrets::from_env();
     if args.sandbox {
         let refusals = sandbox_refusals(&args, &file);
         if !refusals.is_empty() {
@@ -60,23 +56,6 @@ async fn main() -> anyhow::Result<()> {
                 refusals.join("; ")
             );
         }
-    }
-    // Kept alive until the server stops.
-    let mut _sandbox = None;
-    if args.sandbox {
-        let sandbox_config = nativeauth_sandbox::SandboxConfig::default();
-        let running = nativeauth_sandbox::serve(([127, 0, 0, 1], 0).into(), sandbox_config.clone())
-            .await
-            .context("cannot start the sandbox")?;
-        tracing::info!(url = %running.url(), "the connect sandbox is running");
-        file.api_url = Some(running.url());
-        file.allow_loopback_http = true;
-        file.client_id = sandbox_config.client_id;
-        secrets.client_secret = sandbox_config.client_secret;
-        secrets.api_key = sandbox_config.api_key;
-        secrets.callback_secret = SecretString::from("sandbox-callback-secret");
-        secrets.app_secret = SecretString::from(SANDBOX_APP_SECRET);
-        _sandbox = Some(running);
     }
     if let Ok(url) = std::env::var("NATIVEAUTH_REDIS_URL") {
         file.redis_url = Some(url);
@@ -88,12 +67,15 @@ async fn main() -> anyhow::Result<()> {
         .build();
     let options = nativeauth_server::ServeOptions::from(&file);
     let metrics_listen = file.metrics_listen;
-    let router = nativeauth_server::router(ServerConfig {
-        file,
-        secrets,
-        discovery,
-        sandbox: args.sandbox,
-    })?;
+    // The sandbox is kept alive until the server stops.
+    let (config, _sandbox) = if args.sandbox {
+        let (config, running) = nativeauth_server::sandbox(file, discovery).await?;
+        tracing::info!(url = %running.url(), "the connect sandbox is running");
+        (config, Some(running))
+    } else {
+        (ServerConfig { file, secrets, discovery, sandbox: false }, None)
+    };
+    let router = nativeauth_server::router(config)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
