@@ -30,18 +30,23 @@ pub use nativeauth_core::*;
 /// each crate here is what links it.
 pub mod providers {
     #[cfg(feature = "catalogue")]
+    #[doc(inline)]
     pub use nativeauth_catalogue as catalogue;
     #[cfg(feature = "exchange")]
+    #[doc(inline)]
     pub use nativeauth_exchange as exchange;
     #[cfg(feature = "imap")]
+    #[doc(inline)]
     pub use nativeauth_imap as imap;
     #[cfg(feature = "microsoft")]
+    #[doc(inline)]
     pub use nativeauth_microsoft as microsoft;
 }
 
 /// The shared store on Redis for a fleet of servers: the second cache layer
 /// ([`DiscoveryConfigBuilder::shared_cache`]) and rate limits counted across instances.
 #[cfg(feature = "redis")]
+#[doc(inline)]
 pub use nativeauth_redis as redis;
 
 /// Ids of the providers the built-in crates of this build register, in registry order.

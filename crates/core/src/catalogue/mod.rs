@@ -51,7 +51,8 @@
 //! patterns) with the position of the first definition too.
 //!
 //! ```
-//! use nativeauth_core::catalogue::Catalogue;
+//! # use nativeauth_core as nativeauth;
+//! use nativeauth::catalogue::Catalogue;
 //!
 //! let text = r#"
 //! [[provider]]
@@ -75,7 +76,7 @@
 //! assert_eq!(catalogue.lookup("mail.example.org").map(|m| m.entry.id.as_str()), Some("example"));
 //! assert!(catalogue.lookup("example.org").is_none());
 //! assert!(catalogue.lookup("notexample.com").is_none());
-//! # Ok::<(), nativeauth_core::catalogue::CatalogueError>(())
+//! # Ok::<(), nativeauth::catalogue::CatalogueError>(())
 //! ```
 
 mod error;

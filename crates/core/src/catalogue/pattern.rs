@@ -13,7 +13,8 @@ use std::fmt;
 ///   `mx*.zoho.com` matches `mx.zoho.com` and `mx2.zoho.com`, not `mx.eu.zoho.com`.
 ///
 /// ```
-/// use nativeauth_core::catalogue::MxPattern;
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::catalogue::MxPattern;
 ///
 /// let google = MxPattern::parse("*.google.com")?;
 /// assert!(google.matches("aspmx.l.google.com."));
@@ -21,7 +22,7 @@ use std::fmt;
 /// assert!(!google.matches("google.com.evil.example"));
 /// let zoho = MxPattern::parse("mx*.zoho.com")?;
 /// assert!(zoho.matches("MX2.zoho.com"));
-/// # Ok::<(), nativeauth_core::catalogue::PatternError>(())
+/// # Ok::<(), nativeauth::catalogue::PatternError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct MxPattern {

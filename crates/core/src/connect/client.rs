@@ -174,8 +174,9 @@ impl ConnectError {
 /// (code → account). Build one per app and share it.
 ///
 /// ```no_run
-/// # async fn demo(request: nativeauth_core::connect::AuthorizeRequest) -> Result<(), nativeauth_core::connect::ConnectError> {
-/// use nativeauth_core::connect::ConnectClient;
+/// # use nativeauth_core as nativeauth;
+/// # async fn demo(request: nativeauth::connect::AuthorizeRequest) -> Result<(), nativeauth::connect::ConnectError> {
+/// use nativeauth::connect::ConnectClient;
 ///
 /// let client = ConnectClient::builder("my-client-id", "my-client-secret").build()?;
 /// let code = client.authorize(&request).await?;

@@ -10,7 +10,8 @@
 /// consents to nothing.
 ///
 /// ```
-/// use nativeauth_core::connect::Consent;
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::connect::Consent;
 ///
 /// let consent = Consent::none().accept_unverified();
 /// assert!(consent.accepts_unverified());

@@ -8,7 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 /// `Display`, errors or traces, and zeroed when dropped.
 ///
 /// ```
-/// use nativeauth_core::connect::Credentials;
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::connect::Credentials;
 ///
 /// let creds = Credentials::password("hunter2");
 /// assert!(!format!("{creds:?}").contains("hunter2"));

@@ -20,8 +20,9 @@ use crate::model::{Detection, EmailAddress, NylasProvider, Protocol};
 /// serialising it (for the request body) does, so never log its JSON.
 ///
 /// ```
-/// use nativeauth_core::connect::{AuthorizeRequest, Credentials};
-/// use nativeauth_core::{EmailAddress, Detection};
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::connect::{AuthorizeRequest, Credentials};
+/// use nativeauth::{EmailAddress, Detection};
 /// # fn detection() -> Detection { unimplemented!() }
 /// # fn demo(detection: &Detection) -> Result<(), Box<dyn std::error::Error>> {
 /// let email = EmailAddress::parse("carol@yahoo.com")?;

@@ -24,12 +24,13 @@ pub const KNOWN_SCOPES: [&str; 13] = [
 /// string, as the API wants.
 ///
 /// ```
-/// use nativeauth_core::connect::Scopes;
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::connect::Scopes;
 ///
 /// let scopes: Scopes = "email.read_only, calendar".parse()?;
 /// assert_eq!(scopes.to_string(), "email.read_only,calendar");
 /// assert!("email,mail.read".parse::<Scopes>().is_err());
-/// # Ok::<(), nativeauth_core::connect::ScopeError>(())
+/// # Ok::<(), nativeauth::connect::ScopeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scopes(Vec<&'static str>);

@@ -48,9 +48,10 @@ use crate::provider::{Provider, registry};
 /// alone, [`Discovery::new`] refuses: no provider is registered):
 ///
 /// ```
+/// # use nativeauth_core as nativeauth;
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use nativeauth_core::{Discovery, DiscoveryConfig, EmailAddress};
+/// use nativeauth::{Discovery, DiscoveryConfig, EmailAddress};
 ///
 /// let discovery = Arc::new(Discovery::new(DiscoveryConfig::default())?);
 /// let shared = discovery.clone(); // e.g. moved into each request handler

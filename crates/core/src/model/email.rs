@@ -30,7 +30,8 @@ pub(crate) const MAX_DOMAIN_LEN: usize = 253;
 /// refused: none of them names a mailbox a provider can be detected for.
 ///
 /// ```
-/// use nativeauth_core::EmailAddress;
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::EmailAddress;
 ///
 /// let email: EmailAddress = " Straße@Bücher.example. ".parse()?;
 /// assert_eq!(email.local_part(), "Straße");
@@ -40,7 +41,7 @@ pub(crate) const MAX_DOMAIN_LEN: usize = 253;
 ///
 /// let tagged = EmailAddress::parse("user+tag@EXAMPLE.COM")?;
 /// assert_eq!(tagged.to_string(), "user+tag@example.com");
-/// # Ok::<(), nativeauth_core::EmailError>(())
+/// # Ok::<(), nativeauth::EmailError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress {

@@ -92,13 +92,14 @@ pub fn unknown_placeholder<'a>(text: &'a str, allowed: &[Placeholder]) -> Option
 /// A username as a provider states it, possibly with placeholders.
 ///
 /// ```
-/// use nativeauth_core::{EmailAddress, UsernameTemplate};
+/// # use nativeauth_core as nativeauth;
+/// use nativeauth::{EmailAddress, UsernameTemplate};
 ///
 /// let email = EmailAddress::parse("alice@example.com")?;
 /// assert_eq!(UsernameTemplate::email_address().render(&email), "alice@example.com");
 /// assert_eq!(UsernameTemplate::new("%EMAILLOCALPART%").render(&email), "alice");
 /// assert_eq!(UsernameTemplate::new("mail\\%EMAILLOCALPART%").render(&email), "mail\\alice");
-/// # Ok::<(), nativeauth_core::EmailError>(())
+/// # Ok::<(), nativeauth::EmailError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UsernameTemplate(String);

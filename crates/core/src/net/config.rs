@@ -161,7 +161,8 @@ impl DiscoveryConfig {
     /// `T::default()` when none were set.
     ///
     /// ```
-    /// use nativeauth_core::DiscoveryConfig;
+    /// # use nativeauth_core as nativeauth;
+    /// use nativeauth::DiscoveryConfig;
     ///
     /// #[derive(Debug, Clone, Default, PartialEq)]
     /// struct MyOptions { endpoint: Option<String> }
@@ -207,8 +208,9 @@ impl DiscoveryConfig {
 /// Builds a [`DiscoveryConfig`].
 ///
 /// ```
+/// # use nativeauth_core as nativeauth;
 /// use std::time::Duration;
-/// use nativeauth_core::DiscoveryConfig;
+/// use nativeauth::DiscoveryConfig;
 ///
 /// let config = DiscoveryConfig::builder().deadline(Duration::from_secs(3)).offline(true).build();
 /// assert!(config.is_offline());
