@@ -130,8 +130,34 @@ pub enum ServerSetupError {
 
 /// The login page and its API, ready to serve.
 ///
-/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so that rate limits
-/// apply per client address (without it every client shares one budget).
+/// Serve it with [`serve`] (or `into_make_service_with_connect_info::<SocketAddr>()`) so that
+/// rate limits apply per client address (without it every client shares one budget).
+///
+/// ```no_run
+/// use nativeauth::secrecy::SecretString;
+/// use nativeauth_server::{FileConfig, Secrets, ServeOptions, ServerConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let file = FileConfig {
+///     success_url: Some("https://app.example.com/mail/connected".into()),
+///     public_url: Some("https://login.example.com".into()),
+///     https: true,
+///     ..FileConfig::default()
+/// };
+/// let secrets = Secrets {
+///     client_secret: SecretString::from(std::env::var("NYLAS_CLIENT_SECRET")?),
+///     app_secret: SecretString::from(std::env::var("NATIVEAUTH_APP_SECRET")?),
+///     root_key: Some(SecretString::from(std::env::var("NATIVEAUTH_KEY")?)),
+///     ..Secrets::default()
+/// };
+/// let discovery = nativeauth::DiscoveryConfig::builder().build();
+/// let options = ServeOptions::from(&file);
+/// let router = nativeauth_server::router(ServerConfig { file, secrets, discovery, sandbox: false })?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// nativeauth_server::serve(listener, router, options, std::future::pending()).await?;
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Errors
 /// [`ServerSetupError`] when the configuration cannot work (see its variants).
@@ -148,6 +174,19 @@ pub fn router(config: ServerConfig) -> Result<Router, ServerSetupError> {
 pub type Hook = Arc<dyn Fn(SignInResult) + Send + Sync>;
 
 /// [`router`], with `hook` called after each successful sign-in.
+///
+/// ```no_run
+/// # fn build(config: nativeauth_server::ServerConfig) -> Result<(), nativeauth_server::ServerSetupError> {
+/// let hook: nativeauth_server::Hook = std::sync::Arc::new(|result| {
+///     // Keep it by event id; link it to a user only once that user's browser has brought the
+///     // code back with the state of its own session.
+///     tracing::info!(event_id = %result.event_id, "a mailbox was linked");
+/// });
+/// let router = nativeauth_server::router_with_hook(config, hook)?;
+/// # let _ = router;
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Errors
 /// As [`router`].
