@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::codes::Refusal;
 use crate::flow::App;
-use crate::guard::is_json;
+use crate::guard::{bearer, is_json};
 use crate::signing::constant_time_eq;
 
 #[derive(Deserialize)]
@@ -33,13 +33,6 @@ fn refusal(status: StatusCode, kind: &str, message: &str) -> Response {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
-}
-
-/// The bearer token of the request, if any.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// `POST /api/exchange` with `Authorization: Bearer <NATIVEAUTH_APP_SECRET>` and

@@ -186,6 +186,13 @@ fn parse_hop(text: &str) -> Option<IpAddr> {
     text.strip_prefix('[')?.split_once(']')?.0.parse().ok()
 }
 
+/// The bearer token of the request (`Authorization: Bearer <token>`), if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
 /// Whether the request carries a JSON body.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers

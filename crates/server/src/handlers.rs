@@ -502,16 +502,9 @@ pub(crate) async fn login_form(
     let kept = Kept::from(&fields);
     // As the JSON API: another site's page may not post here. A browser without these headers
     // (a text browser) is let through; the CSRF token covers it.
-    if caller(&app, &headers) == Caller::CrossSite {
-        let state = PageState {
-            email: &kept.email,
-            name: &kept.name,
-            error: Some((t(lang, Msg::SessionExpired), None)),
-            ..PageState::default()
-        };
-        return page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
-    }
-    if !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.file.https) {
+    if caller(&app, &headers) == Caller::CrossSite
+        || !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.file.https)
+    {
         let state = PageState {
             email: &kept.email,
             name: &kept.name,
@@ -672,11 +665,7 @@ pub(crate) async fn metrics(
         }
     } else {
         let token = app.config.secrets.metrics_token.expose_secret();
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let given = crate::guard::bearer(&headers).unwrap_or_default();
         if !token.is_empty()
             && !crate::signing::constant_time_eq(given.as_bytes(), token.as_bytes())
         {

@@ -625,9 +625,13 @@ async fn on_a_phone_and_in_the_dark_the_page_fits_and_its_targets_are_large() {
 /// axe-core (vendored in the testkit, MPL-2.0) over the current page: the WCAG 2.1 A and AA
 /// violations, as `rule: count` lines.
 async fn axe_violations(browser: &Browser) -> Vec<String> {
-    let source =
-        std::fs::read_to_string(nativeauth_testkit::data_dir().join("axe/axe.min.js")).unwrap();
-    browser.script(&format!("{source}\nreturn true;")).await;
+    // 650 KB, read once for all the states.
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let source = AXE.get_or_init(|| {
+        let path = nativeauth_testkit::data_dir().join("axe/axe.min.js");
+        format!("{}\nreturn true;", std::fs::read_to_string(path).unwrap())
+    });
+    browser.script(source).await;
     let result = browser
         .call(
             reqwest::Method::POST,

@@ -55,14 +55,18 @@ async fn sign_in(
     sign_in_from(harness, "?state=app-state-1", provider, email, tamper_state).await
 }
 
-/// [`sign_in`] from the page opened with `page_query`.
-async fn sign_in_from(
-    harness: &Harness,
-    page_query: &str,
-    provider: &str,
-    email: &str,
-    tamper_state: bool,
-) -> (reqwest::Response, HashMap<String, String>, String) {
+/// A browser's way to the provider and back, up to the callback: the page opened with
+/// `page_query`, the start (its flow cookie checked), the provider's consent.
+struct Started {
+    /// The page's and the flow's cookies.
+    cookies: String,
+    /// The provider's authorize URL.
+    authorize: String,
+    /// The provider's redirect back to the callback.
+    back: String,
+}
+
+async fn begin(harness: &Harness, page_query: &str, provider: &str, email: &str) -> Started {
     let session = harness.open(page_query).await;
     let start = harness
         .http
@@ -78,27 +82,29 @@ async fn sign_in_from(
         .await
         .unwrap();
     assert!(start.status().is_redirection(), "{}", start.status());
-    let flow_cookie = common::cookies_of(&start);
     let set_cookie = start.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let cookies = format!("{}; {}", session.cookies, common::cookies_of(&start));
     let authorize = start.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
     let consent = harness.http.get(&authorize).send().await.unwrap();
     let back = consent.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    Started { cookies, authorize, back }
+}
+
+/// [`sign_in`] from the page opened with `page_query`.
+async fn sign_in_from(
+    harness: &Harness,
+    page_query: &str,
+    provider: &str,
+    email: &str,
+    tamper_state: bool,
+) -> (reqwest::Response, HashMap<String, String>, String) {
+    let Started { cookies, authorize, back } = begin(harness, page_query, provider, email).await;
     let mut answer = query_of(&back);
     if tamper_state {
         answer.insert("state".into(), "forged".into());
     }
-    let cookies = format!("{}; {flow_cookie}", session.cookies);
-    let callback = harness
-        .http
-        .get(
-            reqwest::Url::parse_with_params(&format!("{}/oauth/callback", harness.base), &answer)
-                .unwrap(),
-        )
-        .header("Cookie", &cookies)
-        .send()
-        .await
-        .unwrap();
+    let callback = callback(harness, &cookies, &answer).await;
     (
         callback,
         query_of(&authorize),
@@ -339,26 +345,8 @@ async fn an_identity_the_provider_does_not_vouch_for_is_refused() {
 /// Starts a Google flow on `harness` for `email`: the browser's cookies after the start (page
 /// and flow), and the provider's redirect back.
 async fn start_flow(harness: &Harness, email: &str) -> (String, HashMap<String, String>) {
-    let session = harness.open("?state=app-state-1").await;
-    let start = harness
-        .http
-        .get(
-            reqwest::Url::parse_with_params(
-                &format!("{}/oauth/google/start", harness.base),
-                [("email", email)],
-            )
-            .unwrap(),
-        )
-        .header("Cookie", &session.cookies)
-        .send()
-        .await
-        .unwrap();
-    assert!(start.status().is_redirection(), "{}", start.status());
-    let cookies = format!("{}; {}", session.cookies, common::cookies_of(&start));
-    let authorize = start.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
-    let consent = harness.http.get(&authorize).send().await.unwrap();
-    let back = consent.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
-    (cookies, query_of(&back))
+    let started = begin(harness, "?state=app-state-1", "google", email).await;
+    (started.cookies, query_of(&started.back))
 }
 
 async fn callback(
