@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use nativeauth::AuthHint;
-use nativeauth::providers::catalogue::builtin;
+use nativeauth::providers::catalogue::{CatalogueChoice, builtin};
+use nativeauth::{AuthHint, Discovery, DiscoveryConfig, EmailAddress};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/testkit/data");
 
@@ -55,6 +55,9 @@ struct ProviderDbEntry {
     file: String,
     domains: Vec<String>,
     broken: bool,
+    /// Whether the file tells users something to do before they sign in (a non-empty
+    /// `before_login_hint`, or the status `PREPARATION`).
+    has_steps: bool,
 }
 
 /// The files of `dir` ending in `extension`, sorted; fails clearly when the data is missing.
@@ -98,6 +101,7 @@ fn read_provider_db(path: &Path) -> ProviderDbEntry {
     assert_eq!(lines.next().map(str::trim), Some("---"), "{}: no front matter", path.display());
     let mut domains = Vec::new();
     let mut status = None;
+    let mut hint = false;
     let mut in_domains = false;
     for line in lines {
         let trimmed = line.trim();
@@ -123,13 +127,17 @@ fn read_provider_db(path: &Path) -> ProviderDbEntry {
             }
         } else if let Some(value) = trimmed.strip_prefix("status:") {
             status = Some(scalar(value));
+        } else if let Some(value) = trimmed.strip_prefix("before_login_hint:") {
+            // A block scalar (`|` or `>`) carries its text on the following lines.
+            hint = !scalar(value).is_empty();
         }
     }
     domains.retain(|d| !d.is_empty());
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(!domains.is_empty(), "{file}: no domains read");
     let status = status.unwrap_or_else(|| panic!("{file}: no status read"));
-    ProviderDbEntry { file, domains, broken: status == "broken" }
+    let has_steps = hint || status == "preparation";
+    ProviderDbEntry { file, domains, broken: status == "broken", has_steps }
 }
 
 /// Every `<domain>` element of an ISPDB file (outside comments).
@@ -238,5 +246,68 @@ fn every_reference_domain_is_known_and_broken_logins_are_not_offered() {
     );
     assert!(ispdb_domains.len() >= 900, "only {} ISPDB domains read", ispdb_domains.len());
     assert!(pdb_domains.len() >= 500, "only {} provider-database domains read", pdb_domains.len());
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// Provider-database entries whose hint before login is no step at the provider: nothing to
+/// switch on or create, so `requires` stays empty.
+const HINT_IS_NO_STEP: &[(&str, &str)] =
+    &[("wkpb.de", "the hint only says which existing school login to use")];
+
+/// Every domain for which the provider database tells users to do something before signing in
+/// gets, from an offline `discover` of an address there, the steps (`requires`, on the answer
+/// or an alternative); or, for a provider apps cannot use, `auth = "unsupported"` with a note
+/// saying why; or `auth = "oauth2"`, where the user signs in on the provider's own page and the
+/// database's steps (which are for passwords) do not apply.
+#[tokio::test]
+async fn every_domain_with_a_step_before_login_shows_it_offline() {
+    let discovery = Discovery::new(
+        DiscoveryConfig::builder().offline(true).provider_options(CatalogueChoice::Builtin).build(),
+    )
+    .unwrap();
+    let providers: Vec<ProviderDbEntry> =
+        files(&format!("{DATA}/provider-db"), "md").iter().map(|p| read_provider_db(p)).collect();
+    let (mut checked, mut with_steps, mut unsupported, mut oauth) = (0, 0, 0, 0);
+    let mut problems = Vec::new();
+    for provider in providers.iter().filter(|p| p.has_steps) {
+        for domain in &provider.domains {
+            if excluded(domain) || HINT_IS_NO_STEP.iter().any(|(d, _)| d == domain) {
+                continue;
+            }
+            let asked = match domain.strip_prefix("*.") {
+                Some(parent) => format!("someone@subdomain.{parent}"),
+                None => format!("someone@{domain}"),
+            };
+            let email = EmailAddress::parse(&asked).unwrap();
+            let report = discovery.discover(&email).await;
+            let json = serde_json::to_value(report.to_json()).unwrap();
+            checked += 1;
+            let steps = json["requires"].as_array().map_or(0, Vec::len)
+                + json["alternatives"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|alt| alt["requires"].as_array().map_or(0, Vec::len))
+                    .sum::<usize>();
+            let notes = json["notes"].as_array().map_or(0, Vec::len);
+            if steps > 0 {
+                with_steps += 1;
+            } else if json["auth"] == "unsupported" && notes > 0 {
+                unsupported += 1;
+            } else if json["auth"] == "oauth2" {
+                oauth += 1;
+            } else {
+                problems.push(format!(
+                    "provider-db {}: discover {asked} shows no step (auth {})",
+                    provider.file, json["auth"]
+                ));
+            }
+        }
+    }
+    println!(
+        "domains with a step before login: {checked} checked, {with_steps} show their steps, \
+         {unsupported} unsupported with a reason, {oauth} sign in with the provider's page"
+    );
+    assert!(checked >= 139, "only {checked} domains with a step read");
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }
