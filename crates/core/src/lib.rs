@@ -42,6 +42,7 @@ pub use net::config::{
     DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DEFAULT_SHARED_CACHE_TIMEOUT,
     DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
 };
+pub use net::crypto::crypto_provider;
 pub use net::error::SourceError;
 pub use net::guard::{AddressPolicy, GuardError, IpRange, RangeParseError};
 pub use net::network::SetupError;

@@ -48,7 +48,7 @@ async fn authorize_request(address: &str, password: &str) -> AuthorizeRequest {
 fn raw_client() -> reqwest::Client {
     // reqwest is built without a default TLS provider here; the raw requests need none, but
     // the builder asks for one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = nativeauth::crypto_provider().install_default();
     reqwest::Client::new()
 }
 

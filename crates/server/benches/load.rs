@@ -35,7 +35,7 @@ fn main() {
 }
 
 async fn run() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = nativeauth::crypto_provider().install_default();
     let total: usize =
         std::env::var("LOAD_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(60_000);
     let secrets = Secrets {

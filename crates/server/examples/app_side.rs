@@ -120,7 +120,7 @@ async fn welcome(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = nativeauth::crypto_provider().install_default();
     let mut args = std::env::args().skip(1);
     let login_server = args.next().unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let listen: SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:3000".into()).parse()?;

@@ -37,7 +37,7 @@ async fn welcome(Query(query): Query<Welcome>) -> Html<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = nativeauth::crypto_provider().install_default();
     let mut args = std::env::args().skip(1);
     let mut listen: SocketAddr = "127.0.0.1:8080".parse()?;
     while let Some(arg) = args.next() {

@@ -121,7 +121,7 @@ impl Drop for Driver {
 }
 
 async fn driver() -> Driver {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = nativeauth::crypto_provider().install_default();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))

@@ -336,7 +336,7 @@ async fn with_metrics_listen_metrics_are_served_there_only() {
     let router = nativeauth_server::router(config).unwrap();
     let page = common::serve(router.clone()).await;
     let metrics = common::serve(nativeauth_server::metrics_only(router)).await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = nativeauth::crypto_provider().install_default();
     let http = reqwest::Client::new();
     let status = |url: String| {
         let http = http.clone();

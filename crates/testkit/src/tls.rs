@@ -57,6 +57,11 @@ impl TestCa {
     }
 
     fn server_config(&self) -> rustls::ServerConfig {
+        // rustls 0.23.48 deprecates this for lacking post-quantum key exchange. The test
+        // servers keep it: they must speak what nativeauth's clients speak, and
+        // `nativeauth_core::crypto_provider` is checked equal to it (a test-only crate, so
+        // no adopter builds this call).
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -5,6 +5,7 @@
 
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod crypto;
 pub(crate) mod dns;
 pub(crate) mod domain;
 pub(crate) mod error;

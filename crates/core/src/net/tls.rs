@@ -66,7 +66,7 @@ pub fn load_pem_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpE
 pub fn tls_config(
     extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
 ) -> Result<rustls::ClientConfig, HttpError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(super::crypto::crypto_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
             .map_err(|e| HttpError::Tls(e.to_string()))?;
