@@ -49,18 +49,19 @@ below and with the exclusion list of tests/catalogue_sources.rs):
   end-to-end encrypted Delta Chat messages, so it is no mailbox for a general mail app):
     mehl.cloud.md        mehl.cloud
     daleth.cafe.md       daleth.cafe
-  No server in the provider database (Delta Chat relies on the domain's own autoconfig) and no
-  other source here to confirm one; discovery still finds them by autoconfig/SRV/guessing:
-    dismail.de.md        dismail.de
-    espiv.net.md         espiv.net
-    five.chat.md         five.chat
-    i3.net.md            i3.net
-    kolst.com.md         kolst.com
-    kontent.com.md       kontent.com
-    rogers.com.md        rogers.com
-    sonic.md             sonic.net
-    vfemail.md           vfemail.net
+  No server in the provider database (Delta Chat relies on the domain's own autoconfig) and
+  none confirmed by a second source; discovery still finds them by autoconfig/SRV/guessing:
+    five.chat.md         five.chat: publishes its own autoconfig (the provider database dropped
+                         its server list for that reason).
+    i3.net.md            i3.net: publishes its own autoconfig.
+    espiv.net.md         espiv.net: only lead is the former K-9 Mail list (mail.espiv.net).
+    kolst.com.md         kolst.com: nothing found.
+    kontent.com.md       kontent.com: a web host; its help names hosts, no ports.
+    sonic.md             sonic.net: Sonic's wiki confirms free IMAP, not the hosts.
+    vfemail.md           vfemail.net: VFEmail lists ports 993/465; hosts only from users' configs.
     firemail.de.md       firemail.de, firemail.at (also: full IMAP access only on paid plans)
+  (dismail.de and rogers.com were here; both are in the catalogue now, from other clients'
+  provider lists and Rogers' own page.)
 """
 
 from __future__ import annotations
@@ -89,13 +90,11 @@ SKIPPED = {
     "hermes.radio": "HF-radio mail network: wildcard domains only, no servers, TLS not checked",
     "mehl.cloud": "chatmail relay: only end-to-end encrypted Delta Chat messages",
     "daleth.cafe": "chatmail relay: only end-to-end encrypted Delta Chat messages",
-    "dismail.de": "no server in provider-db, none confirmed elsewhere",
     "espiv.net": "no server in provider-db, none confirmed elsewhere",
     "five.chat": "no server in provider-db, none confirmed elsewhere",
     "i3.net": "no server in provider-db, none confirmed elsewhere",
     "kolst.com": "no server in provider-db, none confirmed elsewhere",
     "kontent.com": "no server in provider-db, none confirmed elsewhere",
-    "rogers.com": "no server in provider-db, none confirmed elsewhere",
     "sonic": "no server in provider-db, none confirmed elsewhere",
     "vfemail": "no server in provider-db, none confirmed elsewhere",
     "firemail.de": "no server in provider-db, none confirmed elsewhere (IMAP on paid plans only)",

@@ -35,19 +35,17 @@ const EXCLUDED: &[(&str, &str)] = &[
     // messages are relayed, so they are no mailbox for a general mail app.
     ("mehl.cloud", "chatmail relay"),
     ("daleth.cafe", "chatmail relay"),
-    // No server in the provider database (Delta Chat asks the domain's own autoconfig) and
-    // none confirmed by another source here; discovery still asks autoconfig, SRV and guesses.
-    ("dismail.de", "no server facts"),
-    ("espiv.net", "no server facts"),
-    ("five.chat", "no server facts"),
-    ("i3.net", "no server facts"),
-    ("kolst.com", "no server facts"),
-    ("kontent.com", "no server facts"),
-    ("rogers.com", "no server facts"),
-    ("sonic.net", "no server facts"),
-    ("vfemail.net", "no server facts"),
-    ("firemail.de", "no server facts (and IMAP on paid plans only)"),
-    ("firemail.at", "no server facts (and IMAP on paid plans only)"),
+    // No server in the provider database and none confirmed by a second source (each lead
+    // is named); discovery still asks the domain's autoconfig, SRV and guesses online.
+    ("five.chat", "publishes its own autoconfig; the provider database dropped its servers for it"),
+    ("i3.net", "publishes its own autoconfig (a provider-database pull request says so)"),
+    ("espiv.net", "not confirmed: only the former K-9 Mail list (mail.espiv.net)"),
+    ("kolst.com", "not confirmed: no server facts found"),
+    ("kontent.com", "not confirmed: a web-hosting company; its help names hosts but no ports"),
+    ("sonic.net", "not confirmed: Sonic's wiki says IMAP is free but the stored copy lacks hosts"),
+    ("vfemail.net", "not confirmed: VFEmail lists ports 993/465, hosts only from users' configs"),
+    ("firemail.de", "not confirmed: no server facts (and IMAP on paid plans only)"),
+    ("firemail.at", "not confirmed: no server facts (and IMAP on paid plans only)"),
 ];
 
 /// One provider-database file: its domains and whether password login is `BROKEN`.
