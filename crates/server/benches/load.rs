@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nativeauth::DiscoveryConfig;
-use nativeauth::secrecy::SecretString;
-use nativeauth_server::{FileConfig, Secrets, ServerConfig};
+use nativeauth_server::{Secrets, ServerConfig};
 
 const DOMAINS: [&str; 8] = [
     "gmail.com",
@@ -38,25 +37,19 @@ async fn run() {
     let _ = nativeauth::crypto_provider().install_default();
     let total: usize =
         std::env::var("LOAD_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(60_000);
-    let secrets = Secrets {
-        client_secret: SecretString::from("unused"),
-        api_key: SecretString::from("unused"),
-        callback_secret: SecretString::from("unused"),
-        root_key: None,
-        app_secret: SecretString::from("unused"),
-        google_client_secret: SecretString::from(String::new()),
-        microsoft_client_secret: SecretString::from(String::new()),
-        metrics_token: SecretString::from(String::new()),
-    };
-    let file = FileConfig {
-        detections_per_minute: u32::MAX,
-        success_url: Some("https://app.example/welcome".into()),
-        ..FileConfig::default()
-    };
-    let discovery = DiscoveryConfig::builder().offline(true).build();
-    let router =
-        nativeauth_server::router(ServerConfig { file, secrets, discovery, sandbox: false })
-            .unwrap();
+    let config = ServerConfig::builder()
+        .client_id("load")
+        .success_url("https://app.example/welcome")
+        .edit(|settings| settings.detections_per_minute = u32::MAX)
+        .secrets(
+            Secrets::builder()
+                .client_secret("unused")
+                .app_secret("an app secret of at least thirty-two bytes")
+                .build(),
+        )
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build();
+    let router = nativeauth_server::router(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -14,7 +14,7 @@ use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
 use nativeauth::DiscoveryConfig;
-use nativeauth_server::{FileConfig, ServeOptions};
+use nativeauth_server::{ServeOptions, ServerConfig};
 
 #[derive(serde::Deserialize)]
 struct Welcome {
@@ -52,17 +52,19 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let base = format!("http://{}", listener.local_addr()?);
-    let file = FileConfig { success_url: Some(format!("{base}/welcome")), ..FileConfig::default() };
-    // The local connect sandbox, in-process: the same API, scripted, with its own secrets. It
-    // stops when `sandbox` is dropped.
-    let discovery = DiscoveryConfig::builder().offline(true).build();
-    let (config, sandbox) = nativeauth_server::sandbox(file, discovery).await?;
+    // Configured from code, against the local connect sandbox started in-process (the same
+    // API, scripted, with its own secrets); it stops when `sandbox` is dropped.
+    let (config, sandbox) = ServerConfig::builder()
+        .success_url(format!("{base}/welcome"))
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build_sandbox()
+        .await?;
+    let options = ServeOptions::from(config.settings());
     let login = nativeauth_server::router(config)?;
     let app = Router::new()
         .route("/", get(|| async { Html("<a href=\"/connect\">Connect your mailbox</a>") }))
         .route("/welcome", get(welcome))
         .merge(nativeauth_server::mount("/connect", login));
-    let options = ServeOptions::from(&FileConfig::default());
     nativeauth_server::serve(listener, app, options, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -9,8 +9,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nativeauth::secrecy::ExposeSecret;
-
 use crate::flow::App;
 use crate::result::SignInResult;
 
@@ -26,7 +24,7 @@ const BACKOFF: Duration = Duration::from_millis(250);
 /// Posts `result`'s notification to the callback URL, when one is configured, in the
 /// background.
 pub(crate) fn notify(app: &Arc<App>, result: &SignInResult) {
-    let Some(url) = app.config.file.callback_url.clone() else { return };
+    let Some(url) = app.config.settings.callback_url.clone() else { return };
     let body = result.notification().to_string();
     let event_id = result.event_id.clone();
     let linked = result.linked_id().to_owned();

@@ -1,10 +1,13 @@
-//! The server's configuration: one TOML file for everything public, environment variables for
-//! every secret (`NYLAS_CLIENT_SECRET`, `NYLAS_API_KEY`, `NATIVEAUTH_CALLBACK_SECRET`,
-//! `NATIVEAUTH_APP_SECRET`, and the root key `NATIVEAUTH_KEY` or `NATIVEAUTH_COOKIE_KEY`).
+//! The server's configuration, built in code with [`ServerConfig::builder`]: the public
+//! [`Settings`] (set one by one, or read from a TOML file, whose keys are the field names), the
+//! [`Secrets`] (from the environment, `NYLAS_CLIENT_SECRET`, `NYLAS_API_KEY`,
+//! `NATIVEAUTH_CALLBACK_SECRET`, `NATIVEAUTH_APP_SECRET` and the root key `NATIVEAUTH_KEY` or
+//! `NATIVEAUTH_COOKIE_KEY`, or set in code), and discovery's own configuration.
 
 use std::path::Path;
 
-use nativeauth::secrecy::SecretString;
+use nativeauth::DiscoveryConfig;
+use nativeauth::secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// How the page looks.
@@ -42,19 +45,21 @@ pub enum Api {
     V3,
 }
 
-/// The public part of the configuration (the TOML file).
+/// Everything about the server that is not a secret: the TOML file's keys are these fields'
+/// names, and [`ServerConfigBuilder`] sets them from code. `Default` gives each field the default
+/// its doc names; no default belongs to the sandbox (`client_id` is empty until set).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct FileConfig {
+pub struct Settings {
     /// The page's look.
     pub brand: Brand,
-    /// v2 or v3.
+    /// v2 (default) or v3.
     pub api: Api,
     /// The API base URL (default: the provider's US region).
     pub api_url: Option<String>,
-    /// The v2 client id.
+    /// The v2 client id (required with v2; empty by default).
     pub client_id: String,
-    /// Comma-separated v2 scopes.
+    /// Comma-separated v2 scopes (default `email.read_only,email.send`).
     pub scopes: String,
     /// Where the account (v2) or grant (v3) is posted, signed; none: not posted.
     pub callback_url: Option<String>,
@@ -69,7 +74,7 @@ pub struct FileConfig {
     pub google_sign_in_url: Option<String>,
     /// The same for Microsoft.
     pub microsoft_sign_in_url: Option<String>,
-    /// Check the password against the mail servers before calling the API.
+    /// Check the password against the mail servers before calling the API (default off).
     pub preflight: bool,
     /// Which servers a user may type (or edit) when discovery has no verified answer:
     /// `"same-domain"` (default), `"any"` (risky: anyone can point any address at their own
@@ -85,9 +90,10 @@ pub struct FileConfig {
     /// which a DNS-rebinding page controls), and requests for another host are refused, but
     /// `/healthz`, `/metrics` and `/api/exchange`.
     pub public_url: Option<String>,
-    /// Sign-in attempts allowed per client address and per email address, per minute.
+    /// Sign-in attempts allowed per client address and per email address, per minute
+    /// (default 10).
     pub login_attempts_per_minute: u32,
-    /// Detections that need the network, allowed per client address, per minute.
+    /// Detections that need the network, allowed per client address, per minute (default 120).
     pub detections_per_minute: u32,
     /// Allow plain http to loopback APIs (the sandbox, tests).
     pub allow_loopback_http: bool,
@@ -102,9 +108,12 @@ pub struct FileConfig {
     pub trusted_proxies: Vec<String>,
     /// Detections that may use the network at once; past it, detections and sign-ins that
     /// need the network are answered 503 with `Retry-After` at once instead of queueing.
-    pub max_network_detections: usize,
-    /// The detection cache's size bound, in MiB of answers.
-    pub cache_mib: u64,
+    /// Unset: the discovery configuration's own bound (by default
+    /// [`nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES`]).
+    pub max_network_detections: Option<usize>,
+    /// The detection cache's size bound, in MiB of answers. Unset: the discovery
+    /// configuration's own (by default [`nativeauth::DEFAULT_CACHE_CAPACITY`] bytes).
+    pub cache_mib: Option<u64>,
     /// Seconds a client may take to send a request's headers (default 10).
     pub header_timeout_secs: u64,
     /// Seconds a whole request may take, body included (default 30): past it, 408.
@@ -154,13 +163,13 @@ pub struct OAuthConfig {
     pub graph_url: Option<String>,
 }
 
-impl Default for FileConfig {
+impl Default for Settings {
     fn default() -> Self {
         Self {
             brand: Brand::default(),
             api: Api::V2,
             api_url: None,
-            client_id: "sandbox-client".into(),
+            client_id: String::new(),
             scopes: "email.read_only,email.send".into(),
             callback_url: None,
             success_url: None,
@@ -177,8 +186,8 @@ impl Default for FileConfig {
             allow_loopback_http: false,
             client_ip_header: None,
             trusted_proxies: Vec::new(),
-            max_network_detections: nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES,
-            cache_mib: nativeauth::DEFAULT_CACHE_CAPACITY / (1024 * 1024),
+            max_network_detections: None,
+            cache_mib: None,
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             idle_timeout_secs: 60,
@@ -191,7 +200,7 @@ impl Default for FileConfig {
     }
 }
 
-/// Why the configuration could not be read.
+/// Why the configuration file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
@@ -214,12 +223,13 @@ pub enum ConfigError {
     },
 }
 
-impl FileConfig {
-    /// Reads the TOML file.
+impl Settings {
+    /// Reads a TOML file whose keys are this struct's field names; a key left out keeps its
+    /// default, an unknown key is an error.
     ///
     /// # Errors
     /// [`ConfigError`] when it cannot be read or parsed.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         toml::from_str(&text)
@@ -227,60 +237,393 @@ impl FileConfig {
     }
 }
 
-/// The secrets, from the environment only. `Debug` shows none of them. `Default`: every one
-/// empty (each is refused where it is needed).
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    /// The v2 client secret (`NYLAS_CLIENT_SECRET`).
-    pub client_secret: SecretString,
-    /// The v3 API key (`NYLAS_API_KEY`).
-    pub api_key: SecretString,
-    /// The key the callback is signed with (`NATIVEAUTH_CALLBACK_SECRET`).
-    pub callback_secret: SecretString,
-    /// The root key every other key is derived from (`NATIVEAUTH_KEY`, or the older name
-    /// `NATIVEAUTH_COOKIE_KEY`; at least 32 bytes). Unset: random per process, so cookies and
-    /// codes do not survive a restart; a fleet (`redis_url`) refuses to start without it.
-    pub root_key: Option<SecretString>,
-    /// The app's secret (`NATIVEAUTH_APP_SECRET`): the bearer token of `POST /api/exchange`,
-    /// and the key of signed start links.
-    pub app_secret: SecretString,
-    /// Google's OAuth client secret (`GOOGLE_CLIENT_SECRET`).
-    pub google_client_secret: SecretString,
-    /// Microsoft's OAuth client secret (`MICROSOFT_CLIENT_SECRET`).
-    pub microsoft_client_secret: SecretString,
-    /// The bearer token `/metrics` asks for (`NATIVEAUTH_METRICS_TOKEN`); empty: none.
-    pub metrics_token: SecretString,
+/// Where a secret came from, for an error that says what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Read from the environment (`present`: the variable was set, perhaps empty).
+    Env { present: bool },
+    /// Set in code (`given`: a setter was called, perhaps with an empty value).
+    Code { given: bool },
 }
 
-impl Secrets {
-    /// Reads the variables; the missing ones are empty (and refused where needed).
-    pub fn from_env() -> Self {
-        let var = |name: &str| SecretString::from(std::env::var(name).unwrap_or_default());
-        let nonempty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+/// One secret and where it came from. `Debug` shows neither value nor length.
+#[derive(Clone)]
+pub(crate) struct Secret {
+    value: SecretString,
+    origin: Origin,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_empty() { "[empty]" } else { "[REDACTED]" })
+    }
+}
+
+impl Default for Secret {
+    fn default() -> Self {
+        Self { value: SecretString::from(String::new()), origin: Origin::Code { given: false } }
+    }
+}
+
+impl Secret {
+    fn from_env(name: &str) -> Self {
+        let value = std::env::var(name).ok();
         Self {
-            root_key: nonempty(nativeauth::keys::ROOT_KEY_VAR)
-                .or_else(|| nonempty(nativeauth::keys::LEGACY_ROOT_KEY_VAR))
-                .map(SecretString::from),
-            app_secret: var("NATIVEAUTH_APP_SECRET"),
-            client_secret: var("NYLAS_CLIENT_SECRET"),
-            api_key: var("NYLAS_API_KEY"),
-            callback_secret: var("NATIVEAUTH_CALLBACK_SECRET"),
-            google_client_secret: var("GOOGLE_CLIENT_SECRET"),
-            microsoft_client_secret: var("MICROSOFT_CLIENT_SECRET"),
-            metrics_token: var("NATIVEAUTH_METRICS_TOKEN"),
+            origin: Origin::Env { present: value.is_some() },
+            value: SecretString::from(value.unwrap_or_default()),
+        }
+    }
+
+    fn given(value: SecretString) -> Self {
+        Self { value, origin: Origin::Code { given: true } }
+    }
+
+    /// The value.
+    pub(crate) fn expose_secret(&self) -> &str {
+        self.value.expose_secret()
+    }
+
+    /// The value as a `SecretString`.
+    pub(crate) fn secret_string(&self) -> &SecretString {
+        &self.value
+    }
+
+    /// Whether the value is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.value.expose_secret().is_empty()
+    }
+
+    /// Why this secret is unusable while empty, naming the variable or the builder's setter
+    /// (`field`) that sets it: "NATIVEAUTH_APP_SECRET is set but empty".
+    pub(crate) fn why_empty(&self, variable: &str, field: &str) -> String {
+        match self.origin {
+            Origin::Env { present: true } => format!("{variable} is set but empty"),
+            Origin::Env { present: false } => format!("{variable} is not set"),
+            Origin::Code { given: true } => {
+                format!("the secret given to Secrets::builder().{field}(…) is empty")
+            }
+            Origin::Code { given: false } => format!(
+                "Secrets::builder().{field}(…) was not called (or set {variable} and use \
+                 Secrets::from_env())"
+            ),
         }
     }
 }
 
-/// Everything the server needs.
+/// The server's secrets: from the environment ([`Secrets::from_env`]) or set in code
+/// ([`Secrets::builder`]). `Debug` shows none of them. Which are required depends on the
+/// settings (the app secret always; the client secret with v2, the API key with v3, the
+/// callback secret with a `callback_url`); a missing one is refused by
+/// [`router`](crate::router) with the variable or the setter to use.
+///
+/// ```
+/// let secrets = nativeauth_server::Secrets::builder()
+///     .client_secret(std::env::var("NYLAS_CLIENT_SECRET").unwrap_or_default())
+///     .app_secret("an app secret of at least 32 bytes, random in production")
+///     .build();
+/// # let _ = secrets;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub(crate) client_secret: Secret,
+    pub(crate) api_key: Secret,
+    pub(crate) callback_secret: Secret,
+    /// `None`: not given (random per process).
+    pub(crate) root_key: Option<Secret>,
+    pub(crate) app_secret: Secret,
+    pub(crate) google_client_secret: Secret,
+    pub(crate) microsoft_client_secret: Secret,
+    pub(crate) metrics_token: Secret,
+}
+
+impl Secrets {
+    /// Reads `NYLAS_CLIENT_SECRET`, `NYLAS_API_KEY`, `NATIVEAUTH_CALLBACK_SECRET`,
+    /// `NATIVEAUTH_APP_SECRET`, `NATIVEAUTH_KEY` (or the older `NATIVEAUTH_COOKIE_KEY`),
+    /// `GOOGLE_CLIENT_SECRET`, `MICROSOFT_CLIENT_SECRET` and `NATIVEAUTH_METRICS_TOKEN`. A
+    /// missing one is empty, and refused where it is needed, by name.
+    pub fn from_env() -> Self {
+        let nonempty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            root_key: nonempty(nativeauth::keys::ROOT_KEY_VAR)
+                .or_else(|| nonempty(nativeauth::keys::LEGACY_ROOT_KEY_VAR))
+                .map(|key| Secret {
+                    value: SecretString::from(key),
+                    origin: Origin::Env { present: true },
+                }),
+            app_secret: Secret::from_env("NATIVEAUTH_APP_SECRET"),
+            client_secret: Secret::from_env("NYLAS_CLIENT_SECRET"),
+            api_key: Secret::from_env("NYLAS_API_KEY"),
+            callback_secret: Secret::from_env("NATIVEAUTH_CALLBACK_SECRET"),
+            google_client_secret: Secret::from_env("GOOGLE_CLIENT_SECRET"),
+            microsoft_client_secret: Secret::from_env("MICROSOFT_CLIENT_SECRET"),
+            metrics_token: Secret::from_env("NATIVEAUTH_METRICS_TOKEN"),
+        }
+    }
+
+    /// Secrets set in code, none set yet.
+    pub fn builder() -> SecretsBuilder {
+        SecretsBuilder(Self::default())
+    }
+
+    /// A builder that starts from these secrets (to replace some of them).
+    pub fn to_builder(&self) -> SecretsBuilder {
+        SecretsBuilder(self.clone())
+    }
+}
+
+/// Sets [`Secrets`] in code; each setter takes a `String`, a `&str` or a `SecretString`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SecretsBuilder(Secrets);
+
+impl SecretsBuilder {
+    /// The v2 client secret (needed with v2).
+    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.client_secret = Secret::given(secret.into());
+        self
+    }
+
+    /// The v3 API key (needed with v3).
+    pub fn api_key(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.api_key = Secret::given(secret.into());
+        self
+    }
+
+    /// The key the callback is signed with (needed with a `callback_url`).
+    pub fn callback_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.callback_secret = Secret::given(secret.into());
+        self
+    }
+
+    /// The root key every other key is derived from (at least 32 bytes). Not given: a random
+    /// one per process, so cookies and codes do not survive a restart; a fleet (`redis_url`)
+    /// refuses to start without it.
+    pub fn root_key(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.root_key = Some(Secret::given(secret.into()));
+        self
+    }
+
+    /// The app's secret: the bearer token of `POST /api/exchange` and the key of signed start
+    /// links (always needed; at least 32 bytes outside the sandbox).
+    pub fn app_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.app_secret = Secret::given(secret.into());
+        self
+    }
+
+    /// Google's OAuth client secret (needed with `oauth_google`).
+    pub fn google_client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.google_client_secret = Secret::given(secret.into());
+        self
+    }
+
+    /// Microsoft's OAuth client secret (needed with `oauth_microsoft`).
+    pub fn microsoft_client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.microsoft_client_secret = Secret::given(secret.into());
+        self
+    }
+
+    /// The bearer token `/metrics` asks for; empty or not given: none.
+    pub fn metrics_token(mut self, secret: impl Into<SecretString>) -> Self {
+        self.0.metrics_token = Secret::given(secret.into());
+        self
+    }
+
+    /// The secrets.
+    pub fn build(self) -> Secrets {
+        self.0
+    }
+}
+
+/// Everything the server needs, from [`ServerConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The public configuration.
-    pub file: FileConfig,
-    /// The secrets.
-    pub secrets: Secrets,
-    /// The discovery configuration (resolver, trusted roots, address policy).
-    pub discovery: nativeauth::DiscoveryConfig,
+    pub(crate) settings: Settings,
+    pub(crate) secrets: Secrets,
+    pub(crate) discovery: DiscoveryConfig,
     /// Development against the local sandbox: `success_url` may be left out.
-    pub sandbox: bool,
+    pub(crate) sandbox: bool,
+}
+
+impl ServerConfig {
+    /// A builder with every setting at its documented default ([`Settings`]), no secrets and
+    /// discovery's default configuration.
+    ///
+    /// ```no_run
+    /// # fn build() -> Result<(), Box<dyn std::error::Error>> {
+    /// use nativeauth_server::{Secrets, ServerConfig};
+    ///
+    /// let config = ServerConfig::builder()
+    ///     .settings_from_toml_file("login.toml".as_ref())? // optional: a file's settings first
+    ///     .success_url("https://app.example.com/mail/connected")
+    ///     .public_url("https://login.example.com")
+    ///     .secrets(Secrets::from_env())
+    ///     .build();
+    /// let router = nativeauth_server::router(config)?;
+    /// # let _ = router;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder() -> ServerConfigBuilder {
+        ServerConfigBuilder {
+            settings: Settings::default(),
+            secrets: Secrets::default(),
+            discovery: None,
+        }
+    }
+
+    /// The public settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The discovery configuration, with the settings' `cache_mib` and
+    /// `max_network_detections` applied.
+    pub fn discovery(&self) -> &DiscoveryConfig {
+        &self.discovery
+    }
+
+    /// Whether the configuration signs in against the in-process sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox
+    }
+}
+
+/// Builds a [`ServerConfig`]. The TOML file maps onto it: [`settings_from_toml_file`] sets
+/// every setting the file names (the others keep their defaults), and the setters after it
+/// override single ones. Settings without a setter of their own are set with [`edit`].
+///
+/// [`settings_from_toml_file`]: ServerConfigBuilder::settings_from_toml_file
+/// [`edit`]: ServerConfigBuilder::edit
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ServerConfigBuilder {
+    settings: Settings,
+    secrets: Secrets,
+    discovery: Option<DiscoveryConfig>,
+}
+
+impl ServerConfigBuilder {
+    /// Replaces every setting.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Replaces every setting with the TOML file's (keys as [`Settings`]' field names; a key
+    /// left out keeps its default). Call it before the setters it should not undo.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file cannot be read or parsed.
+    pub fn settings_from_toml_file(mut self, path: &Path) -> Result<Self, ConfigError> {
+        self.settings = Settings::from_toml_file(path)?;
+        Ok(self)
+    }
+
+    /// Changes any setting: `.edit(|s| s.preflight = true)`.
+    pub fn edit(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(&mut self.settings);
+        self
+    }
+
+    /// The secrets.
+    pub fn secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// Discovery's configuration (resolver, trusted roots, address policy, offline). Default:
+    /// `DiscoveryConfig::default()`.
+    pub fn discovery(mut self, discovery: DiscoveryConfig) -> Self {
+        self.discovery = Some(discovery);
+        self
+    }
+
+    /// Where the browser goes after a sign-in ([`Settings::success_url`]).
+    pub fn success_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.success_url = Some(url.into());
+        self
+    }
+
+    /// This server's public origin ([`Settings::public_url`]); an `https` origin also turns on
+    /// [`Settings::https`].
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        if url.starts_with("https://") {
+            self.settings.https = true;
+        }
+        self.settings.public_url = Some(url);
+        self
+    }
+
+    /// Which connect API to call ([`Settings::api`]).
+    pub fn api(mut self, api: Api) -> Self {
+        self.settings.api = api;
+        self
+    }
+
+    /// The connect API's base URL ([`Settings::api_url`]).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.api_url = Some(url.into());
+        self
+    }
+
+    /// The v2 client id ([`Settings::client_id`]).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.settings.client_id = client_id.into();
+        self
+    }
+
+    /// Where the signed callback is posted ([`Settings::callback_url`]).
+    pub fn callback_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.callback_url = Some(url.into());
+        self
+    }
+
+    /// The page's look ([`Settings::brand`]).
+    pub fn brand(mut self, brand: Brand) -> Self {
+        self.settings.brand = brand;
+        self
+    }
+
+    /// A Redis shared by a fleet of servers ([`Settings::redis_url`]).
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.redis_url = Some(url.into());
+        self
+    }
+
+    /// The configuration. The settings' `cache_mib` and `max_network_detections`, when set,
+    /// are applied to the discovery configuration, as the binary does.
+    pub fn build(self) -> ServerConfig {
+        self.finish(false)
+    }
+
+    /// Starts the local connect sandbox on a free loopback port and returns the configuration
+    /// set up to sign in against it (its API URL, client id and secrets, loopback http), marked
+    /// as the sandbox (its pages say so; `success_url` may be left out). For development and
+    /// tests only: it accepts every password but `wrong`. Keep the [`RunningSandbox`]: the
+    /// sandbox stops when it is dropped.
+    ///
+    /// # Errors
+    /// [`SandboxError`] when no loopback port can be bound.
+    ///
+    /// [`RunningSandbox`]: crate::RunningSandbox
+    /// [`SandboxError`]: crate::SandboxError
+    pub async fn build_sandbox(
+        self,
+    ) -> Result<(ServerConfig, crate::RunningSandbox), crate::SandboxError> {
+        let config = self.finish(true);
+        crate::sandbox::start(config).await
+    }
+
+    fn finish(self, sandbox: bool) -> ServerConfig {
+        let settings = self.settings;
+        let mut discovery = self.discovery.unwrap_or_default().to_builder();
+        if let Some(limit) = settings.max_network_detections {
+            discovery = discovery.max_network_discoveries(Some(limit));
+        }
+        if let Some(mib) = settings.cache_mib {
+            discovery = discovery.cache_capacity(mib.saturating_mul(1024 * 1024));
+        }
+        ServerConfig { settings, secrets: self.secrets, discovery: discovery.build(), sandbox }
+    }
 }

@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nativeauth::secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -71,8 +71,7 @@ impl App {
         config: ServerConfig,
         hook: Option<crate::Hook>,
     ) -> Result<Self, ServerSetupError> {
-        use nativeauth::secrecy::ExposeSecret;
-        let file = &config.file;
+        let file = &config.settings;
         let allow_http = file.allow_loopback_http;
         let mut form_targets = vec!["'self'".to_owned()];
         for (field, url) in
@@ -111,17 +110,17 @@ impl App {
             return Err(ServerSetupError::UntrustedClientIpHeader);
         }
         let secrets = &config.secrets;
-        if file.callback_url.is_some() && secrets.callback_secret.expose_secret().is_empty() {
+        if file.callback_url.is_some() && secrets.callback_secret.is_empty() {
             return Err(ServerSetupError::MissingSecret(
-                "NATIVEAUTH_CALLBACK_SECRET (Secrets::callback_secret)",
+                secrets.callback_secret.why_empty("NATIVEAUTH_CALLBACK_SECRET", "callback_secret"),
             ));
         }
         if file.success_url.is_none() && !config.sandbox {
             return Err(ServerSetupError::MissingSuccessUrl);
         }
-        if secrets.app_secret.expose_secret().is_empty() {
+        if secrets.app_secret.is_empty() {
             return Err(ServerSetupError::MissingSecret(
-                "NATIVEAUTH_APP_SECRET (Secrets::app_secret)",
+                secrets.app_secret.why_empty("NATIVEAUTH_APP_SECRET", "app_secret"),
             ));
         }
         // It is the bearer of every result and the key of start links, which every user holds
@@ -130,20 +129,23 @@ impl App {
             return Err(ServerSetupError::WeakAppSecret);
         }
         match file.api {
-            Api::V2 if secrets.client_secret.expose_secret().is_empty() => {
+            Api::V2 if file.client_id.is_empty() => {
+                return Err(ServerSetupError::MissingSetting("client_id (the v2 client id)"));
+            }
+            Api::V2 if secrets.client_secret.is_empty() => {
                 return Err(ServerSetupError::MissingSecret(
-                    "NYLAS_CLIENT_SECRET (Secrets::client_secret)",
+                    secrets.client_secret.why_empty("NYLAS_CLIENT_SECRET", "client_secret"),
                 ));
             }
-            Api::V3 if secrets.api_key.expose_secret().is_empty() => {
-                return Err(ServerSetupError::MissingSecret("NYLAS_API_KEY (Secrets::api_key)"));
+            Api::V3 if secrets.api_key.is_empty() => {
+                return Err(ServerSetupError::MissingSecret(
+                    secrets.api_key.why_empty("NYLAS_API_KEY", "api_key"),
+                ));
             }
             _ => {}
         }
         let root = match &secrets.root_key {
-            Some(key) if !key.expose_secret().is_empty() => {
-                RootKey::new(key.expose_secret().as_bytes())?
-            }
+            Some(key) if !key.is_empty() => RootKey::new(key.expose_secret().as_bytes())?,
             // A fleet's servers must agree on every key; a random one would split them.
             _ if file.redis_url.is_some() => return Err(ServerSetupError::RootKeyRequired),
             _ => RootKey::random(),
@@ -166,7 +168,7 @@ impl App {
             .map_err(ServerSetupError::Callback)?;
         // A fleet's shared store: the second cache layer behind discovery's own, and the
         // rate limits. Bounded calls: a Redis that does not answer costs 250 ms at most.
-        let (discovery_config, limits, codes) = match &config.file.redis_url {
+        let (discovery_config, limits, codes) = match &config.settings.redis_url {
             Some(url) => {
                 let store =
                     nativeauth::redis::RedisStore::connect(url, "nativeauth", REDIS_TIMEOUT)?;
@@ -199,7 +201,7 @@ impl App {
             ),
         };
         let oauth = crate::oauth::OAuth::new(
-            &config.file,
+            &config.settings,
             &config.secrets,
             root.derive(KeyPurpose::OAuth).bytes(),
         )?;
@@ -330,7 +332,7 @@ pub(crate) fn detect_view(app: &App, report: &Report, lang: Lang) -> DetectView 
             }),
         };
     };
-    let file = &app.config.file;
+    let file = &app.config.settings;
     let oauth = best.auth_hint == AuthHint::OAuth2
         || matches!(best.provider.nylas, NylasProvider::Outlook | NylasProvider::Hotmail);
     let (auth, sign_in_url) = if best.auth_hint == AuthHint::Unsupported {
@@ -526,7 +528,7 @@ async fn check_typed_servers(
     lang: Lang,
 ) -> Result<(), LoginFailure> {
     use crate::typed_servers::{Refusal, TypedServers, allowed_domains, check};
-    let rule = app.config.file.typed_servers;
+    let rule = app.config.settings.typed_servers;
     let allowed = match rule {
         TypedServers::SameDomain => allowed_domains(&app.discovery, email).await,
         TypedServers::Any | TypedServers::None => crate::typed_servers::Allowed::default(),
@@ -599,7 +601,7 @@ pub(crate) async fn login(
     };
     let credentials =
         Credentials::Password { password: input.password, username: None, smtp: None };
-    if app.config.file.preflight {
+    if app.config.settings.preflight {
         let ctx = app.discovery.context();
         match check_login(&ctx, &email, &detection, &credentials, consent, Duration::from_secs(15))
             .await
@@ -662,7 +664,7 @@ pub(crate) async fn link(
         failure.retry_after = Some(BUSY_RETRY_AFTER);
         return Err(failure);
     }
-    let file = &app.config.file;
+    let file = &app.config.settings;
     let (linked, linked_address) = match &app.api {
         ApiClient::V2(client) => {
             let scopes = file.scopes.parse().map_err(|e: nativeauth::connect::ScopeError| {
@@ -807,8 +809,7 @@ fn api_failure(error: &ConnectError, lang: Lang) -> LoginFailure {
 
 /// Builds the API client the configuration asks for.
 fn api_client(config: &ServerConfig) -> Result<ApiClient, ConnectError> {
-    use nativeauth::secrecy::ExposeSecret;
-    let file = &config.file;
+    let file = &config.settings;
     Ok(match file.api {
         Api::V2 => {
             let mut builder = ConnectClient::builder(

@@ -56,7 +56,7 @@ pub(crate) async fn headers_and_access_log(
     let started = Instant::now();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let ip = client_ip(
-        app.config.file.client_ip_header.as_deref(),
+        app.config.settings.client_ip_header.as_deref(),
         &app.trusted_proxies,
         peer,
         request.headers(),
@@ -64,7 +64,7 @@ pub(crate) async fn headers_and_access_log(
     request.extensions_mut().insert(ClientIp(ip));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let deadline = std::time::Duration::from_secs(app.config.file.request_timeout_secs.max(1));
+    let deadline = std::time::Duration::from_secs(app.config.settings.request_timeout_secs.max(1));
     let base = request
         .extensions()
         .get::<axum::extract::NestedPath>()
@@ -101,7 +101,7 @@ pub(crate) async fn headers_and_access_log(
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if app.config.file.https {
+    if app.config.settings.https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
@@ -227,7 +227,7 @@ pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Caller {
         let own = match &app.public_origin {
             Some(public) => origin.eq_ignore_ascii_case(public),
             None => {
-                let scheme = if app.config.file.https { "https" } else { "http" };
+                let scheme = if app.config.settings.https { "https" } else { "http" };
                 headers
                     .get(header::HOST)
                     .and_then(|v| v.to_str().ok())
@@ -236,7 +236,7 @@ pub(crate) fn caller(app: &App, headers: &HeaderMap) -> Caller {
         };
         let allowed = app
             .config
-            .file
+            .settings
             .allowed_origins
             .iter()
             .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin));

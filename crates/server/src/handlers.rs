@@ -10,7 +10,7 @@ use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use nativeauth::providers::catalogue::{CatalogueChoice, lookup_domain};
-use nativeauth::secrecy::{ExposeSecret, SecretString};
+use nativeauth::secrecy::SecretString;
 use std::collections::HashMap;
 
 use nativeauth::{EmailAddress, FailureKind, NylasProvider};
@@ -75,10 +75,10 @@ fn page_response(
     start: Option<&cookies::Start>,
 ) -> Response {
     let lang = Lang::from_headers(headers);
-    let (token, field) = cookies::csrf_token(&app.cookie_key, headers, app.config.file.https);
-    let secure = app.config.file.https;
+    let (token, field) = cookies::csrf_token(&app.cookie_key, headers, app.config.settings.https);
+    let secure = app.config.settings.https;
     let mut response =
-        (status, Html(render(&app.config.file.brand, lang, &field, state, app.config.sandbox)))
+        (status, Html(render(&app.config.settings.brand, lang, &field, state, app.config.sandbox)))
             .into_response();
     let mut set_cookies = vec![cookies::set(CSRF_COOKIE, &token, CSRF_LIFETIME, secure)];
     if let Some(start) = start {
@@ -115,7 +115,7 @@ pub(crate) async fn page(
     );
     let signed = match check {
         LinkCheck::Signed => true,
-        LinkCheck::Unsigned if !app.config.file.require_signed_start => false,
+        LinkCheck::Unsigned if !app.config.settings.require_signed_start => false,
         LinkCheck::Unsigned | LinkCheck::Invalid => {
             tracing::info!(signed = check == LinkCheck::Invalid, "a start link was refused");
             let state = PageState {
@@ -139,7 +139,7 @@ pub(crate) async fn page(
     if start == cookies::Start::default() {
         // A sign-in started without `state` must not inherit an earlier one.
         let mut response = page_response(&app, &headers, StatusCode::OK, &state, None);
-        if cookies::read(&headers, STATE_COOKIE, app.config.file.https).is_some() {
+        if cookies::read(&headers, STATE_COOKIE, app.config.settings.https).is_some() {
             clear_state(&mut response, &app);
         }
         return response;
@@ -155,7 +155,7 @@ fn start_refusal(
     email: &str,
     lang: Lang,
 ) -> Option<LoginFailure> {
-    if app.config.file.require_signed_start && !start.signed {
+    if app.config.settings.require_signed_start && !start.signed {
         return Some(LoginFailure::new(
             StatusCode::FORBIDDEN,
             "link-invalid",
@@ -199,7 +199,7 @@ async fn detect_email(
 ) -> Result<DetectView, DetectRefusal> {
     if needs_network(app, email) {
         app.limits
-            .check(&format!("detect:{}", ip.key()), app.config.file.detections_per_minute)
+            .check(&format!("detect:{}", ip.key()), app.config.settings.detections_per_minute)
             .await
             .map_err(DetectRefusal::RateLimited)?;
     }
@@ -357,7 +357,7 @@ async fn check_login_limits(
     ip: ClientIp,
     email: &str,
 ) -> Result<Option<EmailAddress>, Duration> {
-    let limit = app.config.file.login_attempts_per_minute;
+    let limit = app.config.settings.login_attempts_per_minute;
     app.limits.check(&format!("login-ip:{}", ip.key()), limit).await?;
     let Ok(parsed) = EmailAddress::parse(email) else { return Ok(None) };
     let counted = format!("{}@{}", parsed.local_part().to_lowercase(), parsed.domain());
@@ -379,7 +379,7 @@ async fn sign_in(
 ) -> Result<flow::LoginSuccess, LoginFailure> {
     let lang = Lang::from_headers(headers);
     let manual = fields.manual().map_err(|()| invalid_port(lang))?;
-    let start = cookies::read_start(&app.cookie_key, headers, app.config.file.https);
+    let start = cookies::read_start(&app.cookie_key, headers, app.config.settings.https);
     if let Some(refusal) = start_refusal(app, &start, &fields.email, lang) {
         app.metrics.login(refusal.kind);
         return Err(refusal);
@@ -433,7 +433,7 @@ fn clear_state(response: &mut Response, app: &App) {
         STATE_COOKIE,
         "",
         Duration::ZERO,
-        app.config.file.https,
+        app.config.settings.https,
     )) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -459,7 +459,7 @@ pub(crate) async fn login_json(
         );
     }
     let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !cookies::csrf_valid(&app.cookie_key, &headers, token, app.config.file.https) {
+    if !cookies::csrf_valid(&app.cookie_key, &headers, token, app.config.settings.https) {
         return json_error(StatusCode::FORBIDDEN, "session-expired", t(lang, Msg::SessionExpired));
     }
     let parsed = serde_json::from_slice::<LoginFields>(&body);
@@ -503,7 +503,7 @@ pub(crate) async fn login_form(
     // As the JSON API: another site's page may not post here. A browser without these headers
     // (a text browser) is let through; the CSRF token covers it.
     if caller(&app, &headers) == Caller::CrossSite
-        || !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.file.https)
+        || !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.settings.https)
     {
         let state = PageState {
             email: &kept.email,
@@ -645,7 +645,7 @@ pub(crate) async fn app_js() -> Response {
 
 /// `GET /static/brand.css`: the configured colour.
 pub(crate) async fn brand_css(State(app): State<Arc<App>>) -> Response {
-    asset("text/css; charset=utf-8", crate::page::brand_css(&app.config.file.brand))
+    asset("text/css; charset=utf-8", crate::page::brand_css(&app.config.settings.brand))
 }
 
 /// Marks a request that came in on `metrics_listen`.
@@ -659,7 +659,7 @@ pub(crate) async fn metrics(
     on_metrics_listener: Option<Extension<OnMetricsListener>>,
     headers: HeaderMap,
 ) -> Response {
-    if app.config.file.metrics_listen.is_some() {
+    if app.config.settings.metrics_listen.is_some() {
         if on_metrics_listener.is_none() {
             return StatusCode::NOT_FOUND.into_response();
         }
@@ -723,7 +723,7 @@ async fn oauth_rate_limited(
     email: &str,
     lang: Lang,
 ) -> Option<Response> {
-    let limit = app.config.file.login_attempts_per_minute;
+    let limit = app.config.settings.login_attempts_per_minute;
     let wait = app.limits.check(&format!("{route}:{}", ip.key()), limit).await.err()?;
     let mut response = oauth_failure(
         app,
@@ -770,7 +770,7 @@ pub(crate) async fn oauth_start(
         "gmail.com" | "googlemail.com" | "outlook.com" | "hotmail.com" | "live.com" | "msn.com"
     );
     let domain_hint = (!consumer).then(|| email.domain().to_owned());
-    let start = cookies::read_start(&app.cookie_key, &headers, app.config.file.https);
+    let start = cookies::read_start(&app.cookie_key, &headers, app.config.settings.https);
     if let Some(refusal) = start_refusal(&app, &start, email.as_str(), lang) {
         app.metrics.login(refusal.kind);
         return oauth_failure(&app, &headers, refusal.status, typed, &refusal.message);
@@ -778,7 +778,7 @@ pub(crate) async fn oauth_start(
     match app.oauth.start(
         provider,
         &email,
-        &app.config.file.scopes,
+        &app.config.settings.scopes,
         domain_hint.as_deref(),
         start,
         lang.code(),
@@ -786,8 +786,9 @@ pub(crate) async fn oauth_start(
         Ok((location, sealed)) => {
             let mut response = Redirect::to(&location).into_response();
             // Lax: the provider's redirect back is a cross-site top-level navigation.
-            let cookie = cookies::set(FLOW_COOKIE, &sealed, FLOW_LIFETIME, app.config.file.https)
-                .replace("SameSite=Strict", "SameSite=Lax");
+            let cookie =
+                cookies::set(FLOW_COOKIE, &sealed, FLOW_LIFETIME, app.config.settings.https)
+                    .replace("SameSite=Strict", "SameSite=Lax");
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
@@ -826,7 +827,7 @@ pub(crate) async fn oauth_callback(
     {
         return refused;
     }
-    let flow = cookies::read(&headers, FLOW_COOKIE, app.config.file.https);
+    let flow = cookies::read(&headers, FLOW_COOKIE, app.config.settings.https);
     let finished = app.oauth.finish(flow, &query, &app.callbacks).await;
     let mut response = match finished {
         Err((error, email)) => {
@@ -858,9 +859,12 @@ pub(crate) async fn oauth_callback(
         }
     };
     // The flow is used up: its cookie goes too.
-    if let Ok(value) =
-        HeaderValue::from_str(&cookies::set(FLOW_COOKIE, "", Duration::ZERO, app.config.file.https))
-    {
+    if let Ok(value) = HeaderValue::from_str(&cookies::set(
+        FLOW_COOKIE,
+        "",
+        Duration::ZERO,
+        app.config.settings.https,
+    )) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

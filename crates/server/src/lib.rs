@@ -44,7 +44,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use callback::SIGNATURE_HEADER;
-pub use config::{Api, Brand, ConfigError, FileConfig, OAuthConfig, Secrets, ServerConfig};
+pub use config::{
+    Api, Brand, ConfigError, OAuthConfig, Secrets, SecretsBuilder, ServerConfig,
+    ServerConfigBuilder, Settings,
+};
 #[doc(hidden)] // the benchmark's door to the limiter
 pub use limits::Limits;
 pub use result::{Linked, SignInResult};
@@ -78,9 +81,13 @@ pub enum ServerSetupError {
         /// Its value.
         url: String,
     },
-    /// A required secret is not set.
-    #[error("{0} is empty or not set")]
-    MissingSecret(&'static str),
+    /// A required secret is missing or empty: the sentence names the environment variable, or
+    /// the builder's setter when the secrets were set in code.
+    #[error("{0}")]
+    MissingSecret(String),
+    /// A required setting is empty (`client_id` with v2).
+    #[error("{0} is required and empty")]
+    MissingSetting(&'static str),
     /// `NATIVEAUTH_APP_SECRET` is shorter than 32 bytes (outside the sandbox).
     #[error(
         "NATIVEAUTH_APP_SECRET must be at least 32 bytes (such as the output of `openssl rand \
@@ -134,25 +141,17 @@ pub enum ServerSetupError {
 /// rate limits apply per client address (without it every client shares one budget).
 ///
 /// ```no_run
-/// use nativeauth::secrecy::SecretString;
-/// use nativeauth_server::{FileConfig, Secrets, ServeOptions, ServerConfig};
+/// use nativeauth_server::{Secrets, ServeOptions, ServerConfig};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let file = FileConfig {
-///     success_url: Some("https://app.example.com/mail/connected".into()),
-///     public_url: Some("https://login.example.com".into()),
-///     https: true,
-///     ..FileConfig::default()
-/// };
-/// let secrets = Secrets {
-///     client_secret: SecretString::from(std::env::var("NYLAS_CLIENT_SECRET")?),
-///     app_secret: SecretString::from(std::env::var("NATIVEAUTH_APP_SECRET")?),
-///     root_key: Some(SecretString::from(std::env::var("NATIVEAUTH_KEY")?)),
-///     ..Secrets::default()
-/// };
-/// let discovery = nativeauth::DiscoveryConfig::builder().build();
-/// let options = ServeOptions::from(&file);
-/// let router = nativeauth_server::router(ServerConfig { file, secrets, discovery, sandbox: false })?;
+/// let config = ServerConfig::builder()
+///     .success_url("https://app.example.com/mail/connected")
+///     .public_url("https://login.example.com")
+///     .client_id("the v2 client id")
+///     .secrets(Secrets::from_env())
+///     .build();
+/// let options = ServeOptions::from(config.settings());
+/// let router = nativeauth_server::router(config)?;
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// nativeauth_server::serve(listener, router, options, std::future::pending()).await?;
 /// # Ok(())

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use nativeauth::DiscoveryConfig;
-use nativeauth_server::{FileConfig, Secrets, ServerConfig};
+use nativeauth_server::{Secrets, ServerConfig, Settings};
 
 /// Serve the branded native login page.
 #[derive(Debug, Parser)]
@@ -41,8 +41,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let mut file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
+        Some(path) => Settings::from_toml_file(path)?,
+        None => Settings::default(),
     };
     // Both names of the root key set to different values is a mistake worth stopping for.
     nativeauth::keys::RootKey::from_env()?;
@@ -60,20 +60,19 @@ async fn main() -> anyhow::Result<()> {
     if let Ok(url) = std::env::var("NATIVEAUTH_REDIS_URL") {
         file.redis_url = Some(url);
     }
-    let discovery = DiscoveryConfig::builder()
-        .offline(args.offline)
-        .max_network_discoveries(Some(file.max_network_detections))
-        .cache_capacity(file.cache_mib.saturating_mul(1024 * 1024))
-        .build();
     let options = nativeauth_server::ServeOptions::from(&file);
     let metrics_listen = file.metrics_listen;
+    // The same builder an embedding app uses: the file's settings, the environment's secrets.
+    let builder = ServerConfig::builder()
+        .settings(file)
+        .discovery(DiscoveryConfig::builder().offline(args.offline).build());
     // The sandbox is kept alive until the server stops.
     let (config, _sandbox) = if args.sandbox {
-        let (config, running) = nativeauth_server::sandbox(file, discovery).await?;
+        let (config, running) = builder.build_sandbox().await?;
         tracing::info!(url = %running.url(), "the connect sandbox is running");
         (config, Some(running))
     } else {
-        (ServerConfig { file, secrets, discovery, sandbox: false }, None)
+        (builder.secrets(secrets).build(), None)
     };
     let router = nativeauth_server::router(config)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -98,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// What keeps `--sandbox` from starting: each a sentence naming what to remove.
-fn sandbox_refusals(args: &Args, file: &FileConfig) -> Vec<String> {
+fn sandbox_refusals(args: &Args, file: &Settings) -> Vec<String> {
     let mut refusals = Vec::new();
     if !args.listen.ip().is_loopback() {
         refusals.push(format!(

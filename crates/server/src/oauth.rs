@@ -43,7 +43,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use crate::ServerSetupError;
-use crate::config::{FileConfig, OAuthConfig, Secrets};
+use crate::config::{OAuthConfig, Secrets, Settings};
 use crate::cookies::Start;
 use crate::identity::{
     Expected, GOOGLE_ISSUER, GRAPH_URL, Identity, IdentityError, MICROSOFT_ISSUER,
@@ -189,21 +189,24 @@ pub(crate) struct OAuth {
 fn registration(
     provider: OAuthProvider,
     config: &OAuthConfig,
-    secret: &SecretString,
+    secret: &crate::config::Secret,
     allow_http: bool,
 ) -> Result<Registration, ServerSetupError> {
     let field = match provider {
         OAuthProvider::Google => "oauth_google",
         OAuthProvider::Microsoft => "oauth_microsoft",
     };
-    if secret.expose_secret().is_empty() {
+    if secret.is_empty() {
         return Err(ServerSetupError::MissingSecret(match provider {
-            OAuthProvider::Google => "GOOGLE_CLIENT_SECRET (Secrets::google_client_secret)",
+            OAuthProvider::Google => {
+                secret.why_empty("GOOGLE_CLIENT_SECRET", "google_client_secret")
+            }
             OAuthProvider::Microsoft => {
-                "MICROSOFT_CLIENT_SECRET (Secrets::microsoft_client_secret)"
+                secret.why_empty("MICROSOFT_CLIENT_SECRET", "microsoft_client_secret")
             }
         }));
     }
+    let secret = secret.secret_string();
     let tenant = config.tenant.as_deref().unwrap_or("common");
     let (authorize, token) = match provider {
         OAuthProvider::Google => (
@@ -322,7 +325,7 @@ pub(crate) fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Ve
 impl OAuth {
     /// The flows configured in `file`, with their secrets.
     pub(crate) fn new(
-        file: &FileConfig,
+        file: &Settings,
         secrets: &Secrets,
         key: &[u8; 32],
     ) -> Result<Self, ServerSetupError> {

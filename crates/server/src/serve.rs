@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::config::FileConfig;
+use crate::config::Settings;
 
 /// The connection bounds of [`serve`].
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +32,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
 }
 
-impl From<&FileConfig> for ServeOptions {
-    fn from(file: &FileConfig) -> Self {
+impl From<&Settings> for ServeOptions {
+    fn from(file: &Settings) -> Self {
         Self {
             header_timeout: Duration::from_secs(file.header_timeout_secs.max(1)),
             // A request in flight is never idle-closed: it ends by its own deadline first.

@@ -203,27 +203,21 @@ fn cookies_of_named(set_cookies: &[String]) -> String {
 
 #[tokio::test]
 async fn https_without_public_url_does_not_start() {
-    let file = nativeauth_server::FileConfig {
+    let file = nativeauth_server::Settings {
         https: true,
         success_url: Some("https://app.example/welcome".into()),
-        ..nativeauth_server::FileConfig::default()
+        ..nativeauth_server::Settings::default()
     };
-    let secrets = nativeauth_server::Secrets {
-        client_secret: "s".to_owned().into(),
-        api_key: "k".to_owned().into(),
-        callback_secret: String::new().into(),
-        root_key: None,
-        app_secret: common::APP_SECRET.to_owned().into(),
-        google_client_secret: String::new().into(),
-        microsoft_client_secret: String::new().into(),
-        metrics_token: String::new().into(),
-    };
-    let config = nativeauth_server::ServerConfig {
-        file,
-        secrets,
-        discovery: DiscoveryConfig::builder().offline(true).build(),
-        sandbox: false,
-    };
+    let secrets = nativeauth_server::Secrets::builder()
+        .client_secret("s")
+        .app_secret(common::APP_SECRET)
+        .build();
+    let config = nativeauth_server::ServerConfig::builder()
+        .settings(file)
+        .client_id("client")
+        .secrets(secrets)
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build();
     let error = nativeauth_server::router(config).unwrap_err().to_string();
     assert!(error.contains("public_url"), "{error}");
 }
@@ -254,6 +248,34 @@ fn sandbox_refuses(args: &[&str], env: &[(&str, &str)], config: Option<&str>) ->
     let output = command.output().unwrap();
     assert!(!output.status.success(), "the sandbox started with {args:?} {env:?} {config:?}");
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The binary names a secret from the environment by its variable, and tells a variable set
+/// to nothing from one not set at all.
+#[test]
+fn a_missing_secret_is_named_by_its_variable() {
+    let path = std::env::temp_dir().join(format!("secrets-{}.toml", std::process::id()));
+    std::fs::write(&path, "client_id = \"c\"\nsuccess_url = \"https://app.example/done\"\n")
+        .unwrap();
+    let run = |app_secret: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nativeauth-server"));
+        command.args(["--offline", "--listen", "127.0.0.1:0", "--config"]).arg(&path);
+        for name in ["NATIVEAUTH_APP_SECRET", "NATIVEAUTH_KEY", "NATIVEAUTH_COOKIE_KEY"] {
+            command.env_remove(name);
+        }
+        command.env("NYLAS_CLIENT_SECRET", "s");
+        if let Some(value) = app_secret {
+            command.env("NATIVEAUTH_APP_SECRET", value);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let empty = run(Some(""));
+    assert!(empty.contains("NATIVEAUTH_APP_SECRET is set but empty"), "{empty}");
+    let unset = run(None);
+    assert!(unset.contains("NATIVEAUTH_APP_SECRET is not set"), "{unset}");
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
@@ -297,10 +319,7 @@ async fn sandbox_pages_say_so() {
 
 #[tokio::test]
 async fn a_metrics_token_guards_metrics() {
-    let harness = common::start_with_secrets(|secrets| {
-        secrets.metrics_token = "metrics-token-1".to_owned().into();
-    })
-    .await;
+    let harness = common::start_with_metrics_token("metrics-token-1").await;
     let get = |token: Option<&'static str>| {
         let mut request = harness.http.get(format!("{}/metrics", harness.base));
         if let Some(token) = token {
@@ -317,22 +336,21 @@ async fn a_metrics_token_guards_metrics() {
 
 #[tokio::test]
 async fn with_metrics_listen_metrics_are_served_there_only() {
-    let file = nativeauth_server::FileConfig {
+    let file = nativeauth_server::Settings {
         success_url: Some("https://app.example/welcome".into()),
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
-        ..nativeauth_server::FileConfig::default()
+        ..nativeauth_server::Settings::default()
     };
-    let secrets = nativeauth_server::Secrets {
-        client_secret: "s".to_owned().into(),
-        app_secret: common::APP_SECRET.to_owned().into(),
-        ..nativeauth_server::Secrets::default()
-    };
-    let config = nativeauth_server::ServerConfig {
-        file,
-        secrets,
-        discovery: DiscoveryConfig::builder().offline(true).build(),
-        sandbox: false,
-    };
+    let secrets = nativeauth_server::Secrets::builder()
+        .client_secret("s")
+        .app_secret(common::APP_SECRET)
+        .build();
+    let config = nativeauth_server::ServerConfig::builder()
+        .settings(file)
+        .client_id("client")
+        .secrets(secrets)
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build();
     let router = nativeauth_server::router(config).unwrap();
     let page = common::serve(router.clone()).await;
     let metrics = common::serve(nativeauth_server::metrics_only(router)).await;

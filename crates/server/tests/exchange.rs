@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{APP_SECRET, Harness, Session, cookies_of, csrf_field, query_param, start};
 use nativeauth::DiscoveryConfig;
-use nativeauth::secrecy::SecretString;
-use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig, ServerSetupError};
+use nativeauth_server::{
+    Api, Secrets, SecretsBuilder, ServerConfig, ServerConfigBuilder, ServerSetupError,
+};
 use serde_json::{Value, json};
 
 /// Signs in as `email` on `session` and returns the success redirect.
@@ -359,79 +360,121 @@ async fn the_readme_python_builds_the_same_link_the_server_accepts() {
     assert_eq!(status, 200, "{html}");
 }
 
-fn config(tweak: impl FnOnce(&mut FileConfig, &mut Secrets)) -> ServerConfig {
-    let mut file = FileConfig {
-        success_url: Some("https://app.example/welcome".into()),
-        ..FileConfig::default()
-    };
-    let mut secrets = Secrets {
-        client_secret: SecretString::from("s"),
-        api_key: SecretString::from("k"),
-        callback_secret: SecretString::from(""),
-        root_key: None,
-        app_secret: SecretString::from(APP_SECRET),
-        google_client_secret: SecretString::from(""),
-        microsoft_client_secret: SecretString::from(""),
-        metrics_token: SecretString::from(String::new()),
-    };
-    tweak(&mut file, &mut secrets);
-    ServerConfig {
-        file,
-        secrets,
-        discovery: DiscoveryConfig::builder().offline(true).build(),
-        sandbox: false,
-    }
+/// A production configuration (offline discovery), with `tweak` applied to its builder.
+fn config(tweak: impl FnOnce(ServerConfigBuilder) -> ServerConfigBuilder) -> ServerConfig {
+    let builder = ServerConfig::builder()
+        .success_url("https://app.example/welcome")
+        .client_id("client")
+        .secrets(Secrets::builder().client_secret("s").api_key("k").app_secret(APP_SECRET).build())
+        .discovery(DiscoveryConfig::builder().offline(true).build());
+    tweak(builder).build()
+}
+
+/// [`config`]'s secrets with `change` applied.
+fn with_secrets(
+    builder: ServerConfigBuilder,
+    change: impl FnOnce(SecretsBuilder) -> SecretsBuilder,
+) -> ServerConfigBuilder {
+    let base = Secrets::builder().client_secret("s").api_key("k").app_secret(APP_SECRET);
+    builder.secrets(change(base).build())
 }
 
 #[tokio::test]
 async fn the_server_refuses_to_start_without_what_the_hand_over_needs() {
-    assert!(nativeauth_server::router(config(|_, _| {})).is_ok());
-    let refused = |tweak: fn(&mut FileConfig, &mut Secrets)| {
+    assert!(nativeauth_server::router(config(|b| b)).is_ok());
+    let shown = format!("{:?}", config(|b| b));
+    assert!(!shown.contains(APP_SECRET) && shown.contains("[REDACTED]"), "{shown}");
+    let refused = |tweak: fn(ServerConfigBuilder) -> ServerConfigBuilder| {
         nativeauth_server::router(config(tweak)).err().map(|e| e.to_string()).unwrap_or_default()
     };
-    assert!(
-        refused(|file, _| file.redis_url = Some("redis://127.0.0.1:9/".into()))
-            .contains("set NATIVEAUTH_KEY")
-    );
-    assert!(
-        refused(|_, secrets| secrets.root_key = Some(SecretString::from("short")))
-            .contains("root key")
-    );
-    assert!(refused(|file, _| file.success_url = None).contains("success_url is required"));
-    assert!(
-        refused(|_, secrets| secrets.app_secret = SecretString::from(""))
-            .contains("NATIVEAUTH_APP_SECRET")
-    );
+    assert!(refused(|b| b.redis_url("redis://127.0.0.1:9/")).contains("set NATIVEAUTH_KEY"));
+    assert!(refused(|b| with_secrets(b, |s| s.root_key("short"))).contains("root key"));
+    assert!(refused(|b| b.edit(|s| s.success_url = None)).contains("success_url is required"));
     // With a root key, a fleet starts.
     assert!(
-        nativeauth_server::router(config(|file, secrets| {
-            file.redis_url = Some("redis://127.0.0.1:9/".into());
-            secrets.root_key = Some(SecretString::from(common::ROOT_KEY));
+        nativeauth_server::router(config(|b| {
+            with_secrets(b.redis_url("redis://127.0.0.1:9/"), |s| s.root_key(common::ROOT_KEY))
         }))
         .is_ok()
     );
     // A success URL on the page's own origin is a path; one naming another host is not.
-    assert!(
-        nativeauth_server::router(config(|file, _| file.success_url = Some("/done".into())))
-            .is_ok()
-    );
-    assert!(
-        refused(|file, _| file.success_url = Some("//evil.example/done".into()))
-            .contains("success_url")
-    );
-    // An error says what to fix, its cause included, and which field was empty.
-    let insecure = refused(|file, _| file.api_url = Some("http://api.example".into()));
+    assert!(nativeauth_server::router(config(|b| b.success_url("/done"))).is_ok());
+    assert!(refused(|b| b.success_url("//evil.example/done")).contains("success_url"));
+    // An error says what to fix, its cause included, and names the setter of an empty secret
+    // set in code, or the one never called.
+    let insecure = refused(|b| b.api_url("http://api.example"));
     assert!(insecure.contains("cannot be built: "), "{insecure}");
-    assert!(
-        refused(|_, secrets| secrets.client_secret = SecretString::from(""))
-            .contains("NYLAS_CLIENT_SECRET (Secrets::client_secret) is empty or not set")
+    assert_eq!(
+        refused(|b| with_secrets(b, |s| s.client_secret(""))),
+        "the secret given to Secrets::builder().client_secret(…) is empty"
     );
-    // The sandbox may leave success_url out.
-    let mut sandbox = config(|file, _| file.success_url = None);
-    sandbox.sandbox = true;
-    assert!(nativeauth_server::router(sandbox).is_ok());
+    assert_eq!(
+        refused(|b| b.secrets(Secrets::builder().client_secret("s").build())),
+        "Secrets::builder().app_secret(…) was not called (or set NATIVEAUTH_APP_SECRET and use \
+         Secrets::from_env())"
+    );
+    assert_eq!(refused(|b| b.api(Api::V3)), "", "v3 needs the API key, which config() sets");
+    assert!(
+        refused(|b| b.api(Api::V3).secrets(Secrets::builder().app_secret(APP_SECRET).build()))
+            .contains("Secrets::builder().api_key(…) was not called")
+    );
+    // No sandbox value is a default: without a client id, v2 does not start.
+    assert!(refused(|b| b.client_id("")).contains("client_id"));
     let error =
-        nativeauth_server::router(config(|_, s| s.root_key = Some(SecretString::from("x"))))
-            .unwrap_err();
+        nativeauth_server::router(config(|b| with_secrets(b, |s| s.root_key("x")))).unwrap_err();
     assert!(matches!(error, ServerSetupError::RootKey(_)));
+}
+
+/// The sandbox built from code leaves `success_url` out, signs in against its own in-process
+/// API, and its pages say it is the sandbox.
+#[tokio::test]
+async fn the_sandbox_starts_from_the_builder() {
+    let (config, sandbox) = ServerConfig::builder()
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build_sandbox()
+        .await
+        .unwrap();
+    assert!(config.is_sandbox());
+    assert_eq!(config.settings().api_url.as_deref(), Some(sandbox.url().as_str()));
+    assert!(!config.settings().client_id.is_empty());
+    let router = nativeauth_server::router(config).unwrap();
+    let address = common::serve(router).await;
+    let page = reqwest::get(format!("http://{address}/")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Sandbox: for development only"), "{page}");
+}
+
+/// The TOML file maps onto the builder (a key left out keeps its default, setters after it
+/// win), and the settings the binary applied to discovery apply to an embedded server too.
+#[test]
+fn the_toml_file_maps_onto_the_builder_and_discovery_settings_apply() {
+    let dir = std::env::temp_dir().join(format!("nativeauth-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("login.toml");
+    std::fs::write(
+        &path,
+        "client_id = \"from-file\"\nsuccess_url = \"https://app.example/a\"\ncache_mib = 3\n\
+         max_network_detections = 7\n[brand]\nname = \"Acme\"\n",
+    )
+    .unwrap();
+    let config = ServerConfig::builder()
+        .settings_from_toml_file(&path)
+        .unwrap()
+        .success_url("https://app.example/b")
+        .build();
+    let settings = config.settings();
+    assert_eq!(settings.client_id, "from-file");
+    assert_eq!(settings.success_url.as_deref(), Some("https://app.example/b"));
+    assert_eq!(settings.brand.name, "Acme");
+    assert_eq!(settings.login_attempts_per_minute, 10, "a key left out keeps its default");
+    assert_eq!(config.discovery().cache_capacity(), 3 * 1024 * 1024);
+    assert_eq!(config.discovery().max_network_discoveries(), Some(7));
+    // Unset, discovery's own values stay.
+    let discovery = DiscoveryConfig::builder().cache_capacity(12345).build();
+    let config = ServerConfig::builder().discovery(discovery).build();
+    assert_eq!(config.discovery().cache_capacity(), 12345);
+
+    std::fs::write(&path, "client_id = \"x\"\nclient_secret = \"not here\"\n").unwrap();
+    let error = ServerConfig::builder().settings_from_toml_file(&path).unwrap_err();
+    assert!(format!("{error:?}").contains("client_secret"), "{error:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

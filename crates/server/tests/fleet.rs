@@ -14,7 +14,7 @@ async fn attempts_split_across_servers_are_counted_together() {
     let redis = RedisServer::start();
     let url = redis.url();
     let fleet = |url: String| {
-        move |file: &mut nativeauth_server::FileConfig| {
+        move |file: &mut nativeauth_server::Settings| {
             file.redis_url = Some(url);
             file.login_attempts_per_minute = 3;
         }

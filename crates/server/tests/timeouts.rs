@@ -8,8 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use nativeauth::DiscoveryConfig;
-use nativeauth::secrecy::SecretString;
-use nativeauth_server::{Api, FileConfig, Secrets, ServeOptions, ServerConfig};
+use nativeauth_server::{Api, Secrets, ServeOptions, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Reads what the server sends until it closes the connection (or 20 s pass).
@@ -53,26 +52,12 @@ async fn a_body_sent_a_byte_a_second_ends_by_the_request_deadline() {
 }
 
 fn config() -> ServerConfig {
-    let file = FileConfig {
-        success_url: Some("https://app.example/welcome".into()),
-        ..FileConfig::default()
-    };
-    let secrets = Secrets {
-        client_secret: SecretString::from("s"),
-        api_key: SecretString::from("k"),
-        callback_secret: SecretString::from(""),
-        root_key: None,
-        app_secret: SecretString::from(common::APP_SECRET),
-        google_client_secret: SecretString::from(""),
-        microsoft_client_secret: SecretString::from(""),
-        metrics_token: SecretString::from(String::new()),
-    };
-    ServerConfig {
-        file,
-        secrets,
-        discovery: DiscoveryConfig::builder().offline(true).build(),
-        sandbox: false,
-    }
+    ServerConfig::builder()
+        .success_url("https://app.example/welcome")
+        .client_id("client")
+        .secrets(Secrets::builder().client_secret("s").app_secret(common::APP_SECRET).build())
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build()
 }
 
 async fn served(options: ServeOptions) -> String {

@@ -152,6 +152,16 @@ impl DiscoveryConfig {
         self.offline
     }
 
+    /// The answer cache's size bound in bytes (0: no cache).
+    pub fn cache_capacity(&self) -> u64 {
+        self.cache_capacity
+    }
+
+    /// How many discoveries may use the network at once (`None`: no limit).
+    pub fn max_network_discoveries(&self) -> Option<usize> {
+        self.max_network_discoveries
+    }
+
     /// The ports of URLs discovery builds.
     pub fn url_ports(&self) -> UrlPorts {
         self.url_ports

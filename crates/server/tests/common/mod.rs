@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use nativeauth::DiscoveryConfig;
 use nativeauth::secrecy::SecretString;
 use nativeauth_sandbox::{RunningSandbox, SandboxConfig};
-use nativeauth_server::{Api, FileConfig, Secrets, ServerConfig};
+use nativeauth_server::{Api, Secrets, ServerConfig, Settings};
 
 /// The OAuth client secret the stand-in accepts.
 pub(crate) const OAUTH_SECRET: &str = "oauth-client-secret";
@@ -34,6 +34,7 @@ pub(crate) struct Harness {
     pub(crate) callbacks: Received,
     pub(crate) callback_url: String,
     _sandbox: RunningSandbox,
+    _own_sandbox: Option<RunningSandbox>,
 }
 
 /// Serves `router` on a free loopback port.
@@ -58,7 +59,7 @@ fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) -> SocketAd
 pub(crate) async fn start(
     api: Api,
     discovery: Option<DiscoveryConfig>,
-    tweak: impl FnOnce(&mut FileConfig),
+    tweak: impl FnOnce(&mut Settings),
 ) -> Harness {
     start_with_hook(api, discovery, None, tweak).await
 }
@@ -68,18 +69,15 @@ pub(crate) async fn start_with_hook(
     api: Api,
     discovery: Option<DiscoveryConfig>,
     hook: Option<nativeauth_server::Hook>,
-    tweak: impl FnOnce(&mut FileConfig),
+    tweak: impl FnOnce(&mut Settings),
 ) -> Harness {
     start_at(api, discovery, hook, false, |file, _| tweak(file)).await
 }
 
 /// [`start`] with `tweak` applied to the secrets.
 #[allow(dead_code)] // not every test binary changes secrets
-pub(crate) async fn start_with_secrets(tweak: impl FnOnce(&mut Secrets)) -> Harness {
-    let mut secrets = Secrets::default();
-    tweak(&mut secrets);
-    let token = secrets.metrics_token;
-    start_at_with(Api::V2, None, None, false, Some(token), |_, _| {}).await
+pub(crate) async fn start_with_metrics_token(token: &str) -> Harness {
+    start_at_with(Api::V2, None, None, false, Some(SecretString::from(token)), |_, _| {}).await
 }
 
 /// [`start`] as `--sandbox` does: without a success URL, with the sandbox's banner.
@@ -92,7 +90,7 @@ pub(crate) async fn start_sandboxed() -> Harness {
 #[allow(dead_code)] // not every test binary needs its base URL up front
 pub(crate) async fn start_knowing_base(
     api: Api,
-    tweak: impl FnOnce(&mut FileConfig, &str),
+    tweak: impl FnOnce(&mut Settings, &str),
 ) -> Harness {
     start_at(api, None, None, false, tweak).await
 }
@@ -102,7 +100,7 @@ async fn start_at(
     discovery: Option<DiscoveryConfig>,
     hook: Option<nativeauth_server::Hook>,
     sandboxed: bool,
-    tweak: impl FnOnce(&mut FileConfig, &str),
+    tweak: impl FnOnce(&mut Settings, &str),
 ) -> Harness {
     start_at_with(api, discovery, hook, sandboxed, None, tweak).await
 }
@@ -113,7 +111,7 @@ async fn start_at_with(
     hook: Option<nativeauth_server::Hook>,
     sandboxed: bool,
     metrics_token: Option<SecretString>,
-    tweak: impl FnOnce(&mut FileConfig, &str),
+    tweak: impl FnOnce(&mut Settings, &str),
 ) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -138,7 +136,7 @@ async fn start_at_with(
         }),
     );
     let callback_url = format!("http://{}/callback", serve(receiver).await);
-    let mut file = FileConfig {
+    let mut file = Settings {
         api,
         api_url: Some(sandbox.url()),
         allow_loopback_http: true,
@@ -147,21 +145,30 @@ async fn start_at_with(
         success_url: Some("http://127.0.0.1:9/welcome".into()),
         google_sign_in_url: Some("https://app.example/oauth/google".into()),
         microsoft_sign_in_url: Some("https://app.example/oauth/microsoft".into()),
-        ..FileConfig::default()
+        ..Settings::default()
     };
     tweak(&mut file, &base);
-    let secrets = Secrets {
-        client_secret: sandbox_config.client_secret.clone(),
-        api_key: sandbox_config.api_key.clone(),
-        callback_secret: SecretString::from(CALLBACK_SECRET),
-        root_key: Some(SecretString::from(ROOT_KEY)),
-        app_secret: SecretString::from(APP_SECRET),
-        google_client_secret: SecretString::from(OAUTH_SECRET),
-        microsoft_client_secret: SecretString::from(OAUTH_SECRET),
-        metrics_token: metrics_token.unwrap_or_default(),
-    };
+    let mut secrets = Secrets::builder()
+        .client_secret(sandbox_config.client_secret.clone())
+        .api_key(sandbox_config.api_key.clone())
+        .callback_secret(CALLBACK_SECRET)
+        .root_key(ROOT_KEY)
+        .app_secret(APP_SECRET)
+        .google_client_secret(OAUTH_SECRET)
+        .microsoft_client_secret(OAUTH_SECRET);
+    if let Some(token) = metrics_token {
+        secrets = secrets.metrics_token(token);
+    }
     let discovery = discovery.unwrap_or_else(|| DiscoveryConfig::builder().offline(true).build());
-    let config = ServerConfig { file, secrets, discovery, sandbox: sandboxed };
+    let builder =
+        ServerConfig::builder().settings(file).secrets(secrets.build()).discovery(discovery);
+    // As `--sandbox` builds it: against a sandbox of its own, with the sandbox's secrets.
+    let (config, own_sandbox) = if sandboxed {
+        let (config, running) = builder.build_sandbox().await.unwrap();
+        (config, Some(running))
+    } else {
+        (builder.build(), None)
+    };
     let router = match hook {
         Some(hook) => nativeauth_server::router_with_hook(config, hook).unwrap(),
         None => nativeauth_server::router(config).unwrap(),
@@ -169,7 +176,7 @@ async fn start_at_with(
     serve_on(listener, router);
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Harness { base, http, callbacks, callback_url, _sandbox: sandbox }
+    Harness { base, http, callbacks, callback_url, _sandbox: sandbox, _own_sandbox: own_sandbox }
 }
 
 /// The `name=value` pairs of a response's `Set-Cookie` headers, as a `Cookie` header.
