@@ -3,33 +3,56 @@
 //! valid [`CODE_LIFETIME`], and taken at most once; a taken or expired code leaves a tombstone
 //! for twice the lifetime, so the app is told "used" or "expired" rather than "unknown".
 //!
-//! One instance keeps results in memory (bounded). A fleet keeps them in Redis under the
-//! SHA-256 of the code (Redis never sees a code), sealed with ChaCha20-Poly1305 under the
-//! `result` key, the associated data binding the Redis key and the expiry, so Redis never holds
-//! an access token in the clear and a value moved to another key does not open. Taking is one
-//! Lua script, so two instances exchanging the same code at once cannot both win.
+//! One instance keeps results in memory (bounded). A fleet keeps them in Redis (`shared`),
+//! falling back to memory while Redis cannot answer.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nativeauth::SharedCache;
-use nativeauth::redis::{RedisStore, TAKEN, Taken};
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
-
 use crate::result::SignInResult;
+
+#[cfg(feature = "redis")]
+mod shared;
+#[cfg(feature = "redis")]
+pub(crate) use shared::SharedCodes;
+
+/// Without the `redis` feature there is no fleet: no shared store can exist.
+#[cfg(not(feature = "redis"))]
+pub(crate) enum SharedCodes {}
+
+#[cfg(not(feature = "redis"))]
+impl SharedCodes {
+    async fn put(&self, _: &[u8; 32], _: u64, _: &SignInResult) -> bool {
+        match *self {}
+    }
+
+    async fn take(&self, _: &[u8; 32], _: u64) -> SharedTake {
+        match *self {}
+    }
+
+    async fn mark_taken(&self, _: &[u8; 32]) {
+        match *self {}
+    }
+}
+
+/// What the fleet's store said about a code. (Returned once per exchange and never kept, so
+/// its size does not matter.)
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // no store can answer
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum SharedTake {
+    /// Its result, or why not.
+    Done(Result<SignInResult, Refusal>),
+    /// Not there: a result this instance kept while Redis was away may be in memory.
+    Missing,
+    /// The store did not answer.
+    Unavailable,
+}
 
 /// How long the app has to exchange a code.
 pub(crate) const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Codes (waiting or tombstoned) one instance keeps in memory at most.
 const MEMORY_CAPACITY: usize = 20_000;
-/// The format byte of a sealed value.
-const FORMAT: u8 = 1;
-/// The bound of one Redis call.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
-/// The tombstone of a code found expired (a taken one gets [`TAKEN`]).
-const EXPIRED: &str = "~expired";
 
 /// Why a code was not exchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +88,7 @@ struct Slot {
 /// Where results wait for their exchange.
 pub(crate) struct Codes {
     memory: Mutex<HashMap<[u8; 32], Slot>>,
-    shared: Option<(RedisStore, LessSafeKey)>,
-    /// For the nonces of sealed values.
-    random: SystemRandom,
+    shared: Option<SharedCodes>,
 }
 
 fn now() -> u64 {
@@ -80,29 +101,16 @@ fn digest(code: &str) -> [u8; 32] {
     out
 }
 
-fn redis_key(hash: &[u8; 32]) -> String {
-    format!("result:{}", crate::signing::hex(hash))
-}
-
-fn aad(full_key: &str, expires: u64) -> Vec<u8> {
-    let mut aad = vec![FORMAT];
-    aad.extend_from_slice(full_key.as_bytes());
-    aad.extend_from_slice(&expires.to_be_bytes());
-    aad
-}
-
 impl Codes {
     /// Codes in this process's memory only.
     pub(crate) fn local() -> Self {
-        Self { memory: Mutex::default(), shared: None, random: SystemRandom::new() }
+        Self { memory: Mutex::default(), shared: None }
     }
 
-    /// Codes in `store`, shared by the fleet, sealed under `key` (the `result` key).
-    pub(crate) fn shared(store: RedisStore, key: &[u8; 32]) -> Self {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
-            .map(LessSafeKey::new)
-            .unwrap_or_else(|_| unreachable!("a 32-byte key is a valid ChaCha20-Poly1305 key"));
-        Self { shared: Some((store, key)), ..Self::local() }
+    /// Codes kept in the fleet's store first (memory while it cannot answer).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // no store can exist
+    pub(crate) fn shared(store: SharedCodes) -> Self {
+        Self { shared: Some(store), ..Self::local() }
     }
 
     /// Whether a new code can be kept: checked before the connect API is called, so that an
@@ -123,61 +131,15 @@ impl Codes {
         let code = crate::signing::random_token();
         let hash = digest(&code);
         let expires = now + CODE_LIFETIME.as_secs();
-        if let Some((store, key)) = &self.shared {
-            match self.seal(store, key, &hash, expires, &result) {
-                Some(sealed) => {
-                    let stored = tokio::time::timeout(
-                        REDIS_TIMEOUT,
-                        store.put(&redis_key(&hash), &sealed, CODE_LIFETIME * 2),
-                    )
-                    .await;
-                    match stored {
-                        Ok(Ok(())) => return code,
-                        Ok(Err(error)) => tracing::warn!(
-                            %error,
-                            event_id = %result.event_id,
-                            "the result could not be shared; kept on this instance"
-                        ),
-                        Err(_) => tracing::warn!(
-                            event_id = %result.event_id,
-                            "Redis did not answer in time; the result is kept on this instance"
-                        ),
-                    }
-                }
-                None => {
-                    tracing::error!(event_id = %result.event_id, "the result could not be sealed")
-                }
+        if let Some(shared) = &self.shared {
+            if shared.put(&hash, expires, &result).await {
+                return code;
             }
         }
         let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         sweep(&mut memory, now);
         memory.insert(hash, Slot { expires, value: Some(result) });
         code
-    }
-
-    fn seal(
-        &self,
-        store: &RedisStore,
-        key: &LessSafeKey,
-        hash: &[u8; 32],
-        expires: u64,
-        result: &SignInResult,
-    ) -> Option<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.random.fill(&mut nonce).ok()?;
-        let mut body = serde_json::to_vec(result).ok()?;
-        let full_key = store.namespaced(&redis_key(hash));
-        key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(&full_key, expires)),
-            &mut body,
-        )
-        .ok()?;
-        let mut sealed = vec![FORMAT];
-        sealed.extend_from_slice(&expires.to_be_bytes());
-        sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(&body);
-        Some(sealed)
     }
 
     /// Takes the result of `code`, once.
@@ -188,39 +150,15 @@ impl Codes {
     async fn take_at(&self, code: &str, now: u64) -> Result<SignInResult, Refusal> {
         let hash = digest(code);
         let mut unavailable = false;
-        if let Some((store, key)) = &self.shared {
-            let taken = tokio::time::timeout(REDIS_TIMEOUT, store.take_once(&redis_key(&hash)))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(nativeauth::SharedCacheError::message("no answer in time"))
-                });
-            match taken {
-                Ok(Taken::Value(sealed)) => {
+        if let Some(shared) = &self.shared {
+            match shared.take(&hash, now).await {
+                SharedTake::Done(result) => {
                     // A copy kept here when the write's answer was late is spent with it.
                     self.memory.lock().unwrap_or_else(PoisonError::into_inner).remove(&hash);
-                    let full_key = store.namespaced(&redis_key(&hash));
-                    let opened = open(key, &full_key, sealed, now);
-                    if opened.as_ref().is_err_and(|r| *r == Refusal::Expired) {
-                        // Only the message of a later attempt depends on this: best effort.
-                        let marked = tokio::time::timeout(
-                            REDIS_TIMEOUT,
-                            store.set_tombstone(&redis_key(&hash), EXPIRED),
-                        )
-                        .await;
-                        if !matches!(marked, Ok(Ok(()))) {
-                            tracing::debug!("an expired code could not be marked as such");
-                        }
-                    }
-                    return opened;
+                    return result;
                 }
-                Ok(Taken::Tombstone(mark)) if mark == EXPIRED => return Err(Refusal::Expired),
-                Ok(Taken::Tombstone(_)) => return Err(Refusal::Used),
-                // A result this instance kept while Redis was away may still be in memory.
-                Ok(Taken::Missing) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "the shared result store did not answer");
-                    unavailable = true;
-                }
+                SharedTake::Missing => {}
+                SharedTake::Unavailable => unavailable = true,
             }
         }
         let taken = {
@@ -235,56 +173,11 @@ impl Codes {
                 Some(slot) => slot.value.take().ok_or(Refusal::Used),
             }
         };
-        if let (Ok(_), Some((store, _))) = (&taken, &self.shared) {
-            // A write whose answer was late may have landed after all: a tombstone over it
-            // keeps another instance from exchanging the same code.
-            let marked = tokio::time::timeout(
-                REDIS_TIMEOUT,
-                store.put(&redis_key(&hash), TAKEN.as_bytes(), CODE_LIFETIME * 2),
-            )
-            .await;
-            if !matches!(marked, Ok(Ok(()))) {
-                tracing::warn!("a code taken from memory could not be marked taken in Redis");
-            }
+        if let (Ok(_), Some(shared)) = (&taken, &self.shared) {
+            shared.mark_taken(&hash).await;
         }
         taken
     }
-}
-
-/// A sealed value opened, or why not. A value that does not open (another key's, altered, an
-/// unknown format) is unknown: it is not a code this fleet issued.
-fn open(
-    key: &LessSafeKey,
-    full_key: &str,
-    sealed: Vec<u8>,
-    now: u64,
-) -> Result<SignInResult, Refusal> {
-    let unknown = |why: &str| {
-        tracing::warn!(reason = why, "a shared result was refused");
-        Refusal::Unknown
-    };
-    let header = 1 + 8 + NONCE_LEN;
-    if sealed.len() < header || sealed[0] != FORMAT {
-        return Err(unknown("unknown format"));
-    }
-    let mut expires = [0u8; 8];
-    expires.copy_from_slice(&sealed[1..9]);
-    let expires = u64::from_be_bytes(expires);
-    let mut nonce = [0u8; NONCE_LEN];
-    nonce.copy_from_slice(&sealed[9..header]);
-    let mut body = sealed[header..].to_vec();
-    let plain = key
-        .open_in_place(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(full_key, expires)),
-            &mut body,
-        )
-        .map_err(|_| unknown("does not open under this key and place"))?;
-    // Checked only once the expiry is known to be genuine.
-    if expires < now {
-        return Err(Refusal::Expired);
-    }
-    serde_json::from_slice(plain).map_err(|_| unknown("not a result"))
 }
 
 /// Drops entries whose tombstone time is over.
@@ -299,13 +192,12 @@ fn sweep(memory: &mut HashMap<[u8; 32], Slot>, now: u64) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use nativeauth::secrecy::{ExposeSecret, SecretString};
-    use nativeauth_testkit::RedisServer;
+    use nativeauth::secrecy::SecretString;
 
     use super::*;
     use crate::result::Linked;
 
-    fn result(event: &str) -> SignInResult {
+    pub(super) fn result(event: &str) -> SignInResult {
         SignInResult {
             event_id: event.into(),
             state: None,
@@ -323,7 +215,7 @@ mod tests {
         }
     }
 
-    async fn walk_the_lifecycle(codes: &Codes) {
+    pub(super) async fn walk_the_lifecycle(codes: &Codes) {
         let t0 = 1_000_000;
         let code = codes.issue_at(result("e1"), t0).await;
         assert_eq!(code.len(), 64, "256 bits");
@@ -339,55 +231,6 @@ mod tests {
     #[tokio::test]
     async fn in_memory_a_code_is_taken_once_and_expires() {
         walk_the_lifecycle(&Codes::local()).await;
-    }
-
-    #[tokio::test]
-    async fn in_redis_a_code_is_taken_once_expires_and_is_sealed() {
-        let redis = RedisServer::start();
-        let store = RedisStore::connect(&redis.url(), "nativeauth", REDIS_TIMEOUT).unwrap();
-        let codes = Codes::shared(store.clone(), &[9u8; 32]);
-        walk_the_lifecycle(&codes).await;
-        assert!(codes.memory.lock().unwrap().is_empty(), "everything went to Redis");
-
-        // What Redis holds: no token, no code; and a value moved to another code's key does
-        // not open there.
-        let code = codes.issue_at(result("e3"), now()).await;
-        let key = redis_key(&digest(&code));
-        let raw = store.get(&key).await.unwrap().unwrap();
-        assert!(!String::from_utf8_lossy(&raw).contains("the-access-token"));
-        assert!(!String::from_utf8_lossy(&raw).contains("ann@yahoo.com"));
-        let other = "f".repeat(64);
-        store.put(&redis_key(&digest(&other)), &raw, CODE_LIFETIME).await.unwrap();
-        assert_eq!(codes.take(&other).await.unwrap_err(), Refusal::Unknown);
-        // Under another result key it does not open either.
-        let stranger = Codes::shared(store.clone(), &[8u8; 32]);
-        assert_eq!(stranger.take(&code).await.unwrap_err(), Refusal::Unknown);
-        // …and that attempt used it up, as any taker does.
-        assert_eq!(codes.take(&code).await.unwrap_err(), Refusal::Used);
-
-        // Two instances racing for one code: exactly one wins.
-        let code = codes.issue(result("e4")).await;
-        let twin = Codes::shared(store.clone(), &[9u8; 32]);
-        let (a, b) = tokio::join!(codes.take(&code), twin.take(&code));
-        let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
-        assert_eq!(wins, 1, "{a:?} {b:?}");
-        let losers: Vec<Refusal> = [a, b].into_iter().filter_map(Result::err).collect();
-        assert_eq!(losers, [Refusal::Used]);
-        drop(redis);
-    }
-
-    #[tokio::test]
-    async fn with_redis_down_results_stay_on_the_instance() {
-        let mut redis = RedisServer::start();
-        let store = RedisStore::connect(&redis.url(), "nativeauth", REDIS_TIMEOUT).unwrap();
-        redis.stop();
-        let codes = Codes::shared(store, &[9u8; 32]);
-        let code = codes.issue(result("e5")).await;
-        let taken = codes.take(&code).await.unwrap();
-        assert!(
-            matches!(taken.linked, Linked::V2 { ref access_token, .. } if access_token.expose_secret() == "the-access-token")
-        );
-        assert_eq!(codes.take("0".repeat(64).as_str()).await.unwrap_err(), Refusal::Unavailable);
     }
 
     #[test]
@@ -406,5 +249,70 @@ mod tests {
             slot.expires = 1;
         }
         assert!(codes.has_room(), "tombstones past their time are swept");
+    }
+}
+
+/// The fleet's side, against a real Redis.
+#[cfg(all(test, feature = "redis"))]
+mod shared_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use nativeauth::SharedCache;
+    use nativeauth::redis::RedisStore;
+    use nativeauth::secrecy::ExposeSecret;
+    use nativeauth_testkit::RedisServer;
+
+    use super::shared::{REDIS_TIMEOUT, redis_key};
+    use super::tests::{result, walk_the_lifecycle};
+    use super::*;
+    use crate::result::Linked;
+
+    #[tokio::test]
+    async fn in_redis_a_code_is_taken_once_expires_and_is_sealed() {
+        let redis = RedisServer::start();
+        let store = RedisStore::connect(&redis.url(), "nativeauth", REDIS_TIMEOUT).unwrap();
+        let codes = Codes::shared(SharedCodes::new(store.clone(), &[9u8; 32]));
+        walk_the_lifecycle(&codes).await;
+        assert!(codes.memory.lock().unwrap().is_empty(), "everything went to Redis");
+
+        // What Redis holds: no token, no code; and a value moved to another code's key does
+        // not open there.
+        let code = codes.issue_at(result("e3"), now()).await;
+        let key = redis_key(&digest(&code));
+        let raw = store.get(&key).await.unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("the-access-token"));
+        assert!(!String::from_utf8_lossy(&raw).contains("ann@yahoo.com"));
+        let other = "f".repeat(64);
+        store.put(&redis_key(&digest(&other)), &raw, CODE_LIFETIME).await.unwrap();
+        assert_eq!(codes.take(&other).await.unwrap_err(), Refusal::Unknown);
+        // Under another result key it does not open either.
+        let stranger = Codes::shared(SharedCodes::new(store.clone(), &[8u8; 32]));
+        assert_eq!(stranger.take(&code).await.unwrap_err(), Refusal::Unknown);
+        // …and that attempt used it up, as any taker does.
+        assert_eq!(codes.take(&code).await.unwrap_err(), Refusal::Used);
+
+        // Two instances racing for one code: exactly one wins.
+        let code = codes.issue(result("e4")).await;
+        let twin = Codes::shared(SharedCodes::new(store.clone(), &[9u8; 32]));
+        let (a, b) = tokio::join!(codes.take(&code), twin.take(&code));
+        let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "{a:?} {b:?}");
+        let losers: Vec<Refusal> = [a, b].into_iter().filter_map(Result::err).collect();
+        assert_eq!(losers, [Refusal::Used]);
+        drop(redis);
+    }
+
+    #[tokio::test]
+    async fn with_redis_down_results_stay_on_the_instance() {
+        let mut redis = RedisServer::start();
+        let store = RedisStore::connect(&redis.url(), "nativeauth", REDIS_TIMEOUT).unwrap();
+        redis.stop();
+        let codes = Codes::shared(SharedCodes::new(store, &[9u8; 32]));
+        let code = codes.issue(result("e5")).await;
+        let taken = codes.take(&code).await.unwrap();
+        assert!(
+            matches!(taken.linked, Linked::V2 { ref access_token, .. } if access_token.expose_secret() == "the-access-token")
+        );
+        assert_eq!(codes.take("0".repeat(64).as_str()).await.unwrap_err(), Refusal::Unavailable);
     }
 }

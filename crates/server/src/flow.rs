@@ -28,6 +28,7 @@ use crate::result::{Linked, SignInResult};
 const MIN_APP_SECRET_LEN: usize = 32;
 
 /// The bound of one call to the fleet's Redis.
+#[cfg(feature = "redis")]
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// How long a caller refused as busy is asked to wait: discoveries take a few seconds at most.
@@ -169,31 +170,7 @@ impl App {
         // A fleet's shared store: the second cache layer behind discovery's own, and the
         // rate limits. Bounded calls: a Redis that does not answer costs 250 ms at most.
         let (discovery_config, limits, codes) = match &config.settings.redis_url {
-            Some(url) => {
-                let store =
-                    nativeauth::redis::RedisStore::connect(url, "nativeauth", REDIS_TIMEOUT)?;
-                let mut builder = config.discovery.to_builder().shared_cache(
-                    Arc::new(store.clone()),
-                    root.derive(KeyPurpose::Fleet).bytes(),
-                    REDIS_TIMEOUT,
-                );
-                let changes = config.discovery.trust_changes();
-                if !changes.is_empty() {
-                    // Its answers rest on settings the rest of the fleet may not share.
-                    tracing::warn!(
-                        settings = %changes.join(", "),
-                        "the discovery settings change what may be trusted: reading the fleet's \
-                         answers without publishing this server's"
-                    );
-                    builder = builder.shared_cache_read_only();
-                }
-                let discovery_config = builder.build();
-                let codes = crate::codes::Codes::shared(
-                    store.clone(),
-                    root.derive(KeyPurpose::Result).bytes(),
-                );
-                (discovery_config, crate::limits::Limits::shared(store), codes)
-            }
+            Some(url) => fleet(url, &config.discovery, &root)?,
             None => (
                 config.discovery.clone(),
                 crate::limits::Limits::default(),
@@ -805,6 +782,54 @@ fn api_failure(error: &ConnectError, lang: Lang) -> LoginFailure {
             )
         }
     }
+}
+
+/// A fleet's shared store on Redis: the second cache layer behind discovery's own, the rate
+/// limits and the one-time codes. Bounded calls: a Redis that does not answer costs 250 ms at
+/// most.
+#[cfg(feature = "redis")]
+fn fleet(
+    url: &str,
+    discovery: &nativeauth::DiscoveryConfig,
+    root: &RootKey,
+) -> Result<
+    (nativeauth::DiscoveryConfig, crate::limits::Limits, crate::codes::Codes),
+    ServerSetupError,
+> {
+    let store = nativeauth::redis::RedisStore::connect(url, "nativeauth", REDIS_TIMEOUT)?;
+    let mut builder = discovery.to_builder().shared_cache(
+        Arc::new(store.clone()),
+        root.derive(KeyPurpose::Fleet).bytes(),
+        REDIS_TIMEOUT,
+    );
+    let changes = discovery.trust_changes();
+    if !changes.is_empty() {
+        // Its answers rest on settings the rest of the fleet may not share.
+        tracing::warn!(
+            settings = %changes.join(", "),
+            "the discovery settings change what may be trusted: reading the fleet's answers \
+             without publishing this server's"
+        );
+        builder = builder.shared_cache_read_only();
+    }
+    let codes = crate::codes::Codes::shared(crate::codes::SharedCodes::new(
+        store.clone(),
+        root.derive(KeyPurpose::Result).bytes(),
+    ));
+    Ok((builder.build(), crate::limits::Limits::shared(store), codes))
+}
+
+/// Built without the `redis` feature, a server cannot join a fleet.
+#[cfg(not(feature = "redis"))]
+fn fleet(
+    _: &str,
+    _: &nativeauth::DiscoveryConfig,
+    _: &RootKey,
+) -> Result<
+    (nativeauth::DiscoveryConfig, crate::limits::Limits, crate::codes::Codes),
+    ServerSetupError,
+> {
+    Err(ServerSetupError::NoRedis)
 }
 
 /// Builds the API client the configuration asks for.

@@ -13,6 +13,12 @@
 //! one-time `code`. The app compares `state` with the one in its own session, then exchanges
 //! the code for the result (the v2 access token included). The callback URL, if any, is only
 //! notified (signed with [`SIGNATURE_HEADER`], no secret).
+//!
+//! Features (all on by default): `binary` (the binary's command line and log output; an app
+//! embedding the router turns it off with `default-features = false`), `redis` (a fleet sharing
+//! a Redis, `redis_url`), and `exchange` and `microsoft`, passed through to `nativeauth`
+//! (discovery's Exchange autodiscover and Microsoft 365 providers; the catalogue and IMAP
+//! providers are always in).
 
 mod callback;
 mod codes;
@@ -131,8 +137,14 @@ pub enum ServerSetupError {
     Callback(#[source] reqwest::Error),
     /// The Redis store cannot be set up (an invalid `redis_url`; the URL is not repeated, as
     /// it may hold a password).
+    #[cfg(feature = "redis")]
     #[error("the Redis store cannot be set up: {0}")]
     Redis(#[from] nativeauth::redis::RedisSetupError),
+    /// `redis_url` is set, but this build of the server has no Redis client (the `redis`
+    /// feature is off).
+    #[cfg(not(feature = "redis"))]
+    #[error("redis_url is set, but nativeauth-server was built without its `redis` feature")]
+    NoRedis,
 }
 
 /// The login page and its API, ready to serve.

@@ -9,7 +9,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use nativeauth::redis::RedisStore;
+/// Where a fleet counts: its Redis.
+#[cfg(feature = "redis")]
+pub(crate) type SharedCounter = nativeauth::redis::RedisStore;
+
+/// Without the `redis` feature there is no fleet: no shared counter can exist.
+#[cfg(not(feature = "redis"))]
+pub(crate) enum SharedCounter {}
+
+#[cfg(not(feature = "redis"))]
+impl SharedCounter {
+    async fn count_attempt(
+        &self,
+        _: &str,
+        _: u32,
+        _: Duration,
+    ) -> Result<Result<(), Duration>, nativeauth::SharedCacheError> {
+        match *self {}
+    }
+}
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// How long a shared count may take before memory counts instead.
@@ -20,7 +38,7 @@ const MEMORY_KEYS: usize = 200_000;
 /// The limiter.
 pub struct Limits {
     windows: Mutex<quick_cache::unsync::Cache<String, (Instant, u32)>>,
-    shared: Option<RedisStore>,
+    shared: Option<SharedCounter>,
     shared_errors: AtomicU64,
 }
 
@@ -42,7 +60,8 @@ impl Limits {
     }
 
     /// Limits counted across every server that shares `store`.
-    pub(crate) fn shared(store: RedisStore) -> Self {
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // no store can exist
+    pub(crate) fn shared(store: SharedCounter) -> Self {
         Self { shared: Some(store), ..Self::default() }
     }
 
