@@ -1,26 +1,15 @@
 //! The login page, rendered on the server: it works without JavaScript (the form posts to
 //! `/login` and the server answers with the next step), and `/static/app.js` makes it detect
 //! as the user leaves the email field.
+//!
+//! The HTML is written with maud's `html!`: checked when the crate compiles, and every value
+//! put into it is escaped unless it is wrapped in `PreEscaped` (nothing here is).
+
+use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Brand;
-use crate::flow::DetectView;
+use crate::flow::{DetectView, StepView};
 use crate::i18n::{Lang, Msg, t};
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// What the page shows besides the empty form.
 #[derive(Default)]
@@ -44,239 +33,165 @@ pub(crate) fn render(
     state: &PageState<'_>,
     sandbox: bool,
 ) -> String {
-    let banner = if sandbox {
-        format!(r#"<p class="sandbox-banner" role="note">{}</p>"#, t(lang, Msg::SandboxBanner))
-    } else {
-        String::new()
+    let base = crate::guard::base_path();
+    let heading = t(lang, Msg::SignInTitle);
+    let page = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (brand.name) " — " (heading) }
+                link rel="stylesheet" href={ (base) "/static/app.css" };
+                link rel="stylesheet" href={ (base) "/static/brand.css" };
+            }
+            body {
+                main {
+                    @if sandbox {
+                        p class="sandbox-banner" role="note" { (t(lang, Msg::SandboxBanner)) }
+                    }
+                    @if let Some(url) = &brand.logo_url {
+                        img class="logo" src=(url) alt="";
+                    }
+                    h1 { (heading) }
+                    @if state.success {
+                        p class="success" role="status" { (t(lang, Msg::Success)) }
+                    } @else if state.closed {
+                        p #error class="error" role="alert" {
+                            (state.error.map_or("", |(message, _)| message))
+                        }
+                    } @else {
+                        (form(lang, csrf, state, &base))
+                    }
+                    @if let Some(url) = &brand.support_url {
+                        p class="support" { a href=(url) { (t(lang, Msg::Help)) } }
+                    }
+                }
+                script src={ (base) "/static/app.js" } defer {}
+            }
+        }
     };
-    let title = escape(&brand.name);
-    let logo = brand
-        .logo_url
-        .as_deref()
-        .map(|url| format!(r#"<img class="logo" src="{}" alt="">"#, escape(url)))
-        .unwrap_or_default();
-    let support = brand
-        .support_url
-        .as_deref()
-        .map(|url| {
-            format!(
-                r#"<p class="support"><a href="{}">{}</a></p>"#,
-                escape(url),
-                t(lang, Msg::Help)
-            )
-        })
-        .unwrap_or_default();
-    let body = if state.success {
-        format!(r#"<p class="success" role="status">{}</p>"#, t(lang, Msg::Success))
-    } else if state.closed {
-        let message = state.error.map_or("", |(message, _)| message);
-        format!(r#"<p id="error" class="error" role="alert">{}</p>"#, escape(message))
-    } else {
-        form(lang, csrf, state)
-    };
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="{lang_code}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — {heading}</title>
-<link rel="stylesheet" href="{base}/static/app.css">
-<link rel="stylesheet" href="{base}/static/brand.css">
-</head>
-<body>
-<main>
-{banner}
-{logo}
-<h1>{heading}</h1>
-{body}
-{support}
-</main>
-<script src="{base}/static/app.js" defer></script>
-</body>
-</html>
-"#,
-        lang_code = lang.code(),
-        heading = t(lang, Msg::SignInTitle),
-        base = escape(&crate::guard::base_path()),
-    )
+    page.into_string()
 }
 
-fn form(lang: Lang, csrf: &str, state: &PageState<'_>) -> String {
+/// One step before the password, with its link; `failed` marks the step a sign-in failed on.
+fn step(lang: Lang, step: &StepView, failed: bool) -> Markup {
+    html! {
+        li data-step=(step.step) class=[failed.then_some("failed")]
+            aria-current=[failed.then_some("step")] {
+            (step.text)
+            @if let Some(url) = &step.url {
+                " " a href=(url) rel="noopener" { (t(lang, Msg::HowTo)) }
+            }
+        }
+    }
+}
+
+fn form(lang: Lang, csrf: &str, state: &PageState<'_>, base: &str) -> Markup {
     let detection = state.detection;
     let auth = detection.map_or("", |d| d.auth);
-    let hidden = |visible: bool| if visible { "" } else { " hidden" };
     let show_password = matches!(auth, "password" | "app-password" | "manual");
     let password_label =
         if auth == "app-password" { t(lang, Msg::AppPassword) } else { t(lang, Msg::Password) };
-    let provider = detection
-        .and_then(|d| d.provider.as_deref())
-        .map(|name| format!(r#"<p id="provider" class="provider">{}</p>"#, escape(name)))
-        .unwrap_or_else(|| r#"<p id="provider" class="provider" hidden></p>"#.to_owned());
-    let help = detection
-        .and_then(|d| d.help_url.as_deref())
-        .filter(|_| auth == "app-password")
-        .map(|url| {
-            format!(
-                r#"<a id="help" href="{}" rel="noopener">{}</a>"#,
-                escape(url),
-                t(lang, Msg::Help)
-            )
-        })
-        .unwrap_or_else(|| {
-            format!(r#"<a id="help" rel="noopener" hidden>{}</a>"#, t(lang, Msg::Help))
-        });
-    // The steps before the password, numbered; the one a sign-in failed on is marked.
-    let steps: String = detection
-        .map(|d| {
-            d.requires
-                .iter()
-                .map(|r| {
-                    let failed = state.failed_step == Some(r.step);
-                    let link = r
-                        .url
-                        .as_deref()
-                        .map(|url| {
-                            format!(
-                                r#" <a href="{}" rel="noopener">{}</a>"#,
-                                escape(url),
-                                t(lang, Msg::HowTo)
-                            )
-                        })
-                        .unwrap_or_default();
-                    format!(
-                        r#"<li data-step="{}"{}>{}{link}</li>"#,
-                        r.step,
-                        if failed { r#" class="failed" aria-current="step""# } else { "" },
-                        escape(r.text)
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let oauth = detection
-        .filter(|d| d.auth == "oauth2")
-        .map(|d| {
-            let label = if d.nylas == Some("gmail") {
-                t(lang, Msg::SignInWithGoogle)
-            } else {
-                t(lang, Msg::SignInWithMicrosoft)
-            };
-            format!(
-                r#"<a id="oauth" class="button" href="{}">{label}</a>"#,
-                escape(d.sign_in_url.as_deref().unwrap_or("#"))
-            )
-        })
-        .unwrap_or_else(|| r#"<a id="oauth" class="button" hidden></a>"#.to_owned());
-    let suggested = detection.and_then(|d| d.suggestion.as_deref()).map(escape);
-    let suggestion = format!(
-        r#"<p id="suggestion"{}>{} <button type="button" class="link" data-email="{email}">{email}</button>?</p>"#,
-        hidden(suggested.is_some()),
-        t(lang, Msg::DidYouMean),
-        email = suggested.unwrap_or_default(),
-    );
-    let reason = detection
-        .and_then(|d| d.reason.as_deref())
-        .map(|r| format!(r#"<p id="reason" class="notice">{}</p>"#, escape(r)))
-        .unwrap_or_else(|| r#"<p id="reason" class="notice" hidden></p>"#.to_owned());
-    let error = state
-        .error
-        .map(|(message, help)| {
-            let link = help
-                .map(|url| {
-                    format!(
-                        r#" <a href="{}" rel="noopener">{}</a>"#,
-                        escape(url),
-                        t(lang, Msg::Help)
-                    )
-                })
-                .unwrap_or_default();
-            format!(r#"<p id="error" class="error" role="alert">{}{link}</p>"#, escape(message))
-        })
-        .unwrap_or_else(|| r#"<p id="error" class="error" role="alert" hidden></p>"#.to_owned());
+    let provider = detection.and_then(|d| d.provider.as_deref());
+    let help_url = detection.and_then(|d| d.help_url.as_deref()).filter(|_| auth == "app-password");
+    let steps = detection.map_or(&[][..], |d| d.requires.as_slice());
+    let oauth = detection.filter(|d| d.auth == "oauth2");
+    let oauth_label = match oauth {
+        Some(d) if d.nylas == Some("gmail") => t(lang, Msg::SignInWithGoogle),
+        _ => t(lang, Msg::SignInWithMicrosoft),
+    };
+    let suggestion = detection.and_then(|d| d.suggestion.as_deref());
+    let reason = detection.and_then(|d| d.reason.as_deref());
     let manual = auth == "manual";
     // Hidden fields are still posted: prefilled only when they are shown, so that a verified
     // answer is never replaced by servers the user did not see.
     let incoming = detection.filter(|_| manual).and_then(|d| d.incoming.as_ref());
     let outgoing = detection.filter(|_| manual).and_then(|d| d.outgoing.as_ref());
-    let value = |text: Option<String>| text.map(|v| escape(&v)).unwrap_or_default();
-    format!(
-        r#"<p id="done" class="success" role="status" hidden></p>
-<form id="login" method="post" action="{base}/login?lang={lang_code}" novalidate data-base="{base}" data-show="{show_password_text}" data-hide="{hide_password_text}" data-how="{how}" data-password="{password_text}" data-app-password="{app_password_text}" data-google="{google}" data-microsoft="{microsoft}" data-sign-in="{submit_sign_in}" data-success="{success}" data-help="{help_text}" data-unavailable="{unavailable}" data-confirm="{confirm}" data-enter="{enter}">
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="email">{email_label}</label>
-<input id="email" name="email" type="email" inputmode="email" autocapitalize="off" spellcheck="false" autocomplete="email" required value="{email}">
-<div aria-live="polite">
-{suggestion}
-{reason}
-{provider}
-<div id="steps-block"{steps_hidden}>
-<p id="steps-title">{steps_title}</p>
-<ol id="steps">{steps}</ol>
-</div>
-</div>
-<label for="name">{name_label}</label>
-<input id="name" name="name" autocomplete="name" value="{name}">
-<fieldset id="manual"{manual_hidden}>
-<legend id="manual-legend">{legend}</legend>
-<label for="imap_host">{incoming_label}</label>
-<input id="imap_host" name="imap_host" value="{imap_host}">
-<label for="imap_port">{port}</label>
-<input id="imap_port" name="imap_port" inputmode="numeric" value="{imap_port}">
-<label for="smtp_host">{outgoing_label}</label>
-<input id="smtp_host" name="smtp_host" value="{smtp_host}">
-<label for="smtp_port">{port}</label>
-<input id="smtp_port" name="smtp_port" inputmode="numeric" value="{smtp_port}">
-</fieldset>
-<div id="password-field"{password_hidden}>
-<label id="password-label" for="password">{password_label}</label>
-<input id="password" name="password" type="password" autocomplete="current-password">
-{help}
-</div>
-{oauth}
-{error}
-<button id="submit" type="submit"{submit_hidden}>{submit}</button>
-</form>"#,
-        csrf = escape(csrf),
-        base = escape(&crate::guard::base_path()),
-        lang_code = lang.code(),
-        show_password_text = t(lang, Msg::ShowPassword),
-        hide_password_text = t(lang, Msg::HidePassword),
-        how = t(lang, Msg::HowTo),
-        steps_hidden = hidden(!steps.is_empty()),
-        steps_title = t(lang, Msg::StepsTitle),
-        password_text = t(lang, Msg::Password),
-        app_password_text = t(lang, Msg::AppPassword),
-        google = t(lang, Msg::SignInWithGoogle),
-        microsoft = t(lang, Msg::SignInWithMicrosoft),
-        submit_sign_in = t(lang, Msg::SignIn),
-        success = t(lang, Msg::Success),
-        help_text = t(lang, Msg::Help),
-        unavailable = t(lang, Msg::ApiUnavailable),
-        email_label = t(lang, Msg::Email),
-        email = escape(state.email),
-        name_label = t(lang, Msg::Name),
-        name = escape(state.name),
-        manual_hidden = hidden(manual),
-        legend = if detection.is_some_and(|d| !d.detected) {
-            t(lang, Msg::EnterServers)
-        } else {
-            t(lang, Msg::ConfirmServers)
-        },
-        confirm = t(lang, Msg::ConfirmServers),
-        enter = t(lang, Msg::EnterServers),
-        incoming_label = t(lang, Msg::IncomingServer),
-        outgoing_label = t(lang, Msg::OutgoingServer),
-        port = t(lang, Msg::Port),
-        imap_host = value(incoming.map(|s| s.host.clone())),
-        imap_port = value(incoming.map(|s| s.port.to_string())),
-        smtp_host = value(outgoing.map(|s| s.host.clone())),
-        smtp_port = value(outgoing.map(|s| s.port.to_string())),
-        password_hidden = hidden(show_password),
-        // A provider without mail access for other apps: its note is all there is to show.
-        submit_hidden = hidden(auth != "unsupported"),
-        submit = if detection.is_some() { t(lang, Msg::SignIn) } else { t(lang, Msg::Continue) },
-    )
+    let legend = if detection.is_some_and(|d| !d.detected) {
+        t(lang, Msg::EnterServers)
+    } else {
+        t(lang, Msg::ConfirmServers)
+    };
+    html! {
+        p #done class="success" role="status" hidden {}
+        form #login method="post" action={ (base) "/login?lang=" (lang.code()) } novalidate
+            data-base=(base) data-show=(t(lang, Msg::ShowPassword))
+            data-hide=(t(lang, Msg::HidePassword)) data-how=(t(lang, Msg::HowTo))
+            data-password=(t(lang, Msg::Password)) data-app-password=(t(lang, Msg::AppPassword))
+            data-google=(t(lang, Msg::SignInWithGoogle))
+            data-microsoft=(t(lang, Msg::SignInWithMicrosoft))
+            data-sign-in=(t(lang, Msg::SignIn)) data-success=(t(lang, Msg::Success))
+            data-help=(t(lang, Msg::Help)) data-unavailable=(t(lang, Msg::ApiUnavailable))
+            data-confirm=(t(lang, Msg::ConfirmServers)) data-enter=(t(lang, Msg::EnterServers)) {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="email" { (t(lang, Msg::Email)) }
+            input #email name="email" type="email" inputmode="email" autocapitalize="off"
+                spellcheck="false" autocomplete="email" required value=(state.email);
+            div aria-live="polite" {
+                p #suggestion hidden[suggestion.is_none()] {
+                    (t(lang, Msg::DidYouMean)) " "
+                    button type="button" class="link" data-email=(suggestion.unwrap_or_default()) {
+                        (suggestion.unwrap_or_default())
+                    }
+                    "?"
+                }
+                p #reason class="notice" hidden[reason.is_none()] { (reason.unwrap_or_default()) }
+                p #provider class="provider" hidden[provider.is_none()] {
+                    (provider.unwrap_or_default())
+                }
+                div #steps-block hidden[steps.is_empty()] {
+                    p #steps-title { (t(lang, Msg::StepsTitle)) }
+                    ol #steps {
+                        @for required in steps {
+                            (step(lang, required, state.failed_step == Some(required.step)))
+                        }
+                    }
+                }
+            }
+            label for="name" { (t(lang, Msg::Name)) }
+            input #name name="name" autocomplete="name" value=(state.name);
+            fieldset #manual hidden[!manual] {
+                legend #manual-legend { (legend) }
+                label for="imap_host" { (t(lang, Msg::IncomingServer)) }
+                input #imap_host name="imap_host" value=[incoming.map(|s| &s.host)];
+                label for="imap_port" { (t(lang, Msg::Port)) }
+                input #imap_port name="imap_port" inputmode="numeric"
+                    value=[incoming.map(|s| s.port)];
+                label for="smtp_host" { (t(lang, Msg::OutgoingServer)) }
+                input #smtp_host name="smtp_host" value=[outgoing.map(|s| &s.host)];
+                label for="smtp_port" { (t(lang, Msg::Port)) }
+                input #smtp_port name="smtp_port" inputmode="numeric"
+                    value=[outgoing.map(|s| s.port)];
+            }
+            div #password-field hidden[!show_password] {
+                label #password-label for="password" { (password_label) }
+                input #password name="password" type="password" autocomplete="current-password";
+                a #help href=[help_url] rel="noopener" hidden[help_url.is_none()] {
+                    (t(lang, Msg::Help))
+                }
+            }
+            a #oauth class="button" href=[oauth.map(|d| d.sign_in_url.as_deref().unwrap_or("#"))]
+                hidden[oauth.is_none()] {
+                @if oauth.is_some() { (oauth_label) }
+            }
+            @match state.error {
+                Some((message, help)) => {
+                    p #error class="error" role="alert" {
+                        (message)
+                        @if let Some(url) = help {
+                            " " a href=(url) rel="noopener" { (t(lang, Msg::Help)) }
+                        }
+                    }
+                }
+                None => { p #error class="error" role="alert" hidden {} }
+            }
+            // A provider without mail access for other apps: its note is all there is to show.
+            button #submit type="submit" hidden[auth == "unsupported"] {
+                @if detection.is_some() { (t(lang, Msg::SignIn)) } @else { (t(lang, Msg::Continue)) }
+            }
+        }
+    }
 }
 
 /// `:root { --brand: … }` from the configuration (only a CSS colour is let through).
@@ -336,5 +251,50 @@ mod tests {
             r#"<li data-step="app-password" class="failed" aria-current="step">Make an app password."#
         ));
         assert!(!html.contains("a developer's note"), "notes stay in the JSON");
+    }
+
+    /// Every value that reaches the page from a request, the configuration or a detection is
+    /// escaped, in text and in attributes alike.
+    #[test]
+    fn every_value_is_escaped() {
+        let hostile = r#""><script>alert(1)</script>"#;
+        let view = DetectView {
+            email: hostile.into(),
+            detected: false,
+            provider: Some(hostile.into()),
+            nylas: Some("imap"),
+            auth: "manual",
+            trust: None,
+            source: None,
+            sign_in_url: None,
+            help_url: Some(hostile.into()),
+            notes: Vec::new(),
+            requires: vec![StepView { step: "enable-imap", url: Some(hostile.into()), text: "x" }],
+            incoming: Some(crate::flow::ServerView {
+                host: hostile.into(),
+                port: 993,
+                security: "tls",
+            }),
+            outgoing: None,
+            suggestion: Some(hostile.into()),
+            reason: Some(hostile.into()),
+        };
+        let state = PageState {
+            email: hostile,
+            name: hostile,
+            detection: Some(&view),
+            error: Some((hostile, Some(hostile))),
+            ..PageState::default()
+        };
+        let brand = Brand {
+            name: hostile.into(),
+            logo_url: Some(hostile.into()),
+            support_url: Some(hostile.into()),
+            ..Brand::default()
+        };
+        let html = render(&brand, Lang::En, hostile, &state, false);
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(html.contains(r#"value="&quot;&gt;&lt;script&gt;"#), "{html}");
     }
 }
