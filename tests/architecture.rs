@@ -108,3 +108,112 @@ fn providers_build_on_the_kernel_and_products_on_the_facade() {
     assert_eq!(nativeauth_dependencies(&root().join("crates/server/Cargo.toml")), server);
     assert!(nativeauth_dependencies(&root().join("crates/core/Cargo.toml")).is_empty());
 }
+
+/// The top-level modules of a crate a file names: `crate::m`, `crate::{m, …}`, and, in a file
+/// at the crate root, `super::m`.
+fn named_modules(text: &str, at_root: bool) -> BTreeSet<String> {
+    let mut names = crate_modules(text);
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::{") {
+        let list = &rest[at + "crate::{".len()..];
+        let end = list.find('}').unwrap_or(list.len());
+        for item in list[..end].split(',') {
+            let name: String = item
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                names.insert(name);
+            }
+        }
+        rest = &list[end..];
+    }
+    if at_root {
+        for (at, _) in text.match_indices("super::") {
+            let name: String = text[at + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+/// A circle among `graph`'s nodes (a path that comes back to its start), if there is one.
+fn find_circle(
+    graph: &std::collections::BTreeMap<String, BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &std::collections::BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut circle = path[start..].to_vec();
+            circle.push(node.to_owned());
+            return Some(circle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(circle) = visit(next, graph, path, done) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph.keys().find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+/// No crate of the workspace has modules that import each other in a circle: each module
+/// builds only on modules below it, so any one can be read (and moved) with what it names.
+#[test]
+fn no_module_imports_come_back_around_in_any_crate() {
+    let mut crates = vec![root().join("src")];
+    for dir in ["crates", "crates/providers"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let src = entry.unwrap().path().join("src");
+            if src.is_dir() {
+                crates.push(src);
+            }
+        }
+    }
+    let mut checked = 0;
+    for src in &crates {
+        let mut graph: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+        for file in rust_files(src) {
+            let relative = file.strip_prefix(src).unwrap();
+            let top = relative.components().next().unwrap().as_os_str().to_str().unwrap();
+            let top = top.trim_end_matches(".rs").to_owned();
+            if top == "lib" || top == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let at_root = relative.components().count() == 1;
+            graph.entry(top.clone()).or_default().extend(named_modules(&text, at_root));
+        }
+        let modules: BTreeSet<String> = graph.keys().cloned().collect();
+        for (module, names) in &mut graph {
+            names.retain(|name| name != module && modules.contains(name));
+        }
+        if let Some(circle) = find_circle(&graph) {
+            panic!(
+                "{}: modules import each other in a circle: {}",
+                src.display(),
+                circle.join(" → ")
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} crates checked");
+}

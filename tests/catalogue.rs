@@ -1,7 +1,7 @@
 //! The built-in catalogue's data, through the facade.
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a failed unwrap is a failed test; counts are printed
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use nativeauth::providers::catalogue::{CatalogueChoice, builtin};
 use nativeauth::{
@@ -358,6 +358,11 @@ const UNCONFIRMED: &[(&str, &str)] = &[
     ("sohu.com", "only mutt-wizard's list, plaintext ports"),
     ("139.com", "POP3 only in the sources found"),
     ("nate.com", "only a 2011 K-9 Mail entry"),
+    (
+        "hanmail.net",
+        "old K-9 Mail and AOSP lists name imap.hanmail.net and the local part, the ISPDB's \
+         daum.net entry imap.daum.net and the whole address",
+    ),
     ("docomo.ne.jp", "the user name is the d ACCOUNT ID, not derivable from the address"),
     ("ezweb.ne.jp", "the user name is an au ID, not the address; no au page found"),
     ("au.com", "as ezweb.ne.jp"),
@@ -376,7 +381,8 @@ fn the_most_used_regional_domains_answer_offline() {
     let catalogue = builtin();
     let unconfirmed = |domain: &str| UNCONFIRMED.iter().any(|(d, _)| *d == domain);
     let mut problems = Vec::new();
-    let (mut asked, mut known) = (0, 0);
+    // A domain counted in two regions (gmail.com) counts once in the total.
+    let (mut asked, mut known) = (BTreeSet::new(), BTreeSet::new());
     for (region, domains) in REGIONS {
         let answered = domains.iter().filter(|d| catalogue.lookup(d).is_some()).count();
         for domain in *domains {
@@ -390,14 +396,14 @@ fn the_most_used_regional_domains_answer_offline() {
             }
         }
         println!("{region}: {answered} / {} answer offline", domains.len());
-        asked += domains.len();
-        known += answered;
+        asked.extend(domains.iter().copied());
+        known.extend(domains.iter().copied().filter(|d| catalogue.lookup(d).is_some()));
     }
     for (domain, reason) in UNCONFIRMED {
         if !REGIONS.iter().any(|(_, domains)| domains.contains(domain)) {
             problems.push(format!("unconfirmed {domain} ({reason}) is in no region"));
         }
     }
-    println!("all regions: {known} / {asked} answer offline");
+    println!("all regions: {} / {} answer offline", known.len(), asked.len());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

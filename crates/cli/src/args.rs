@@ -7,6 +7,9 @@ use clap::Parser;
 use nativeauth::IpRange;
 use nativeauth::Url;
 
+/// The login servers' namespace in a fleet's Redis (`--cache-namespace`'s default).
+pub(crate) const PRODUCTION_NAMESPACE: &str = "nativeauth";
+
 /// Find who hosts a mailbox and which servers and settings to use, and show why.
 ///
 /// Exit status: 0 detected, 1 nothing found, 2 bad usage or invalid address,
@@ -74,7 +77,7 @@ pub(crate) struct Args {
     /// The --cache namespace: the login servers' (`nativeauth`) by default; another one (a
     /// test or staging fleet's) also takes answers found under settings that change what may
     /// be trusted. A value stays bound to its namespace.
-    #[arg(long, value_name = "NAME", default_value = crate::fleet::PRODUCTION_NAMESPACE, requires = "cache")]
+    #[arg(long, value_name = "NAME", default_value = PRODUCTION_NAMESPACE, requires = "cache")]
     pub(crate) cache_namespace: String,
 
     /// How many addresses --batch works on at once.

@@ -12,10 +12,7 @@ use nativeauth::DiscoveryConfig;
 use nativeauth::keys::{KeyPurpose, RootKey};
 use nativeauth::redis::RedisStore;
 
-use crate::args::Args;
-
-/// The login servers' namespace.
-pub(crate) const PRODUCTION_NAMESPACE: &str = "nativeauth";
+use crate::args::{Args, PRODUCTION_NAMESPACE};
 
 /// The bound of one call to the `--cache` Redis.
 const SHARED_TIMEOUT: Duration = Duration::from_millis(250);

@@ -1,9 +1,7 @@
 //! `--payload v2|v3`: the request body a detection leads to, with placeholders for secrets.
 
-use nativeauth::connect::{
-    AuthorizeRequest, Consent, Credentials, CustomAuthRequest, Scopes, V3Provider,
-};
-use nativeauth::{Detection, EmailAddress, NylasProvider};
+use nativeauth::connect::{AuthorizeRequest, Consent, Credentials, CustomAuthRequest, Scopes};
+use nativeauth::{Detection, EmailAddress};
 
 use crate::args::{Args, PayloadVersion};
 
@@ -21,19 +19,7 @@ pub(crate) fn build(
     email: &EmailAddress,
     detection: &Detection,
 ) -> anyhow::Result<(String, Vec<String>)> {
-    let wants_oauth = match version {
-        PayloadVersion::V2 => matches!(
-            detection.provider.nylas,
-            NylasProvider::Gmail
-                | NylasProvider::Office365
-                | NylasProvider::Outlook
-                | NylasProvider::Hotmail
-        ),
-        PayloadVersion::V3 => matches!(
-            V3Provider::from_nylas(detection.provider.nylas),
-            V3Provider::Google | V3Provider::Microsoft
-        ),
-    };
+    let wants_oauth = detection.provider.nylas.requires_oauth();
     let credentials = if wants_oauth {
         Credentials::oauth(
             OAUTH_CLIENT_ID,

@@ -276,16 +276,13 @@ async fn refused_by_servers(
         settings.get(field).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0)
     };
     let plain_allowed = settings.get("ssl_required").and_then(Value::as_bool) == Some(false);
-    let server = |protocol, host: &str, port: u16, username: &str| {
-        let implicit = matches!(port, 993 | 465);
-        Server {
-            protocol,
-            host: host.to_owned(),
-            port,
-            security: if implicit { Security::Tls } else { Security::StartTls },
-            username: UsernameTemplate::new(username),
-            auth: vec![AuthMethod::PasswordCleartext],
-        }
+    let server = |protocol, host: &str, port: u16, username: &str| Server {
+        protocol,
+        host: host.to_owned(),
+        port,
+        security: Security::for_typed_port(port),
+        username: UsernameTemplate::new(username),
+        auth: vec![AuthMethod::PasswordCleartext],
     };
     let imap_user = text("imap_username");
     let smtp_user = settings.get("smtp_username").and_then(Value::as_str).unwrap_or(imap_user);

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::flow::App;
+use crate::app::App;
 use crate::result::SignInResult;
 
 /// The header carrying the signature.

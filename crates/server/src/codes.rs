@@ -153,7 +153,8 @@ impl Codes {
         if let Some(shared) = &self.shared {
             match shared.take(&hash, now).await {
                 SharedTake::Done(result) => {
-                    // A copy kept here when the write's answer was late is spent with it.
+                    // Whatever the fleet says (the result, used, expired), a copy kept here when
+                    // the write's answer was late is spent with it: a code is never good twice.
                     self.memory.lock().unwrap_or_else(PoisonError::into_inner).remove(&hash);
                     return result;
                 }

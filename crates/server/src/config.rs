@@ -47,8 +47,9 @@ pub enum Api {
 
 /// Everything about the server that is not a secret: the TOML file's keys are these fields'
 /// names, and [`ServerConfigBuilder`] sets them from code. `Default` gives each field the default
-/// its doc names; no default belongs to the sandbox (`client_id` is empty until set).
-#[derive(Debug, Clone, Deserialize)]
+/// its doc names; no default belongs to the sandbox (`client_id` is empty until set). `Debug`
+/// hides the password a `redis_url` may hold.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// The page's look.
@@ -161,6 +162,57 @@ pub struct OAuthConfig {
     /// Microsoft Graph's base URL, asked for the user principal name when the ID token does
     /// not vouch for an address. Default: `https://graph.microsoft.com`.
     pub graph_url: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("brand", &self.brand)
+            .field("api", &self.api)
+            .field("api_url", &self.api_url)
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .field("callback_url", &self.callback_url)
+            .field("success_url", &self.success_url)
+            .field("require_signed_start", &self.require_signed_start)
+            .field("google_sign_in_url", &self.google_sign_in_url)
+            .field("microsoft_sign_in_url", &self.microsoft_sign_in_url)
+            .field("preflight", &self.preflight)
+            .field("typed_servers", &self.typed_servers)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("https", &self.https)
+            .field("public_url", &self.public_url)
+            .field("login_attempts_per_minute", &self.login_attempts_per_minute)
+            .field("detections_per_minute", &self.detections_per_minute)
+            .field("allow_loopback_http", &self.allow_loopback_http)
+            .field("client_ip_header", &self.client_ip_header)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("max_network_detections", &self.max_network_detections)
+            .field("cache_mib", &self.cache_mib)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("oauth_google", &self.oauth_google)
+            .field("oauth_microsoft", &self.oauth_microsoft)
+            .finish()
+    }
+}
+
+/// `url` without the password of its user information (`redis://:secret@host` shows as
+/// `redis://:[REDACTED]@host`); a URL that does not parse shows as `[REDACTED]`.
+fn redact_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("[REDACTED]"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "[REDACTED]".to_owned(),
+    }
 }
 
 impl Default for Settings {
@@ -544,13 +596,11 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// This server's public origin ([`Settings::public_url`]); an `https` origin also turns on
-    /// [`Settings::https`].
+    /// This server's public origin ([`Settings::public_url`]), and [`Settings::https`] to
+    /// whether it is an `https` origin (the file and [`edit`](Self::edit) set both apart).
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
-        if url.starts_with("https://") {
-            self.settings.https = true;
-        }
+        self.settings.https = url.starts_with("https://");
         self.settings.public_url = Some(url);
         self
     }
@@ -597,25 +647,7 @@ impl ServerConfigBuilder {
         self.finish(false)
     }
 
-    /// Starts the local connect sandbox on a free loopback port and returns the configuration
-    /// set up to sign in against it (its API URL, client id and secrets, loopback http), marked
-    /// as the sandbox (its pages say so; `success_url` may be left out). For development and
-    /// tests only: it accepts every password but `wrong`. Keep the [`RunningSandbox`]: the
-    /// sandbox stops when it is dropped.
-    ///
-    /// # Errors
-    /// [`SandboxError`] when no loopback port can be bound.
-    ///
-    /// [`RunningSandbox`]: crate::RunningSandbox
-    /// [`SandboxError`]: crate::SandboxError
-    pub async fn build_sandbox(
-        self,
-    ) -> Result<(ServerConfig, crate::RunningSandbox), crate::SandboxError> {
-        let config = self.finish(true);
-        crate::sandbox::start(config).await
-    }
-
-    fn finish(self, sandbox: bool) -> ServerConfig {
+    pub(crate) fn finish(self, sandbox: bool) -> ServerConfig {
         let settings = self.settings;
         let mut discovery = self.discovery.unwrap_or_default().to_builder();
         if let Some(limit) = settings.max_network_detections {

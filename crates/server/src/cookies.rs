@@ -44,7 +44,7 @@ pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str, https: bool) -> Optio
 /// Scoped to the path the router is mounted at, but with `__Host-`, which requires `Path=/`.
 pub(crate) fn set(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
     let name = full_name(name, secure);
-    let base = crate::guard::base_path();
+    let base = crate::base_path::base_path();
     let path = if secure || base.is_empty() { "/".to_owned() } else { base };
     let secure = if secure { "; Secure" } else { "" };
     format!(

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app::App;
 use crate::codes::Refusal;
-use crate::flow::App;
 use crate::guard::{bearer, is_json};
 use crate::signing::constant_time_eq;
 

@@ -10,19 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::flow::App;
-
-tokio::task_local! {
-    /// The path the router is mounted at (`/connect`; empty at the root), for the URLs the
-    /// page and its cookies use. Set around each request by [`headers_and_access_log`] from
-    /// axum's `NestedPath`.
-    static BASE_PATH: String;
-}
-
-/// The path the router is mounted at, for this request (empty at the root).
-pub(crate) fn base_path() -> String {
-    BASE_PATH.try_with(Clone::clone).unwrap_or_default()
-}
+use crate::app::App;
 
 /// The client's address (`None` when the router is served without connect info).
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +64,8 @@ pub(crate) async fn headers_and_access_log(
     } else {
         // The whole request, a body sent a byte at a time included, ends by its deadline.
         let lang = crate::i18n::from_query(request.uri().query());
-        let scoped = crate::i18n::Lang::scope(lang, BASE_PATH.scope(base, next.run(request)));
+        let scoped =
+            crate::i18n::Lang::scope(lang, crate::base_path::scope(base, next.run(request)));
         match tokio::time::timeout(deadline, scoped).await {
             Ok(response) => response,
             Err(_) => {

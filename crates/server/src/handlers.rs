@@ -9,21 +9,22 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use nativeauth::providers::catalogue::{CatalogueChoice, lookup_domain};
 use nativeauth::secrecy::SecretString;
 use std::collections::HashMap;
 
-use nativeauth::{EmailAddress, FailureKind, NylasProvider};
+use nativeauth::connect::V3Provider;
+use nativeauth::{EmailAddress, FailureKind};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app::App;
 use crate::cookies::{self, CSRF_COOKIE, STATE_COOKIE, STATE_LIMIT};
-use crate::flow::{
-    self, App, BUSY_RETRY_AFTER, DetectView, LoginFailure, LoginInput, ManualServers,
-};
+use crate::flow::{self, BUSY_RETRY_AFTER, DetectView, LoginFailure, LoginInput, ManualServers};
 use crate::guard::{Caller, ClientIp, caller, is_json};
 use crate::i18n::{Lang, Msg, t};
-use crate::oauth::{FLOW_COOKIE, FLOW_LIFETIME, Finished, OAuthError, OAuthProvider};
+use crate::oauth::{FLOW_COOKIE, Finished, OAuthError};
+use crate::oauth_flow::FLOW_LIFETIME;
+use crate::oauth_provider::OAuthProvider;
 use crate::page::{PageState, render};
 use crate::start_link::{self, LinkCheck};
 
@@ -172,17 +173,6 @@ fn start_refusal(
     })
 }
 
-/// Whether detecting `email` can use the network (catalogue answers cannot, and are free).
-fn needs_network(app: &App, email: &EmailAddress) -> bool {
-    if app.discovery.config().is_offline() {
-        return false;
-    }
-    // From the configuration: a whole discovery context is not needed to read one option.
-    let choice = app.discovery.config().provider_options::<CatalogueChoice>();
-    lookup_domain(&choice, email.domain()).is_none()
-}
-
-/// Detects `email`, counting a network detection against the client's budget.
 /// Why a detection was not run.
 enum DetectRefusal {
     /// This client asked too often; wait this long.
@@ -191,13 +181,15 @@ enum DetectRefusal {
     Busy,
 }
 
+/// Detects `email`, counting a detection that needs the network against the client's budget
+/// (catalogue and cached answers are free).
 async fn detect_email(
     app: &App,
     ip: ClientIp,
     email: &EmailAddress,
     lang: Lang,
 ) -> Result<DetectView, DetectRefusal> {
-    if needs_network(app, email) {
+    if app.discovery.needs_network(email) {
         app.limits
             .check(&format!("detect:{}", ip.key()), app.config.settings.detections_per_minute)
             .await
@@ -896,14 +888,14 @@ async fn oauth_link(
         tracing::info!(domain = email.domain(), "oauth: another account than typed signed in");
     }
     let report = app.discovery.discover(&email).await;
-    let fits = |nylas: NylasProvider| match finished.provider {
-        OAuthProvider::Google => nylas == NylasProvider::Gmail,
-        OAuthProvider::Microsoft => matches!(
-            nylas,
-            NylasProvider::Office365 | NylasProvider::Outlook | NylasProvider::Hotmail
-        ),
+    // The mailbox must be one this OAuth flow's grant opens: the provider v3 would connect.
+    let grant_opens = match finished.provider {
+        OAuthProvider::Google => V3Provider::Google,
+        OAuthProvider::Microsoft => V3Provider::Microsoft,
     };
-    let Some(detection) = report.best.filter(|d| fits(d.provider.nylas)) else {
+    let Some(detection) =
+        report.best.filter(|d| V3Provider::from_nylas(d.provider.nylas) == grant_opens)
+    else {
         app.metrics.login("oauth-wrong-account");
         return oauth_failure(
             app,

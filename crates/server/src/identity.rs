@@ -19,7 +19,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use nativeauth::EmailAddress;
 use serde_json::Value;
 
-use crate::oauth::OAuthProvider;
+use crate::oauth_provider::OAuthProvider;
 
 /// Clock skew allowed on `exp`.
 const LEEWAY_SECS: u64 = 60;

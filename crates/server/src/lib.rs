@@ -14,12 +14,13 @@
 //! the code for the result (the v2 access token included). The callback URL, if any, is only
 //! notified (signed with [`SIGNATURE_HEADER`], no secret).
 //!
-//! Features (all on by default): `binary` (the binary's command line and log output; an app
-//! embedding the router turns it off with `default-features = false`), `redis` (a fleet sharing
-//! a Redis, `redis_url`), and `exchange` and `microsoft`, passed through to `nativeauth`
-//! (discovery's Exchange autodiscover and Microsoft 365 providers; the catalogue and IMAP
-//! providers are always in).
+//! Features (both on by default): `binary` (the binary's command line and log output; an app
+//! embedding the router turns it off with `default-features = false`) and `redis` (a fleet
+//! sharing a Redis, `redis_url`; passed through to `nativeauth`). Every discovery provider is
+//! always in.
 
+mod app;
+mod base_path;
 mod callback;
 mod codes;
 mod colour;
@@ -35,6 +36,7 @@ mod limits;
 mod metrics;
 mod oauth;
 mod oauth_flow;
+mod oauth_provider;
 mod page;
 mod result;
 mod sandbox;
@@ -42,6 +44,7 @@ mod serve;
 mod signing;
 mod start_link;
 mod typed_servers;
+mod urls;
 
 use std::sync::Arc;
 
@@ -254,7 +257,8 @@ async fn only_metrics(
 }
 
 fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, ServerSetupError> {
-    let app = Arc::new(flow::App::new(config, hook)?);
+    let app = Arc::new(app::App::new(config, hook)?);
+    tracing::info!(providers = ?app.discovery.provider_ids(), "discovery's providers");
     Ok(Router::new()
         .route("/", get(handlers::page))
         .route("/login", post(handlers::login_form))

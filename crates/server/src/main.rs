@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     nativeauth::keys::RootKey::from_env()?;
     let secrets = Secrets::from_env();
     if args.sandbox {
-        let refusals = sandbox_refusals(&args, &file);
+        let refusals = sandbox_refusals(&args);
         if !refusals.is_empty() {
             anyhow::bail!(
                 "--sandbox accepts every password but `wrong` and signs with development secrets, \
@@ -97,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// What keeps `--sandbox` from starting: each a sentence naming what to remove.
-fn sandbox_refusals(args: &Args, file: &Settings) -> Vec<String> {
+fn sandbox_refusals(args: &Args) -> Vec<String> {
     let mut refusals = Vec::new();
     if !args.listen.ip().is_loopback() {
         refusals.push(format!(
@@ -105,15 +105,7 @@ fn sandbox_refusals(args: &Args, file: &Settings) -> Vec<String> {
             args.listen
         ));
     }
-    if file.https {
-        refusals.push("remove `https = true` from the configuration".to_owned());
-    }
-    if file.redis_url.is_some() {
-        refusals.push("remove `redis_url` from the configuration".to_owned());
-    }
-    if file.metrics_listen.is_some_and(|address| !address.ip().is_loopback()) {
-        refusals.push("`metrics_listen` is not a loopback address".to_owned());
-    }
+    // The settings themselves are refused by `build_sandbox`, for an embedding app too.
     for name in [
         "NATIVEAUTH_REDIS_URL",
         "NATIVEAUTH_CALLBACK_SECRET",

@@ -26,7 +26,6 @@
 //!   provider scopes (<https://developer.nylas.com/docs/v2/developer-guide-v2/authentication/authentication-scopes>).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use nativeauth::EmailAddress;
 use nativeauth::connect::Credentials;
@@ -49,41 +48,12 @@ use crate::identity::{
     Expected, GOOGLE_ISSUER, GRAPH_URL, Identity, IdentityError, MICROSOFT_ISSUER,
 };
 use crate::oauth_flow::{FlowSeal, Pending};
+pub(crate) use crate::oauth_provider::OAuthProvider;
 
-/// How long a started sign-in may take at the provider.
-pub(crate) const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// The cookie holding the flow's id.
 pub(crate) const FLOW_COOKIE: &str = "nativeauth_oauth";
 /// A token response larger than this is refused.
 const TOKEN_RESPONSE_LIMIT: usize = 64 * 1024;
-
-/// The two providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OAuthProvider {
-    /// Google accounts and Google Workspace.
-    Google,
-    /// Microsoft work and school accounts (Microsoft 365) and personal accounts.
-    Microsoft,
-}
-
-impl OAuthProvider {
-    /// The provider named in a route (`google`, `microsoft`).
-    pub(crate) fn from_path(name: &str) -> Option<Self> {
-        match name {
-            "google" => Some(Self::Google),
-            "microsoft" => Some(Self::Microsoft),
-            _ => None,
-        }
-    }
-
-    /// The route name.
-    pub(crate) const fn as_str(self) -> &'static str {
-        match self {
-            Self::Google => "google",
-            Self::Microsoft => "microsoft",
-        }
-    }
-}
 
 /// The OpenID Connect field of a token response.
 #[derive(Clone, Deserialize, Serialize)]
@@ -229,7 +199,7 @@ fn registration(
         .to_owned()
     });
     for url in [&authorize, &token, &config.redirect_uri, &graph_url] {
-        if crate::flow::usable_url(url, allow_http).is_none() {
+        if crate::urls::usable_url(url, allow_http).is_none() {
             return Err(ServerSetupError::Url { field, url: url.clone() });
         }
     }

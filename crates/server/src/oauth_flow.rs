@@ -5,7 +5,7 @@
 //! provider sends back: a cookie swapped from another flow is refused. Any server with the same
 //! root key can finish a flow another one started, and a flood of starts fills no table.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,7 +16,10 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
 use crate::cookies::Start;
-use crate::oauth::{FLOW_LIFETIME, OAuthProvider};
+use crate::oauth_provider::OAuthProvider;
+
+/// How long a started sign-in may take at the provider.
+pub(crate) const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// A flow waiting for the provider's redirect.
 pub(crate) struct Pending {

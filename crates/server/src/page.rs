@@ -33,7 +33,7 @@ pub(crate) fn render(
     state: &PageState<'_>,
     sandbox: bool,
 ) -> String {
-    let base = crate::guard::base_path();
+    let base = crate::base_path::base_path();
     let heading = t(lang, Msg::SignInTitle);
     let page = html! {
         (DOCTYPE)
@@ -254,47 +254,69 @@ mod tests {
     }
 
     /// Every value that reaches the page from a request, the configuration or a detection is
-    /// escaped, in text and in attributes alike.
+    /// escaped, in text and in attributes alike, in every state that shows it.
     #[test]
     fn every_value_is_escaped() {
         let hostile = r#""><script>alert(1)</script>"#;
-        let view = DetectView {
-            email: hostile.into(),
-            detected: false,
-            provider: Some(hostile.into()),
-            nylas: Some("imap"),
-            auth: "manual",
-            trust: None,
-            source: None,
-            sign_in_url: None,
-            help_url: Some(hostile.into()),
-            notes: Vec::new(),
-            requires: vec![StepView { step: "enable-imap", url: Some(hostile.into()), text: "x" }],
-            incoming: Some(crate::flow::ServerView {
-                host: hostile.into(),
-                port: 993,
-                security: "tls",
-            }),
-            outgoing: None,
-            suggestion: Some(hostile.into()),
-            reason: Some(hostile.into()),
-        };
-        let state = PageState {
-            email: hostile,
-            name: hostile,
-            detection: Some(&view),
-            error: Some((hostile, Some(hostile))),
-            ..PageState::default()
-        };
         let brand = Brand {
             name: hostile.into(),
             logo_url: Some(hostile.into()),
             support_url: Some(hostile.into()),
             ..Brand::default()
         };
-        let html = render(&brand, Lang::En, hostile, &state, false);
-        assert!(!html.contains("<script>alert"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
-        assert!(html.contains(r#"value="&quot;&gt;&lt;script&gt;"#), "{html}");
+        // `manual` shows the typed servers, `app-password` the help link, `oauth2` the
+        // provider's sign-in link.
+        for auth in ["manual", "app-password", "oauth2"] {
+            let view = DetectView {
+                email: hostile.into(),
+                detected: auth != "manual",
+                provider: Some(hostile.into()),
+                nylas: Some("gmail"),
+                auth,
+                trust: None,
+                source: None,
+                sign_in_url: Some(hostile.into()),
+                help_url: Some(hostile.into()),
+                notes: Vec::new(),
+                requires: vec![StepView {
+                    step: "enable-imap",
+                    url: Some(hostile.into()),
+                    text: "x",
+                }],
+                incoming: Some(crate::flow::ServerView {
+                    host: hostile.into(),
+                    port: 993,
+                    security: "tls",
+                }),
+                outgoing: None,
+                suggestion: Some(hostile.into()),
+                reason: Some(hostile.into()),
+            };
+            for closed in [false, true] {
+                let state = PageState {
+                    email: hostile,
+                    name: hostile,
+                    detection: Some(&view),
+                    error: Some((hostile, Some(hostile))),
+                    closed,
+                    ..PageState::default()
+                };
+                let html = render(&brand, Lang::En, hostile, &state, false);
+                assert!(!html.contains("<script>alert"), "{auth} closed={closed}: {html}");
+                let escaped = "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;";
+                // Title, logo, support link and the error; on the form also the CSRF token,
+                // email, suggestion (twice), reason, provider, step link, name and error link.
+                let expected = if closed { 4 } else { 13 };
+                let count = html.matches(escaped).count();
+                assert!(count >= expected, "{auth} closed={closed}: {count} escaped: {html}");
+                let link = format!(r#"href="{escaped}""#);
+                if !closed && auth == "app-password" {
+                    assert!(html.contains(&format!(r#"<a id="help" {link}"#)), "{html}");
+                }
+                if !closed && auth == "oauth2" {
+                    assert!(html.contains(&format!(r#"class="button" {link}"#)), "{html}");
+                }
+            }
+        }
     }
 }

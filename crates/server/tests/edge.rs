@@ -258,7 +258,9 @@ fn a_missing_secret_is_named_by_its_variable() {
     std::fs::write(&path, "client_id = \"c\"\nsuccess_url = \"https://app.example/done\"\n")
         .unwrap();
     let run = |app_secret: Option<&str>| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nativeauth-server"));
+        // Under `timeout`: a server that started after all fails the test instead of hanging it.
+        let mut command = std::process::Command::new("timeout");
+        command.arg("20").arg(env!("CARGO_BIN_EXE_nativeauth-server"));
         command.args(["--offline", "--listen", "127.0.0.1:0", "--config"]).arg(&path);
         for name in ["NATIVEAUTH_APP_SECRET", "NATIVEAUTH_KEY", "NATIVEAUTH_COOKIE_KEY"] {
             command.env_remove(name);

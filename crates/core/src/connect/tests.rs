@@ -615,3 +615,19 @@ fn a_provider_without_mail_access_is_refused_whatever_the_credentials_and_consen
         assert!(matches!(v3, Err(PayloadError::Unsupported { .. })), "{v3:?}");
     }
 }
+
+/// `NylasProvider::requires_oauth` is the rule the request builders follow: exactly those
+/// providers refuse a password, in v2 and in v3.
+#[test]
+fn exactly_the_providers_that_require_oauth_refuse_a_password() {
+    for nylas in NylasProvider::ALL {
+        let mut found = imap_detection();
+        found.provider = ProviderInfo::new(nylas.as_str(), nylas.as_str(), nylas);
+        let password = Credentials::password("pw");
+        let v2 =
+            AuthorizeRequest::new("cid", "C", &email("c@example.net"), &found, &password, scopes());
+        let v3 = CustomAuthRequest::new(&email("c@example.net"), &found, &password);
+        assert_eq!(v2.is_err(), nylas.requires_oauth(), "v2 {nylas}: {:?}", v2.err());
+        assert_eq!(v3.is_err(), nylas.requires_oauth(), "v3 {nylas}: {:?}", v3.err());
+    }
+}

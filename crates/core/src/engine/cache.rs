@@ -171,6 +171,14 @@ impl Cache {
         None
     }
 
+    /// Whether a fresh run for `address` at `domain` is kept (the domain's shared one serving
+    /// the address, or the address's own).
+    pub(super) fn holds(&self, domain: &str, address: &str) -> bool {
+        let Some(entries) = &self.entries else { return false };
+        self.fresh(entries, domain).is_some_and(|r| r.serves(address))
+            || self.fresh(entries, address).is_some()
+    }
+
     /// The cached run for `address` at `domain` (a shared one for the domain, the address's
     /// own, or the one another caller has started), or a new one.
     pub(super) async fn get_or_run<F, Fut>(

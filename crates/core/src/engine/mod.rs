@@ -253,6 +253,19 @@ impl Discovery {
         }
     }
 
+    /// Whether discovering `email` now would ask the network: discovery is not offline, no
+    /// fresh answer in this instance's cache serves the address, and no provider answers it
+    /// offline with what no network source could beat (a catalogue entry). A server charges
+    /// only such detections to a client's budget. (A fleet's shared cache is not asked: that
+    /// would itself be a network call.)
+    pub fn needs_network(&self, email: &EmailAddress) -> bool {
+        if self.config.offline || self.cache.holds(email.domain(), email.as_str()) {
+            return false;
+        }
+        let ctx = self.context();
+        !self.providers.iter().filter_map(|p| p.detect_offline(email, &ctx)).any(|d| unbeatable(&d))
+    }
+
     /// One uncached run: its result, and its trace.
     async fn run(&self, email: &EmailAddress) -> (CachedRun, Vec<Step>) {
         let started = Instant::now();
@@ -268,10 +281,7 @@ impl Discovery {
                 state.detections.push(detection);
             }
         }
-        let unbeatable = state
-            .detections
-            .iter()
-            .any(|d| d.rank_key() == (Source::Catalogue.rank(), Trust::Verified));
+        let unbeatable = state.detections.iter().any(unbeatable);
         let mut verdict = None;
         // Set when this run asks the network with a shared cache: its answer is published.
         let mut shared_turn: Option<SharedTurn> = None;
@@ -725,6 +735,11 @@ impl Verdict {
             },
         }
     }
+}
+
+/// An answer no network source can beat: a verified catalogue entry.
+fn unbeatable(detection: &Detection) -> bool {
+    detection.rank_key() == (Source::Catalogue.rank(), Trust::Verified)
 }
 
 /// Whether a provider's best possible answer would rank above every answer in hand.

@@ -465,3 +465,25 @@ async fn once_a_domains_answers_are_known_to_be_personal_other_users_do_not_wait
     assert_eq!(started.elapsed(), Duration::from_millis(1_000), "in parallel, not in turn");
     assert_eq!(runs.lock().unwrap()["corp.example"], 3);
 }
+
+#[tokio::test]
+async fn only_a_discovery_that_would_ask_the_network_needs_it() {
+    let provider = Counting::new(0);
+    let config = online().cache_ttl(Some(Duration::from_secs(60)), None).build();
+    let discovery = Discovery::with_providers(config, vec![Box::new(provider)]).unwrap();
+    let listed = EmailAddress::parse("a@listed.example").unwrap();
+    let unknown = EmailAddress::parse("a@unknown.example").unwrap();
+    assert!(!discovery.needs_network(&listed), "the catalogue answers it");
+    assert!(discovery.needs_network(&unknown));
+    assert!(discovery.discover(&unknown).await.is_detected());
+    assert!(!discovery.needs_network(&unknown), "now the cache answers it");
+    let other_user = EmailAddress::parse("b@unknown.example").unwrap();
+    assert!(!discovery.needs_network(&other_user), "the domain's answer serves every user");
+
+    let offline = Discovery::with_providers(
+        DiscoveryConfig::builder().offline(true).build(),
+        vec![Box::new(Counting::new(0))],
+    )
+    .unwrap();
+    assert!(!offline.needs_network(&unknown), "offline, nothing asks the network");
+}

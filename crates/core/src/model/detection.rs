@@ -59,6 +59,13 @@ impl NylasProvider {
             Self::Imap => "imap",
         }
     }
+
+    /// Whether the connect API links this provider's accounts only with an OAuth refresh
+    /// token, never a password: Google, Microsoft 365, and Outlook.com and Hotmail (Microsoft
+    /// turned password sign-in off for them). The same set in v2 and v3.
+    pub const fn requires_oauth(self) -> bool {
+        matches!(self, Self::Gmail | Self::Office365 | Self::Outlook | Self::Hotmail)
+    }
 }
 
 impl fmt::Display for NylasProvider {

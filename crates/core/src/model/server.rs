@@ -44,7 +44,8 @@ impl fmt::Display for Protocol {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
-    /// TLS from the first byte (autoconfig `SSL`, ports 993/995/465). Preferred (RFC 8314).
+    /// TLS from the first byte (autoconfig `SSL`; [`Security::for_typed_port`] names the
+    /// ports). Preferred (RFC 8314).
     Tls,
     /// A plaintext connection upgraded with STARTTLS.
     #[serde(rename = "starttls")]
@@ -67,6 +68,13 @@ impl Security {
     /// Whether credentials sent over this connection are encrypted.
     pub const fn is_encrypted(self) -> bool {
         !matches!(self, Self::Plain)
+    }
+
+    /// The encryption a server the user typed uses on `port`: TLS from the first byte on the
+    /// implicit-TLS ports (IMAPS 993, POP3S 995, SMTPS 465; RFC 8314), STARTTLS on any other.
+    /// Never plaintext: a typed server must encrypt.
+    pub const fn for_typed_port(port: u16) -> Self {
+        if matches!(port, 993 | 995 | 465) { Self::Tls } else { Self::StartTls }
     }
 }
 
