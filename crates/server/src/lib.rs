@@ -29,7 +29,6 @@ mod cookies;
 mod exchange;
 mod flow;
 mod guard;
-mod handlers;
 mod i18n;
 mod identity;
 mod limits;
@@ -39,6 +38,7 @@ mod oauth_flow;
 mod oauth_provider;
 mod page;
 mod result;
+mod routes;
 mod sandbox;
 mod serve;
 mod signing;
@@ -241,7 +241,7 @@ pub fn mount(at: &str, login: Router) -> Router {
 pub fn metrics_only(router: Router) -> Router {
     router
         .layer(axum::middleware::from_fn(only_metrics))
-        .layer(axum::Extension(handlers::OnMetricsListener))
+        .layer(axum::Extension(routes::ops::OnMetricsListener))
 }
 
 async fn only_metrics(
@@ -260,18 +260,18 @@ fn build(config: ServerConfig, hook: Option<Hook>) -> Result<Router, ServerSetup
     let app = Arc::new(app::App::new(config, hook)?);
     tracing::info!(providers = ?app.discovery.provider_ids(), "discovery's providers");
     Ok(Router::new()
-        .route("/", get(handlers::page))
-        .route("/login", post(handlers::login_form))
-        .route("/api/detect", post(handlers::detect))
-        .route("/api/login", post(handlers::login_json))
+        .route("/", get(routes::page::page))
+        .route("/login", post(routes::form::login_form))
+        .route("/api/detect", post(routes::api::detect))
+        .route("/api/login", post(routes::api::login_json))
         .route("/api/exchange", post(exchange::exchange))
-        .route("/oauth/{provider}/start", get(handlers::oauth_start))
-        .route("/oauth/callback", get(handlers::oauth_callback))
-        .route("/static/app.css", get(handlers::app_css))
-        .route("/static/app.js", get(handlers::app_js))
-        .route("/static/brand.css", get(handlers::brand_css))
-        .route("/healthz", get(handlers::healthz))
-        .route("/metrics", get(handlers::metrics))
+        .route("/oauth/{provider}/start", get(routes::oauth::oauth_start))
+        .route("/oauth/callback", get(routes::oauth::oauth_callback))
+        .route("/static/app.css", get(routes::assets::app_css))
+        .route("/static/app.js", get(routes::assets::app_js))
+        .route("/static/brand.css", get(routes::assets::brand_css))
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/metrics", get(routes::ops::metrics))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::headers_and_access_log))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app))

@@ -1,0 +1,170 @@
+//! The JSON API the page's script calls: `POST /api/detect` and `POST /api/login`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use nativeauth::{EmailAddress, FailureKind};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::responses::{busy, json_error, too_many};
+use super::sign_in::{LoginFields, clear_state, failure_response, sign_in};
+use crate::app::App;
+use crate::cookies::{self};
+use crate::flow::{self, DetectView};
+use crate::guard::{Caller, ClientIp, caller, is_json};
+use crate::i18n::{Lang, Msg, t};
+
+/// Why a detection was not run.
+pub(super) enum DetectRefusal {
+    /// This client asked too often; wait this long.
+    RateLimited(Duration),
+    /// Too many detections are using the network at once.
+    Busy,
+}
+
+/// Detects `email`, counting a detection that needs the network against the client's budget
+/// (catalogue and cached answers are free).
+pub(super) async fn detect_email(
+    app: &App,
+    ip: ClientIp,
+    email: &EmailAddress,
+    lang: Lang,
+) -> Result<DetectView, DetectRefusal> {
+    if app.discovery.needs_network(email) {
+        app.limits
+            .check(&format!("detect:{}", ip.key()), app.config.settings.detections_per_minute)
+            .await
+            .map_err(DetectRefusal::RateLimited)?;
+    }
+    let report = app.discovery.discover(email).await;
+    if report.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Busy) {
+        app.metrics.detection("none", "none", "busy", false);
+        tracing::warn!(domain = email.domain(), "detection refused: busy");
+        return Err(DetectRefusal::Busy);
+    }
+    let view = flow::detect_view(app, &report, lang);
+    if let Some(failure) = &report.failure {
+        // The whole story stays here, for the operator.
+        tracing::info!(domain = email.domain(), kind = ?failure.kind, reason = %failure.message, "nothing detected");
+    }
+    let cached = report.trace.first().is_some_and(|step| step.source == "cache");
+    let outcome = if view.detected { "detected" } else { "not-found" };
+    app.metrics.detection(
+        view.source.unwrap_or("none"),
+        view.trust.unwrap_or("none"),
+        outcome,
+        cached,
+    );
+    tracing::info!(
+        domain = email.domain(),
+        source = view.source.unwrap_or("none"),
+        trust = view.trust.unwrap_or("none"),
+        auth = view.auth,
+        "detected"
+    );
+    Ok(view)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DetectBody {
+    email: String,
+}
+
+/// The refusal of a body that is not JSON: a form or text body is what a cross-site page can
+/// post without asking, so the JSON endpoints take JSON only.
+pub(super) fn refuse_unless_json(headers: &HeaderMap) -> Option<Response> {
+    (!is_json(headers)).then(|| {
+        json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send Content-Type: application/json",
+        )
+    })
+}
+
+/// `POST /api/detect`: `{"email": "…"}` → what to ask the user for.
+pub(crate) async fn detect(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    if let Some(refused) = refuse_unless_json(&headers) {
+        return refused;
+    }
+    if caller(&app, &headers) == Caller::CrossSite {
+        return json_error(StatusCode::FORBIDDEN, "cross-site", "cross-site requests are refused");
+    }
+    let Ok(request) = serde_json::from_slice::<DetectBody>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "the body must be {\"email\": \"…\"}",
+        );
+    };
+    let email = match EmailAddress::parse(request.email.trim()) {
+        Ok(email) => email,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "kind": "invalid-email", "message": t(lang, Msg::InvalidEmail), "reason": error.to_string() })),
+            )
+                .into_response();
+        }
+    };
+    match detect_email(&app, ip, &email, lang).await {
+        Ok(view) => Json(view).into_response(),
+        Err(DetectRefusal::RateLimited(wait)) => too_many(lang, wait),
+        Err(DetectRefusal::Busy) => busy(lang),
+    }
+}
+
+/// `POST /api/login`: the page's sign-in. Browser requests only, from this server's page (or an
+/// allowed origin), with the CSRF token in `X-CSRF-Token`.
+pub(crate) async fn login_json(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    if let Some(refused) = refuse_unless_json(&headers) {
+        return refused;
+    }
+    if caller(&app, &headers) != Caller::SameOrigin {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "cross-site",
+            "sign-in requests come from the login page only",
+        );
+    }
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !cookies::csrf_valid(&app.cookie_key, &headers, token, app.config.settings.https) {
+        return json_error(StatusCode::FORBIDDEN, "session-expired", t(lang, Msg::SessionExpired));
+    }
+    let parsed = serde_json::from_slice::<LoginFields>(&body);
+    drop(body);
+    let Ok(fields) = parsed else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "the body must be a JSON object of the sign-in fields",
+        );
+    };
+    match sign_in(&app, ip, &headers, fields).await {
+        Ok(success) => {
+            let mut response = Json(success).into_response();
+            clear_state(&mut response, &app);
+            response
+        }
+        Err(failure) => failure_response(failure),
+    }
+}

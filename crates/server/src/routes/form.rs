@@ -1,0 +1,157 @@
+//! `POST /login`: the sign-in for browsers without JavaScript, answered with the page's next state.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use nativeauth::EmailAddress;
+
+use super::api::{DetectRefusal, detect_email};
+use super::responses::{insert_retry_after, page_response};
+use super::sign_in::{LoginFields, clear_state, sign_in};
+use crate::app::App;
+use crate::cookies::{self};
+use crate::flow::{self, BUSY_RETRY_AFTER};
+use crate::guard::{Caller, ClientIp, caller};
+use crate::i18n::{Lang, Msg, t};
+use crate::page::PageState;
+
+/// `POST /login`: the form, for browsers without JavaScript. Without a password it answers
+/// with the next step (what to ask for); with one it signs in.
+pub(crate) async fn login_form(
+    State(app): State<Arc<App>>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    Form(fields): Form<LoginFields>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let kept = Kept::from(&fields);
+    // As the JSON API: another site's page may not post here. A browser without these headers
+    // (a text browser) is let through; the CSRF token covers it.
+    if caller(&app, &headers) == Caller::CrossSite
+        || !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.settings.https)
+    {
+        let state = PageState {
+            email: &kept.email,
+            name: &kept.name,
+            error: Some((t(lang, Msg::SessionExpired), None)),
+            ..PageState::default()
+        };
+        return page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
+    }
+    let email = match EmailAddress::parse(fields.email.trim()) {
+        Ok(email) => email,
+        Err(_) => {
+            let state = PageState {
+                email: &kept.email,
+                name: &kept.name,
+                error: Some((t(lang, Msg::InvalidEmail), None)),
+                ..PageState::default()
+            };
+            return page_response(&app, &headers, StatusCode::BAD_REQUEST, &state, None);
+        }
+    };
+    let mut view = match detect_email(&app, ip, &email, lang).await {
+        Ok(view) => view,
+        Err(refusal) => {
+            let (status, msg, wait) = match refusal {
+                DetectRefusal::RateLimited(wait) => {
+                    (StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts, wait)
+                }
+                DetectRefusal::Busy => {
+                    (StatusCode::SERVICE_UNAVAILABLE, Msg::Busy, BUSY_RETRY_AFTER)
+                }
+            };
+            let state = PageState {
+                email: &kept.email,
+                name: &kept.name,
+                error: Some((t(lang, msg), None)),
+                ..PageState::default()
+            };
+            let mut response = page_response(&app, &headers, status, &state, None);
+            insert_retry_after(&mut response, wait);
+            return response;
+        }
+    };
+    if kept.manual && view.auth == "manual" {
+        // Keep what the user typed over what was detected.
+        view.auth = "manual";
+        view.incoming = Some(flow::ServerView {
+            host: kept.imap_host.clone(),
+            port: kept.imap_port.parse().unwrap_or(0),
+            security: "",
+        });
+        view.outgoing = Some(flow::ServerView {
+            host: kept.smtp_host.clone(),
+            port: kept.smtp_port.parse().unwrap_or(0),
+            security: "",
+        });
+    }
+    if !fields.has_password() || view.auth == "oauth2" {
+        let state = PageState {
+            email: &kept.email,
+            name: &kept.name,
+            detection: Some(&view),
+            ..PageState::default()
+        };
+        return page_response(&app, &headers, StatusCode::OK, &state, None);
+    }
+    match sign_in(&app, ip, &headers, fields).await {
+        Ok(success) => {
+            let mut response = match &success.redirect {
+                Some(url) => Redirect::to(url).into_response(),
+                None => {
+                    let state = PageState { success: true, ..PageState::default() };
+                    page_response(&app, &headers, StatusCode::OK, &state, None)
+                }
+            };
+            clear_state(&mut response, &app);
+            response
+        }
+        Err(failure) => {
+            if failure.kind == "confirm-servers" {
+                view.auth = "manual";
+            }
+            let state = PageState {
+                email: &kept.email,
+                name: &kept.name,
+                detection: Some(&view),
+                error: Some((&failure.message, failure.help_url.as_deref())),
+                failed_step: failure.step,
+                ..PageState::default()
+            };
+            let mut response = page_response(&app, &headers, failure.status, &state, None);
+            if let Some(wait) = failure.retry_after {
+                insert_retry_after(&mut response, wait);
+            }
+            response
+        }
+    }
+}
+
+/// What the form shows again after a failure: everything but the password.
+pub(super) struct Kept {
+    email: String,
+    name: String,
+    manual: bool,
+    imap_host: String,
+    imap_port: String,
+    smtp_host: String,
+    smtp_port: String,
+}
+
+impl From<&LoginFields> for Kept {
+    fn from(fields: &LoginFields) -> Self {
+        Self {
+            email: fields.email.clone(),
+            name: fields.name.clone(),
+            manual: !fields.imap_host.trim().is_empty() || !fields.smtp_host.trim().is_empty(),
+            imap_host: fields.imap_host.clone(),
+            imap_port: fields.imap_port.clone(),
+            smtp_host: fields.smtp_host.clone(),
+            smtp_port: fields.smtp_port.clone(),
+        }
+    }
+}
