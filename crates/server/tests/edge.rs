@@ -201,6 +201,20 @@ fn cookies_of_named(set_cookies: &[String]) -> String {
     set_cookies.iter().filter_map(|c| c.split(';').next()).collect::<Vec<_>>().join("; ")
 }
 
+/// A production configuration of `settings` (offline discovery, v2, the test app secret).
+fn offline_config(settings: nativeauth_server::Settings) -> nativeauth_server::ServerConfig {
+    let secrets = nativeauth_server::Secrets::builder()
+        .client_secret("s")
+        .app_secret(common::APP_SECRET)
+        .build();
+    nativeauth_server::ServerConfig::builder()
+        .settings(settings)
+        .client_id("client")
+        .secrets(secrets)
+        .discovery(DiscoveryConfig::builder().offline(true).build())
+        .build()
+}
+
 #[tokio::test]
 async fn https_without_public_url_does_not_start() {
     let file = nativeauth_server::Settings {
@@ -208,16 +222,7 @@ async fn https_without_public_url_does_not_start() {
         success_url: Some("https://app.example/welcome".into()),
         ..nativeauth_server::Settings::default()
     };
-    let secrets = nativeauth_server::Secrets::builder()
-        .client_secret("s")
-        .app_secret(common::APP_SECRET)
-        .build();
-    let config = nativeauth_server::ServerConfig::builder()
-        .settings(file)
-        .client_id("client")
-        .secrets(secrets)
-        .discovery(DiscoveryConfig::builder().offline(true).build())
-        .build();
+    let config = offline_config(file);
     let error = nativeauth_server::router(config).unwrap_err().to_string();
     assert!(error.contains("public_url"), "{error}");
 }
@@ -343,16 +348,7 @@ async fn with_metrics_listen_metrics_are_served_there_only() {
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
         ..nativeauth_server::Settings::default()
     };
-    let secrets = nativeauth_server::Secrets::builder()
-        .client_secret("s")
-        .app_secret(common::APP_SECRET)
-        .build();
-    let config = nativeauth_server::ServerConfig::builder()
-        .settings(file)
-        .client_id("client")
-        .secrets(secrets)
-        .discovery(DiscoveryConfig::builder().offline(true).build())
-        .build();
+    let config = offline_config(file);
     let router = nativeauth_server::router(config).unwrap();
     let page = common::serve(router.clone()).await;
     let metrics = common::serve(nativeauth_server::metrics_only(router)).await;

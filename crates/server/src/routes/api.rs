@@ -4,21 +4,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use nativeauth::{EmailAddress, FailureKind};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::PageJson;
 use super::responses::{busy, json_error, too_many};
 use super::sign_in::{LoginFields, clear_state, failure_response, sign_in};
 use crate::app::App;
 use crate::cookies::{self};
 use crate::flow::{self, DetectView};
-use crate::guard::{Caller, ClientIp, caller, is_json};
+use crate::guard::{Caller, ClientIp};
 use crate::i18n::{Lang, Msg, t};
 
 /// Why a detection was not run.
@@ -77,32 +77,13 @@ pub(super) struct DetectBody {
     email: String,
 }
 
-/// The refusal of a body that is not JSON: a form or text body is what a cross-site page can
-/// post without asking, so the JSON endpoints take JSON only.
-pub(super) fn refuse_unless_json(headers: &HeaderMap) -> Option<Response> {
-    (!is_json(headers)).then(|| {
-        json_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send Content-Type: application/json",
-        )
-    })
-}
-
 /// `POST /api/detect`: `{"email": "…"}` → what to ask the user for.
 pub(crate) async fn detect(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
-    headers: HeaderMap,
-    body: Bytes,
+    PageJson { headers, body, .. }: PageJson,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    if let Some(refused) = refuse_unless_json(&headers) {
-        return refused;
-    }
-    if caller(&app, &headers) == Caller::CrossSite {
-        return json_error(StatusCode::FORBIDDEN, "cross-site", "cross-site requests are refused");
-    }
     let Ok(request) = serde_json::from_slice::<DetectBody>(&body) else {
         return json_error(
             StatusCode::BAD_REQUEST,
@@ -132,14 +113,11 @@ pub(crate) async fn detect(
 pub(crate) async fn login_json(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
-    headers: HeaderMap,
-    body: Bytes,
+    PageJson { headers, body, caller }: PageJson,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    if let Some(refused) = refuse_unless_json(&headers) {
-        return refused;
-    }
-    if caller(&app, &headers) != Caller::SameOrigin {
+    // Not from a script without a browser either: the CSRF token is the page's.
+    if caller != Caller::SameOrigin {
         return json_error(
             StatusCode::FORBIDDEN,
             "cross-site",

@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 pub(crate) mod assets;
+mod extract;
 pub(crate) mod form;
 pub(crate) mod oauth;
 pub(crate) mod ops;
