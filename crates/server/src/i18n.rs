@@ -114,6 +114,19 @@ impl Lang {
     }
 }
 
+/// Each route reads the request's language once, as an extractor: `?lang=` (which the request
+/// middleware keeps for the request), else `Accept-Language` by q-value, else English.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
+}
+
 /// The `lang` query parameter of a request, when it names a language we speak.
 pub(crate) fn from_query(query: Option<&str>) -> Option<Lang> {
     query?

@@ -81,9 +81,9 @@ pub(super) struct DetectBody {
 pub(crate) async fn detect(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
-    PageJson { headers, body, .. }: PageJson,
+    lang: Lang,
+    PageJson { body, .. }: PageJson,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
     let Ok(request) = serde_json::from_slice::<DetectBody>(&body) else {
         return json_error(
             StatusCode::BAD_REQUEST,
@@ -113,9 +113,9 @@ pub(crate) async fn detect(
 pub(crate) async fn login_json(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
+    lang: Lang,
     PageJson { headers, body, caller }: PageJson,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
     // Not from a script without a browser either: the CSRF token is the page's.
     if caller != Caller::SameOrigin {
         return json_error(
@@ -137,7 +137,7 @@ pub(crate) async fn login_json(
             "the body must be a JSON object of the sign-in fields",
         );
     };
-    match sign_in(&app, ip, &headers, fields).await {
+    match sign_in(&app, ip, lang, &headers, fields).await {
         Ok(success) => {
             let mut response = Json(success).into_response();
             clear_state(&mut response, &app);

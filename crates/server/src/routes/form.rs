@@ -23,10 +23,10 @@ use crate::page::PageState;
 pub(crate) async fn login_form(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
+    lang: Lang,
     headers: HeaderMap,
     Form(fields): Form<LoginFields>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
     let kept = Kept::from(&fields);
     // As the JSON API: another site's page may not post here. A browser without these headers
     // (a text browser) is let through; the CSRF token covers it.
@@ -39,7 +39,7 @@ pub(crate) async fn login_form(
             error: Some((t(lang, Msg::SessionExpired), None)),
             ..PageState::default()
         };
-        return page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
+        return page_response(&app, lang, &headers, StatusCode::FORBIDDEN, &state, None);
     }
     let email = match EmailAddress::parse(fields.email.trim()) {
         Ok(email) => email,
@@ -50,7 +50,7 @@ pub(crate) async fn login_form(
                 error: Some((t(lang, Msg::InvalidEmail), None)),
                 ..PageState::default()
             };
-            return page_response(&app, &headers, StatusCode::BAD_REQUEST, &state, None);
+            return page_response(&app, lang, &headers, StatusCode::BAD_REQUEST, &state, None);
         }
     };
     let mut view = match detect_email(&app, ip, &email, lang).await {
@@ -70,7 +70,7 @@ pub(crate) async fn login_form(
                 error: Some((t(lang, msg), None)),
                 ..PageState::default()
             };
-            let mut response = page_response(&app, &headers, status, &state, None);
+            let mut response = page_response(&app, lang, &headers, status, &state, None);
             insert_retry_after(&mut response, wait);
             return response;
         }
@@ -96,15 +96,15 @@ pub(crate) async fn login_form(
             detection: Some(&view),
             ..PageState::default()
         };
-        return page_response(&app, &headers, StatusCode::OK, &state, None);
+        return page_response(&app, lang, &headers, StatusCode::OK, &state, None);
     }
-    match sign_in(&app, ip, &headers, fields).await {
+    match sign_in(&app, ip, lang, &headers, fields).await {
         Ok(success) => {
             let mut response = match &success.redirect {
                 Some(url) => Redirect::to(url).into_response(),
                 None => {
                     let state = PageState { success: true, ..PageState::default() };
-                    page_response(&app, &headers, StatusCode::OK, &state, None)
+                    page_response(&app, lang, &headers, StatusCode::OK, &state, None)
                 }
             };
             clear_state(&mut response, &app);
@@ -122,7 +122,7 @@ pub(crate) async fn login_form(
                 failed_step: failure.step,
                 ..PageState::default()
             };
-            let mut response = page_response(&app, &headers, failure.status, &state, None);
+            let mut response = page_response(&app, lang, &headers, failure.status, &state, None);
             if let Some(wait) = failure.retry_after {
                 insert_retry_after(&mut response, wait);
             }

@@ -26,13 +26,14 @@ use crate::page::PageState;
 /// The page showing an OAuth failure, with the address kept.
 pub(super) fn oauth_failure(
     app: &App,
+    lang: Lang,
     headers: &HeaderMap,
     status: StatusCode,
     email: &str,
     message: &str,
 ) -> Response {
     let state = PageState { email, error: Some((message, None)), ..PageState::default() };
-    page_response(app, headers, status, &state, None)
+    page_response(app, lang, headers, status, &state, None)
 }
 
 /// The page saying "too many attempts" when this client went past the sign-in budget of the
@@ -49,6 +50,7 @@ pub(super) async fn oauth_rate_limited(
     let wait = app.limits.check(&format!("{route}:{}", ip.key()), limit).await.err()?;
     let mut response = oauth_failure(
         app,
+        lang,
         headers,
         StatusCode::TOO_MANY_REQUESTS,
         email,
@@ -64,10 +66,10 @@ pub(crate) async fn oauth_start(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
     Path(provider): Path<String>,
+    lang: Lang,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
     let typed = query.get("email").map(String::as_str).unwrap_or_default();
     let Some(provider) =
         OAuthProvider::from_path(&provider).filter(|p| app.oauth.is_configured(*p))
@@ -77,6 +79,7 @@ pub(crate) async fn oauth_start(
     let Ok(email) = EmailAddress::parse(typed.trim()) else {
         return oauth_failure(
             &app,
+            lang,
             &headers,
             StatusCode::BAD_REQUEST,
             typed,
@@ -95,7 +98,7 @@ pub(crate) async fn oauth_start(
     let start = cookies::read_start(&app.cookie_key, &headers, app.config.settings.https);
     if let Some(refusal) = start_refusal(&app, &start, email.as_str(), lang) {
         app.metrics.login(refusal.kind);
-        return oauth_failure(&app, &headers, refusal.status, typed, &refusal.message);
+        return oauth_failure(&app, lang, &headers, refusal.status, typed, &refusal.message);
     }
     match app.oauth.start(
         provider,
@@ -125,6 +128,7 @@ pub(crate) async fn oauth_start(
             tracing::warn!(%error, "oauth sign-in not started");
             oauth_failure(
                 &app,
+                lang,
                 &headers,
                 StatusCode::SERVICE_UNAVAILABLE,
                 typed,
@@ -139,10 +143,10 @@ pub(crate) async fn oauth_start(
 pub(crate) async fn oauth_callback(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
+    lang: Lang,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
     // Each callback costs a token request with our client secret: a replayed flow cookie with
     // made-up codes must not get the client throttled at the provider.
     if let Some(refused) = oauth_rate_limited(&app, &headers, "oauth-callback", ip, "", lang).await
@@ -172,7 +176,7 @@ pub(crate) async fn oauth_callback(
             };
             app.metrics.login(kind);
             let email = email.as_ref().map_or("", EmailAddress::as_str);
-            oauth_failure(&app, &headers, status, email, t(lang, msg))
+            oauth_failure(&app, lang, &headers, status, email, t(lang, msg))
         }
         Ok(finished) => {
             // The page's language when the flow started: the provider's redirect carries none.
@@ -213,7 +217,14 @@ pub(super) async fn oauth_link(
                 Msg::OAuthOtherAccount,
                 &[("signed_in", email.as_str()), ("expected", pinned)],
             );
-            return oauth_failure(app, headers, StatusCode::FORBIDDEN, typed.as_str(), &message);
+            return oauth_failure(
+                app,
+                lang,
+                headers,
+                StatusCode::FORBIDDEN,
+                typed.as_str(),
+                &message,
+            );
         }
         tracing::info!(domain = email.domain(), "oauth: another account than typed signed in");
     }
@@ -229,6 +240,7 @@ pub(super) async fn oauth_link(
         app.metrics.login("oauth-wrong-account");
         return oauth_failure(
             app,
+            lang,
             headers,
             StatusCode::BAD_REQUEST,
             email.as_str(),
@@ -256,7 +268,7 @@ pub(super) async fn oauth_link(
                 None => {
                     let state =
                         PageState { email: email.as_str(), success: true, ..PageState::default() };
-                    page_response(app, headers, StatusCode::OK, &state, None)
+                    page_response(app, lang, headers, StatusCode::OK, &state, None)
                 }
             };
             clear_state(&mut response, app);
@@ -264,7 +276,7 @@ pub(super) async fn oauth_link(
         }
         Err(failure) => {
             app.metrics.login(failure.kind);
-            oauth_failure(app, headers, failure.status, email.as_str(), &failure.message)
+            oauth_failure(app, lang, headers, failure.status, email.as_str(), &failure.message)
         }
     }
 }

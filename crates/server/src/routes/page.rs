@@ -33,6 +33,7 @@ pub(crate) struct PageQuery {
 /// or an unsigned one when `require_signed_start` is set, gets a page that sends the user back.
 pub(crate) async fn page(
     State(app): State<Arc<App>>,
+    lang: Lang,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
@@ -40,7 +41,6 @@ pub(crate) async fn page(
         return (StatusCode::BAD_REQUEST, format!("state is longer than {STATE_LIMIT} bytes"))
             .into_response();
     }
-    let lang = Lang::from_headers(&headers);
     let email = query.email.as_deref().unwrap_or_default();
     let check = start_link::check(
         app.config.secrets.app_secret.expose_secret().as_bytes(),
@@ -59,7 +59,8 @@ pub(crate) async fn page(
                 closed: true,
                 ..PageState::default()
             };
-            let mut response = page_response(&app, &headers, StatusCode::FORBIDDEN, &state, None);
+            let mut response =
+                page_response(&app, lang, &headers, StatusCode::FORBIDDEN, &state, None);
             clear_state(&mut response, &app);
             return response;
         }
@@ -74,11 +75,11 @@ pub(crate) async fn page(
     let start = cookies::Start { state: query.state.clone(), pinned, signed, until };
     if start == cookies::Start::default() {
         // A sign-in started without `state` must not inherit an earlier one.
-        let mut response = page_response(&app, &headers, StatusCode::OK, &state, None);
+        let mut response = page_response(&app, lang, &headers, StatusCode::OK, &state, None);
         if cookies::read(&headers, STATE_COOKIE, app.config.settings.https).is_some() {
             clear_state(&mut response, &app);
         }
         return response;
     }
-    page_response(&app, &headers, StatusCode::OK, &state, Some(&start))
+    page_response(&app, lang, &headers, StatusCode::OK, &state, Some(&start))
 }

@@ -44,12 +44,12 @@ pub(super) fn insert_retry_after(response: &mut Response, wait: Duration) {
 /// The page with the cookies it needs: the CSRF cookie, and the state cookie when given.
 pub(super) fn page_response(
     app: &App,
+    lang: Lang,
     headers: &HeaderMap,
     status: StatusCode,
     state: &PageState<'_>,
     start: Option<&cookies::Start>,
 ) -> Response {
-    let lang = Lang::from_headers(headers);
     let (token, field) = cookies::csrf_token(&app.cookie_key, headers, app.config.settings.https);
     let secure = app.config.settings.https;
     let mut response =

@@ -132,10 +132,10 @@ pub(super) fn invalid_port(lang: Lang) -> LoginFailure {
 pub(super) async fn sign_in(
     app: &Arc<App>,
     ip: ClientIp,
+    lang: Lang,
     headers: &HeaderMap,
     fields: LoginFields,
 ) -> Result<flow::LoginSuccess, LoginFailure> {
-    let lang = Lang::from_headers(headers);
     let manual = fields.manual().map_err(|()| invalid_port(lang))?;
     let start = cookies::read_start(&app.cookie_key, headers, app.config.settings.https);
     if let Some(refusal) = start_refusal(app, &start, &fields.email, lang) {
