@@ -26,6 +26,7 @@ mod codes;
 mod colour;
 mod config;
 mod cookies;
+mod detect;
 mod exchange;
 mod flow;
 mod guard;

@@ -8,7 +8,7 @@
 use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Brand;
-use crate::flow::{DetectView, StepView};
+use crate::detect::{DetectView, StepView};
 use crate::i18n::{Lang, Msg, t};
 
 /// What the page shows besides the empty form.
@@ -210,7 +210,7 @@ pub(crate) fn brand_css(brand: &Brand) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{DetectView, StepView};
+    use crate::detect::{DetectView, StepView};
 
     #[test]
     fn the_step_a_sign_in_failed_on_is_marked() {
@@ -283,7 +283,7 @@ mod tests {
                     url: Some(hostile.into()),
                     text: "x",
                 }],
-                incoming: Some(crate::flow::ServerView {
+                incoming: Some(crate::detect::ServerView {
                     host: hostile.into(),
                     port: 993,
                     security: "tls",

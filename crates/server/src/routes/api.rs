@@ -17,7 +17,7 @@ use super::responses::{busy, json_error, too_many};
 use super::sign_in::{LoginFields, clear_state, failure_response, sign_in};
 use crate::app::App;
 use crate::cookies::{self};
-use crate::flow::{self, DetectView};
+use crate::detect::{self, DetectView};
 use crate::guard::{Caller, ClientIp};
 use crate::i18n::{Lang, Msg, t};
 
@@ -49,7 +49,7 @@ pub(super) async fn detect_email(
         tracing::warn!(domain = email.domain(), "detection refused: busy");
         return Err(DetectRefusal::Busy);
     }
-    let view = flow::detect_view(app, &report, lang);
+    let view = detect::detect_view(app, &report, lang);
     if let Some(failure) = &report.failure {
         // The whole story stays here, for the operator.
         tracing::info!(domain = email.domain(), kind = ?failure.kind, reason = %failure.message, "nothing detected");

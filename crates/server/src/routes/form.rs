@@ -13,7 +13,7 @@ use super::responses::{insert_retry_after, page_response};
 use super::sign_in::{LoginFields, clear_state, sign_in};
 use crate::app::App;
 use crate::cookies::{self};
-use crate::flow::{self, BUSY_RETRY_AFTER};
+use crate::detect::{self, BUSY_RETRY_AFTER};
 use crate::guard::{Caller, ClientIp, caller};
 use crate::i18n::{Lang, Msg, t};
 use crate::page::PageState;
@@ -78,12 +78,12 @@ pub(crate) async fn login_form(
     if kept.manual && view.auth == "manual" {
         // Keep what the user typed over what was detected.
         view.auth = "manual";
-        view.incoming = Some(flow::ServerView {
+        view.incoming = Some(detect::ServerView {
             host: kept.imap_host.clone(),
             port: kept.imap_port.parse().unwrap_or(0),
             security: "",
         });
-        view.outgoing = Some(flow::ServerView {
+        view.outgoing = Some(detect::ServerView {
             host: kept.smtp_host.clone(),
             port: kept.smtp_port.parse().unwrap_or(0),
             security: "",

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::cookies::{self, CSRF_COOKIE};
-use crate::flow::BUSY_RETRY_AFTER;
+use crate::detect::BUSY_RETRY_AFTER;
 use crate::i18n::{Lang, Msg, t};
 use crate::page::{PageState, render};
 

@@ -50,6 +50,12 @@ use crate::identity::{
 use crate::oauth_flow::{FlowSeal, Pending};
 pub(crate) use crate::oauth_provider::OAuthProvider;
 
+mod registration;
+mod token;
+
+use registration::{Registration, provider_scopes, registration};
+use token::{TokenClient, error_code};
+
 /// The cookie holding the flow's id.
 pub(crate) const FLOW_COOKIE: &str = "nativeauth_oauth";
 /// A token response larger than this is refused.
@@ -85,20 +91,6 @@ type Client = oauth2::Client<
     EndpointNotSet,
     EndpointSet,
 >;
-
-/// One provider's registration.
-struct Registration {
-    client: Client,
-    client_id: String,
-    client_secret: SecretString,
-    redirect_uri: String,
-    /// The ID token's expected issuer (Microsoft's with `{tenantid}`).
-    issuer: String,
-    /// Microsoft's configured tenant.
-    tenant: String,
-    /// Microsoft Graph's base URL.
-    graph_url: String,
-}
 
 /// Why a flow did not end with credentials. Each has a message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -154,142 +146,6 @@ pub(crate) struct OAuth {
     google: Option<Registration>,
     microsoft: Option<Registration>,
     seal: FlowSeal,
-}
-
-fn registration(
-    provider: OAuthProvider,
-    config: &OAuthConfig,
-    secret: &crate::config::Secret,
-    allow_http: bool,
-) -> Result<Registration, ServerSetupError> {
-    let field = match provider {
-        OAuthProvider::Google => "oauth_google",
-        OAuthProvider::Microsoft => "oauth_microsoft",
-    };
-    if secret.is_empty() {
-        return Err(ServerSetupError::MissingSecret(match provider {
-            OAuthProvider::Google => {
-                secret.why_empty("GOOGLE_CLIENT_SECRET", "google_client_secret")
-            }
-            OAuthProvider::Microsoft => {
-                secret.why_empty("MICROSOFT_CLIENT_SECRET", "microsoft_client_secret")
-            }
-        }));
-    }
-    let secret = secret.secret_string();
-    let tenant = config.tenant.as_deref().unwrap_or("common");
-    let (authorize, token) = match provider {
-        OAuthProvider::Google => (
-            "https://accounts.google.com/o/oauth2/v2/auth".to_owned(),
-            "https://oauth2.googleapis.com/token".to_owned(),
-        ),
-        OAuthProvider::Microsoft => (
-            format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"),
-            format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
-        ),
-    };
-    let authorize = config.authorize_url.clone().unwrap_or(authorize);
-    let token = config.token_url.clone().unwrap_or(token);
-    let graph_url = config.graph_url.clone().unwrap_or_else(|| GRAPH_URL.to_owned());
-    let issuer = config.issuer.clone().unwrap_or_else(|| {
-        match provider {
-            OAuthProvider::Google => GOOGLE_ISSUER,
-            OAuthProvider::Microsoft => MICROSOFT_ISSUER,
-        }
-        .to_owned()
-    });
-    for url in [&authorize, &token, &config.redirect_uri, &graph_url] {
-        if crate::urls::usable_url(url, allow_http).is_none() {
-            return Err(ServerSetupError::Url { field, url: url.clone() });
-        }
-    }
-    let bad = |url: &String| ServerSetupError::Url { field, url: url.clone() };
-    let client = oauth2::Client::<
-        BasicErrorResponse,
-        Tokens,
-        BasicTokenIntrospectionResponse,
-        StandardRevocableToken,
-        BasicRevocationErrorResponse,
-    >::new(ClientId::new(config.client_id.clone()))
-    .set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
-    .set_auth_uri(AuthUrl::new(authorize.clone()).map_err(|_| bad(&authorize))?)
-    .set_token_uri(TokenUrl::new(token.clone()).map_err(|_| bad(&token))?)
-    .set_redirect_uri(
-        RedirectUrl::new(config.redirect_uri.clone()).map_err(|_| bad(&config.redirect_uri))?,
-    );
-    Ok(Registration {
-        client,
-        client_id: config.client_id.clone(),
-        client_secret: secret.clone(),
-        redirect_uri: config.redirect_uri.clone(),
-        issuer,
-        tenant: tenant.to_owned(),
-        graph_url,
-    })
-}
-
-/// The provider scopes for the app's Nylas scopes (comma-separated), identity scopes first.
-pub(crate) fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Vec<String> {
-    let mut scopes: Vec<String> = match provider {
-        OAuthProvider::Google => vec!["openid".into(), "email".into(), "profile".into()],
-        // User.Read: Graph's `/me`, for the user principal name when the ID token does not
-        // vouch for an address.
-        OAuthProvider::Microsoft => vec![
-            "openid".into(),
-            "email".into(),
-            "profile".into(),
-            "offline_access".into(),
-            "https://graph.microsoft.com/User.Read".into(),
-        ],
-    };
-    for nylas in nylas_scopes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let mapped: &[&str] = match (provider, nylas) {
-            (OAuthProvider::Google, "email") => &["https://mail.google.com/"],
-            (OAuthProvider::Google, "email.modify") => &["gmail.modify"],
-            (OAuthProvider::Google, "email.read_only") => &["gmail.readonly"],
-            (OAuthProvider::Google, "email.send") => &["gmail.send"],
-            (OAuthProvider::Google, "email.folders_and_labels") => &["gmail.labels"],
-            (OAuthProvider::Google, "email.metadata") => &["gmail.metadata"],
-            (OAuthProvider::Google, "email.drafts") => &["gmail.compose"],
-            (OAuthProvider::Google, "calendar") => &["calendar"],
-            (OAuthProvider::Google, "calendar.read_only") => &["calendar.readonly"],
-            (OAuthProvider::Google, "contacts") => &["contacts"],
-            (OAuthProvider::Google, "contacts.read_only") => &["contacts.readonly"],
-            (OAuthProvider::Microsoft, "email") => &["Mail.ReadWrite", "Mail.Send"],
-            (
-                OAuthProvider::Microsoft,
-                "email.modify" | "email.folders_and_labels" | "email.drafts",
-            ) => &["Mail.ReadWrite"],
-            (OAuthProvider::Microsoft, "email.read_only") => &["Mail.Read"],
-            (OAuthProvider::Microsoft, "email.send") => &["Mail.Send"],
-            (OAuthProvider::Microsoft, "email.metadata") => &["Mail.ReadBasic"],
-            (OAuthProvider::Microsoft, "calendar") => &["Calendars.ReadWrite"],
-            (OAuthProvider::Microsoft, "calendar.read_only") => &["Calendars.Read"],
-            (OAuthProvider::Microsoft, "contacts") => &["Contacts.ReadWrite"],
-            (OAuthProvider::Microsoft, "contacts.read_only") => &["Contacts.Read"],
-            _ => {
-                tracing::warn!(
-                    scope = nylas,
-                    provider = provider.as_str(),
-                    "no provider scope for this Nylas scope"
-                );
-                &[]
-            }
-        };
-        for scope in mapped {
-            let full = match provider {
-                OAuthProvider::Google if !scope.starts_with("https://") => {
-                    format!("https://www.googleapis.com/auth/{scope}")
-                }
-                OAuthProvider::Microsoft => format!("https://graph.microsoft.com/{scope}"),
-                _ => (*scope).to_owned(),
-            };
-            if !scopes.contains(&full) {
-                scopes.push(full);
-            }
-        }
-    }
-    scopes
 }
 
 impl OAuth {
@@ -472,103 +328,5 @@ impl OAuth {
             start: flow.start,
             lang: flow.lang,
         })
-    }
-}
-
-fn error_code(response: &StandardErrorResponse<BasicErrorResponseType>) -> String {
-    response.error().as_ref().chars().take(64).collect()
-}
-
-/// Why the token request failed on the way.
-#[derive(Debug, thiserror::Error)]
-enum TokenHttpError {
-    #[error("token endpoint unreachable")]
-    Send(#[source] reqwest::Error),
-    #[error("token response larger than {TOKEN_RESPONSE_LIMIT} bytes")]
-    TooLarge,
-    #[error("invalid token response")]
-    Response(#[source] oauth2::http::Error),
-}
-
-/// The server's outbound client as `oauth2`'s HTTP client. A named type with a boxed `Send`
-/// future: a closure's future is not `Send` for every lifetime, which axum handlers need.
-struct TokenClient(reqwest::Client);
-
-impl<'c> oauth2::AsyncHttpClient<'c> for TokenClient {
-    type Error = TokenHttpError;
-    type Future = std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<oauth2::HttpResponse, TokenHttpError>>
-                + Send
-                + 'c,
-        >,
-    >;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(token_request(&self.0, request))
-    }
-}
-
-/// The token request over the server's outbound client (its TLS roots, timeout, no
-/// redirects), the response bounded in size.
-async fn token_request(
-    http: &reqwest::Client,
-    request: oauth2::HttpRequest,
-) -> Result<oauth2::HttpResponse, TokenHttpError> {
-    let (parts, body) = request.into_parts();
-    let mut response = http
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(TokenHttpError::Send)?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(TokenHttpError::Send)? {
-        if body.len() + chunk.len() > TOKEN_RESPONSE_LIMIT {
-            return Err(TokenHttpError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let mut built = oauth2::http::Response::builder()
-        .status(status)
-        .body(body)
-        .map_err(TokenHttpError::Response)?;
-    *built.headers_mut() = headers;
-    Ok(built)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nylas_scopes_map_to_each_providers_scopes() {
-        let google = provider_scopes(OAuthProvider::Google, "email.read_only,email.send");
-        assert_eq!(
-            google,
-            [
-                "openid",
-                "email",
-                "profile",
-                "https://www.googleapis.com/auth/gmail.readonly",
-                "https://www.googleapis.com/auth/gmail.send"
-            ]
-        );
-        let microsoft = provider_scopes(OAuthProvider::Microsoft, "email, email.modify,bogus");
-        assert_eq!(
-            microsoft,
-            [
-                "openid",
-                "email",
-                "profile",
-                "offline_access",
-                "https://graph.microsoft.com/User.Read",
-                "https://graph.microsoft.com/Mail.ReadWrite",
-                "https://graph.microsoft.com/Mail.Send"
-            ]
-        );
     }
 }
