@@ -2,7 +2,10 @@
 //! feeds arbitrary bytes to one parser and checks invariants that must hold for any input.
 //! Not part of the supported API.
 
-pub use nativeauth_core::fuzzing::{catalogue, email};
+pub use nativeauth_core::fuzzing::email;
+
+#[cfg(feature = "catalogue")]
+use nativeauth_catalogue::Catalogue;
 
 #[cfg(feature = "imap")]
 fn sample_email() -> Option<nativeauth_core::EmailAddress> {
@@ -40,4 +43,32 @@ pub fn autodiscover(data: &[u8]) {
         assert!(endpoint.url.starts_with("https://"));
     }
     let _ = text;
+}
+
+/// The catalogue loader: never panics; every problem has a position inside the text.
+#[cfg(feature = "catalogue")]
+pub fn catalogue(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match Catalogue::parse(text, "fuzz.toml") {
+        Ok(catalogue) => {
+            for entry in catalogue.entries() {
+                for domain in &entry.domains {
+                    assert!(
+                        catalogue.lookup(domain.trim_start_matches("*.")).is_some()
+                            || domain.starts_with("*.")
+                    );
+                }
+            }
+            let _ = catalogue.match_mx_host("mx.example.com");
+        }
+        Err(error) => {
+            let lines = text.lines().count().max(1) + 1;
+            for problem in error.problems() {
+                assert!(
+                    problem.at.line >= 1 && problem.at.line <= lines,
+                    "{problem:?} in {lines} lines"
+                );
+            }
+        }
+    }
 }

@@ -26,6 +26,13 @@ pub mod fuzzing;
 
 pub use nativeauth_core::*;
 
+/// The provider catalogue: the `providers.toml` schema and loader ([`catalogue::Catalogue`]),
+/// the built-in catalogue and the `catalogue` provider (the same crate as
+/// [`providers::catalogue`]).
+#[cfg(feature = "catalogue")]
+#[doc(inline)]
+pub use nativeauth_catalogue as catalogue;
+
 /// The built-in provider crates this build links (see the crate's Cargo features). Naming
 /// each crate here is what links it.
 pub mod providers {

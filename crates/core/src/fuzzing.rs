@@ -2,7 +2,6 @@
 //! feeds arbitrary bytes to one parser and checks invariants that must hold for any input.
 //! Not part of the supported API.
 
-use crate::catalogue::Catalogue;
 use crate::model::EmailAddress;
 
 /// The email parser: never panics; what it accepts is normalised and re-parses to itself.
@@ -15,32 +14,5 @@ pub fn email(data: &[u8]) {
         assert!(email.as_str().len() <= crate::model::MAX_ADDRESS_LEN);
         let again = EmailAddress::parse(email.as_str()).expect("a normalised address parses again");
         assert_eq!(again, email);
-    }
-}
-
-/// The catalogue loader: never panics; every problem has a position inside the text.
-pub fn catalogue(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    match Catalogue::parse(text, "fuzz.toml") {
-        Ok(catalogue) => {
-            for entry in catalogue.entries() {
-                for domain in &entry.domains {
-                    assert!(
-                        catalogue.lookup(domain.trim_start_matches("*.")).is_some()
-                            || domain.starts_with("*.")
-                    );
-                }
-            }
-            let _ = catalogue.match_mx_host("mx.example.com");
-        }
-        Err(error) => {
-            let lines = text.lines().count().max(1) + 1;
-            for problem in error.problems() {
-                assert!(
-                    problem.at.line >= 1 && problem.at.line <= lines,
-                    "{problem:?} in {lines} lines"
-                );
-            }
-        }
     }
 }

@@ -1,6 +1,5 @@
 //! nativeauth core, the kernel: the model, the [`Provider`] trait and its registry, the
-//! discovery engine, the catalogue schema, the connect module, and the network layer that every
-//! provider shares.
+//! discovery engine, the connect module, and the network layer that every provider shares.
 //!
 //! The pipeline: an [`EmailAddress`] is parsed once at the edge; a [`Discovery`] runs every
 //! registered [`Provider`] for it (offline answers first, network sources after); their
@@ -18,7 +17,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod catalogue;
 pub mod connect;
 mod engine;
 #[doc(hidden)]

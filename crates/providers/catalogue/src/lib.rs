@@ -10,9 +10,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod file;
+
+pub use file::{
+    Catalogue, CatalogueEntry, CatalogueError, DomainMatch, Gateway, GatewayKind, GatewayMatch,
+    MxMatch, MxPattern, PatternError, Position, Problem, ProblemKind, ServerSpec, check_domain,
+};
+
 use std::sync::{Arc, OnceLock};
 
-use nativeauth_core::catalogue::{Catalogue, DomainMatch, GatewayMatch, MxMatch};
 use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
 use nativeauth_core::{Detection, EmailAddress, Outcome, Provider, Source, SourceError};
 

@@ -51,7 +51,7 @@
 //! patterns) with the position of the first definition too.
 //!
 //! ```
-//! # use nativeauth_core as nativeauth;
+//! # mod nativeauth { pub use nativeauth_core::*; pub use nativeauth_catalogue as catalogue; }
 //! use nativeauth::catalogue::Catalogue;
 //!
 //! let text = r#"
@@ -91,8 +91,8 @@ use std::path::Path;
 pub use error::{CatalogueError, Position, Problem, ProblemKind};
 pub use pattern::{MxPattern, PatternError, check_domain};
 
-pub use crate::model::ServerSpec;
-use crate::model::{
+pub use nativeauth_core::plugin::ServerSpec;
+use nativeauth_core::{
     AuthHint, Detection, EmailAddress, NylasProvider, ProviderInfo, RequiredStep, Source, Trust,
 };
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::pattern::PatternError;
-use crate::model::Protocol;
+use nativeauth_core::Protocol;
 
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

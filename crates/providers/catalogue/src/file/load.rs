@@ -10,9 +10,9 @@ use super::error::{CatalogueError, Position, Problem, ProblemKind};
 use super::pattern::{MxPattern, check_domain};
 use super::schema::{self, RawServer};
 use super::{CatalogueEntry, Gateway, ServerSpec};
-use crate::model::{
-    AuthHint, AuthMethod, Placeholder, PreLoginStep, RequiredStep, Security, UsernameTemplate,
-    unknown_placeholder,
+use nativeauth_core::plugin::{Placeholder, unknown_placeholder};
+use nativeauth_core::{
+    AuthHint, AuthMethod, PreLoginStep, RequiredStep, Security, UsernameTemplate,
 };
 
 /// Turns byte offsets into 1-based line and column numbers (columns count characters).

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{AuthMethod, EmailAddress};
+use nativeauth_core::{AuthMethod, EmailAddress};
 
 /// A valid provider table with the given id and domain list, servers included.
 fn provider(id: &str, domains: &str) -> String {

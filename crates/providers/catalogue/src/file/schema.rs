@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::GatewayKind;
-use crate::model::{AuthHint, AuthMethod, NylasProvider, Protocol, RequiredStep, Security};
+use nativeauth_core::{AuthHint, AuthMethod, NylasProvider, Protocol, RequiredStep, Security};
 
 /// The file: `popular` domains and `[[provider]]` entries.
 pub(super) struct RawFile {

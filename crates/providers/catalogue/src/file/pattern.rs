@@ -13,7 +13,7 @@ use std::fmt;
 ///   `mx*.zoho.com` matches `mx.zoho.com` and `mx2.zoho.com`, not `mx.eu.zoho.com`.
 ///
 /// ```
-/// # use nativeauth_core as nativeauth;
+/// # mod nativeauth { pub use nativeauth_core::*; pub use nativeauth_catalogue as catalogue; }
 /// use nativeauth::catalogue::MxPattern;
 ///
 /// let google = MxPattern::parse("*.google.com")?;
