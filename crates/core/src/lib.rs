@@ -5,9 +5,12 @@
 //! registered [`Provider`] for it (offline answers first, network sources after); their
 //! [`Detection`]s are ranked into a [`Report`] that also carries the trace of every step.
 //!
-//! Layers, each importing only those before it: `model` → `net` (DNS, the address guard, the
-//! guarded HTTP client, TLS, XML, the per-run [`plugin::DiscoveryContext`]) → `provider` →
-//! `engine`. Core never names a provider: protocols live in the provider crates.
+//! Layers, each importing only those before it: `model` → the pure rules `domain` (host names,
+//! public suffixes) and `address_policy` (which addresses may be contacted) → `config` (the
+//! [`DiscoveryConfig`] and the fleet's [`SharedCache`] trait) → `net` (DNS, the guarded HTTP
+//! client and TCP connect, TLS, XML, the per-run [`plugin::DiscoveryContext`]) → `provider` →
+//! `engine` (with the fleet's leases and wire format in `engine/shared`). Core never names a
+//! provider: protocols live in the provider crates.
 //!
 //! Applications use the `nativeauth` facade, which re-exports this crate and links the
 //! built-in provider crates. **Depending on `nativeauth-core` alone links no provider**:
@@ -17,7 +20,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod address_policy;
+pub(crate) mod config;
 pub mod connect;
+mod domain;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -28,6 +34,13 @@ pub mod plugin;
 mod provider;
 pub mod report;
 
+pub use address_policy::{AddressPolicy, GuardError, IpRange, RangeParseError};
+pub use config::shared_cache::{SharedCache, SharedCacheError};
+pub use config::{
+    DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START,
+    DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DEFAULT_SHARED_CACHE_TIMEOUT,
+    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
+};
 pub use engine::Discovery;
 pub use model::{
     AuthHint, AuthMethod, AutoconfigOrigin, Detection, DomainProblem, EmailAddress, EmailError,
@@ -35,16 +48,9 @@ pub use model::{
     Outcome, PreLoginStep, Protocol, ProviderInfo, Report, RequiredStep, Security, Server, Source,
     Step, Trust, UsernameTemplate,
 };
-pub use net::config::{
-    DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START,
-    DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DEFAULT_SHARED_CACHE_TIMEOUT,
-    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
-};
 pub use net::crypto::crypto_provider;
 pub use net::error::SourceError;
-pub use net::guard::{AddressPolicy, GuardError, IpRange, RangeParseError};
 pub use net::network::SetupError;
-pub use net::shared_cache::{SharedCache, SharedCacheError};
 pub use net::tls::{HttpError, load_pem_roots, tls_config};
 pub use provider::{Provider, registry};
 

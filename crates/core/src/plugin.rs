@@ -5,12 +5,12 @@
 //!
 //! Applications do not need this module; provider authors do.
 
+pub use crate::domain::{
+    has_registrable_domain, is_host_name, registrable_domain, same_registrable_domain,
+};
 pub use crate::model::{Placeholder, ServerSpec, render_placeholders, unknown_placeholder};
 pub use crate::net::context::{DiscoveryContext, StepTimer};
 pub use crate::net::dns::{DnsError, MxRecord, SrvRecord};
-pub use crate::net::domain::{
-    has_registrable_domain, is_host_name, registrable_domain, same_registrable_domain,
-};
 pub use crate::net::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
 pub use crate::net::tcp::ConnectError;
 pub use crate::provider::{Alternative, ProviderPlugin, first_by_class, first_by_priority};

@@ -9,8 +9,8 @@ use serde::{Serialize, Serializer};
 use super::consent::Consent;
 use super::credentials::{Credentials, OAuthCredentials};
 use super::error::PayloadError;
+use crate::domain::registrable_domain;
 use crate::model::{Detection, EmailAddress, NylasProvider, Protocol, Server, Trust};
-use crate::net::domain::registrable_domain;
 
 /// Serialises a secret for the wire body. The only place a secret is exposed in
 /// serialisation; `Debug` of these types stays redacted.

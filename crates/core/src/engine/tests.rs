@@ -5,8 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::*;
+use crate::config::DiscoveryConfigBuilder;
 use crate::model::{NylasProvider, ProviderInfo, Source};
-use crate::net::config::DiscoveryConfigBuilder;
 
 /// A provider that answers with a fixed detection (or nothing, or an error) after a delay,
 /// and counts how often it was asked.

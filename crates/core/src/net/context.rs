@@ -12,8 +12,8 @@ use super::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
 use super::memo::{IpMemo, Memo, with_run_dns};
 use super::network::Network;
 use super::tcp::ConnectError;
+use crate::config::DiscoveryConfig;
 use crate::model::{Outcome, Step};
-use crate::net::config::DiscoveryConfig;
 use crate::net::error::SourceError;
 
 /// The state of one discovery run, shared by every provider of that run.
@@ -188,7 +188,7 @@ impl DiscoveryContext {
     ) -> Vec<R> {
         let (valid, invalid): (Vec<R>, Vec<R>) = records
             .into_iter()
-            .partition(|r| host(r).is_empty() || super::domain::is_host_name(host(r)));
+            .partition(|r| host(r).is_empty() || crate::domain::is_host_name(host(r)));
         if !invalid.is_empty() {
             let names: Vec<String> = invalid.iter().map(|r| format!("{:?}", host(r))).collect();
             self.timer("dns", question).finish(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::address_policy::AddressPolicy;
 use crate::net::dns::Dns;
-use crate::net::guard::AddressPolicy;
 use crate::net::http::{FetchError, FetchOptions, FetchRequest, GuardedHttp};
 use nativeauth_testkit::{DnsServer, TestCa, TlsFront, Zone};
 use reqwest::Url;

@@ -22,11 +22,10 @@ use reqwest::{StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 
 use super::dns::Dns;
-use super::guard::{AddressPolicy, GuardError};
 use super::tls::{self, HttpError};
+use crate::address_policy::{AddressPolicy, GuardError};
+use crate::config::DEFAULT_HTTP_TIMEOUT;
 
-/// Default timeout of one HTTP request.
-pub(crate) const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default number of redirects followed.
 pub(crate) const DEFAULT_MAX_REDIRECTS: usize = 5;
 

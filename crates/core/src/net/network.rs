@@ -10,10 +10,10 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::CertificateDer;
 
 use super::dns::{Dns, DnsError};
-use super::guard::AddressPolicy;
 use super::http::{FetchOptions, GuardedHttp};
 use super::tls::HttpError;
-use crate::net::config::DiscoveryConfig;
+use crate::address_policy::AddressPolicy;
+use crate::config::DiscoveryConfig;
 
 /// Why a discovery could not be set up.
 #[derive(Debug, thiserror::Error)]

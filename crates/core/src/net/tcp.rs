@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpStream;
 
 use super::dns::DnsError;
-use super::guard::{AddressPolicy, GuardError};
+use crate::address_policy::{AddressPolicy, GuardError};
 
 /// Why a guarded connection was not made.
 #[derive(Debug, thiserror::Error)]

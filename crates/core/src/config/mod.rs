@@ -9,8 +9,12 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 use url::Url;
 
-use crate::net::guard::AddressPolicy;
-use crate::net::http::DEFAULT_HTTP_TIMEOUT;
+use crate::address_policy::AddressPolicy;
+
+pub(crate) mod shared_cache;
+
+/// Default timeout of one HTTP request.
+pub(crate) const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The default overall deadline of one discovery.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -51,7 +55,7 @@ impl UrlPorts {
     /// `None` when `host` is not a valid host name (see
     /// `plugin::is_host_name`): no URL is ever built from anything else.
     pub fn url(self, host: &str, path: &str, https: bool) -> Option<Url> {
-        if !super::domain::is_host_name(host) {
+        if !crate::domain::is_host_name(host) {
             return None;
         }
         let (scheme, port, default) =
@@ -98,7 +102,7 @@ pub struct DiscoveryConfig {
     pub(crate) negative_cache_ttl: Option<Duration>,
     pub(crate) cache_capacity: u64,
     pub(crate) max_network_discoveries: Option<usize>,
-    pub(crate) shared_cache: Option<Arc<dyn crate::net::shared_cache::SharedCache>>,
+    pub(crate) shared_cache: Option<Arc<dyn crate::config::shared_cache::SharedCache>>,
     /// Signs and checks the shared values (its `Debug` shows the algorithm only).
     pub(crate) shared_cache_key: Option<ring::hmac::Key>,
     pub(crate) shared_cache_timeout: Duration,
@@ -325,7 +329,7 @@ impl DiscoveryConfigBuilder {
     /// alone cannot send users' passwords to other servers. Default: none.
     pub fn shared_cache(
         mut self,
-        cache: Arc<dyn crate::net::shared_cache::SharedCache>,
+        cache: Arc<dyn crate::config::shared_cache::SharedCache>,
         key: &[u8],
         timeout: Duration,
     ) -> Self {

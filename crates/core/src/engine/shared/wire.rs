@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::CachedRun;
+use crate::engine::cache::CachedRun;
 use crate::model::{
     AuthHint, AuthMethod, AutoconfigOrigin, Detection, ExchangeEndpoints, Failure, FailureKind,
     NylasProvider, Protocol, ProviderInfo, Security, Server, Source, Trust, UsernameTemplate,
@@ -57,7 +57,10 @@ struct WireServer {
     auth: Vec<AuthMethod>,
 }
 
-/// Every source, lossless (the JSON report merges some of them).
+/// Every source, lossless. Kept apart from `Source` on purpose: `Source`'s serde form is the
+/// JSON report's, which merges the three autoconfig origins, while the fleet must get back
+/// exactly the source another instance found; and the wire is frozen per [`VERSION`], so a
+/// new `Source` variant changes `Source` without changing what older instances read.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum WireSource {
