@@ -33,22 +33,8 @@ pub use nativeauth_core::*;
 #[doc(inline)]
 pub use nativeauth_catalogue as catalogue;
 
-/// The built-in provider crates this build links (see the crate's Cargo features). Naming
-/// each crate here is what links it.
-pub mod providers {
-    #[cfg(feature = "catalogue")]
-    #[doc(inline)]
-    pub use nativeauth_catalogue as catalogue;
-    #[cfg(feature = "exchange")]
-    #[doc(inline)]
-    pub use nativeauth_exchange as exchange;
-    #[cfg(feature = "imap")]
-    #[doc(inline)]
-    pub use nativeauth_imap as imap;
-    #[cfg(feature = "microsoft")]
-    #[doc(inline)]
-    pub use nativeauth_microsoft as microsoft;
-}
+// `pub mod providers` and `BUILTIN_IDS`, from the provider features that are on (build.rs).
+include!(concat!(env!("OUT_DIR"), "/providers.rs"));
 
 /// The shared store on Redis for a fleet of servers: the second cache layer
 /// ([`DiscoveryConfigBuilder::shared_cache`]) and rate limits counted across instances.
@@ -60,15 +46,5 @@ pub use nativeauth_redis as redis;
 /// Derived from the registry, so it cannot drift from what the crates register; an
 /// application's own plugins are not counted.
 pub fn builtin_providers() -> Vec<&'static str> {
-    let builtin: &[&str] = &[
-        #[cfg(feature = "catalogue")]
-        nativeauth_catalogue::ID,
-        #[cfg(feature = "exchange")]
-        nativeauth_exchange::ID,
-        #[cfg(feature = "imap")]
-        nativeauth_imap::ID,
-        #[cfg(feature = "microsoft")]
-        nativeauth_microsoft::ID,
-    ];
-    registry().iter().map(|p| p.id()).filter(|id| builtin.contains(id)).collect()
+    registry().iter().map(|p| p.id()).filter(|id| BUILTIN_IDS.contains(id)).collect()
 }

@@ -86,8 +86,11 @@ pub trait Provider: Send + Sync {
 /// one its [`Provider::id`] returns.
 #[derive(Debug)]
 pub struct ProviderPlugin {
-    /// Order of consideration: lower runs first and wins ties between equal answers. The
-    /// catalogue is 0; network providers use 50 and up.
+    /// Order of consideration: lower runs first and wins ties between equal answers (it does
+    /// not rank answers: [`Source::rank`](crate::Source::rank) does). The built-in providers
+    /// use 0 (the catalogue), 21 (Microsoft 365's autodiscover endpoint), 50 (Exchange
+    /// autodiscover) and 100 (IMAP: autoconfig, SRV, guessing); a plugin picks a number
+    /// between those it should run among.
     pub rank: u32,
     /// Builds the provider.
     pub make: fn() -> Box<dyn Provider>,
