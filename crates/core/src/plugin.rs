@@ -12,7 +12,7 @@ pub use crate::model::{Placeholder, ServerSpec, render_placeholders, unknown_pla
 pub use crate::net::context::{DiscoveryContext, StepTimer};
 pub use crate::net::dns::{DnsError, MxRecord, SrvRecord};
 pub use crate::net::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
-pub use crate::net::tcp::ConnectError;
+pub use crate::net::tcp::TcpConnectError;
 pub use crate::provider::{Alternative, ProviderPlugin, first_by_class, first_by_priority};
 
 /// The hostile-input-safe XML tree (depth and size limits, no DTDs or entities).

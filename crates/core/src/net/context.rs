@@ -11,7 +11,7 @@ use super::dns::{DnsError, MxAnswer, MxRecord, SrvRecord};
 use super::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
 use super::memo::{IpMemo, Memo, with_run_dns};
 use super::network::Network;
-use super::tcp::ConnectError;
+use super::tcp::TcpConnectError;
 use crate::config::DiscoveryConfig;
 use crate::model::{Outcome, Step};
 use crate::net::error::SourceError;
@@ -335,21 +335,21 @@ impl DiscoveryContext {
     /// is checked before anything connects.
     ///
     /// # Errors
-    /// [`ConnectError`] when offline, when the host does not resolve, is refused, or does not
+    /// [`TcpConnectError`] when offline, when the host does not resolve, is refused, or does not
     /// accept the connection.
     pub async fn connect_tcp(
         &self,
         host: &str,
         port: u16,
-    ) -> Result<(TcpStream, std::net::SocketAddr), ConnectError> {
+    ) -> Result<(TcpStream, std::net::SocketAddr), TcpConnectError> {
         let Some(network) = self.network.as_deref() else {
-            return Err(ConnectError::Unavailable("offline".into()));
+            return Err(TcpConnectError::Unavailable("offline".into()));
         };
         // The addresses come from the run's memo: probing four ports of one host asks DNS once.
         let ips = match self.ips(host).await {
             Ok(ips) => ips,
-            Err(SourceError::Dns(error)) => return Err(ConnectError::Dns(error)),
-            Err(other) => return Err(ConnectError::Unavailable(other.to_string())),
+            Err(SourceError::Dns(error)) => return Err(TcpConnectError::Dns(error)),
+            Err(other) => return Err(TcpConnectError::Unavailable(other.to_string())),
         };
         super::tcp::connect(&network.policy, host, &ips, port).await
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::net::dns::DnsError;
 use crate::net::http::FetchError;
-use crate::net::tcp::ConnectError;
+use crate::net::tcp::TcpConnectError;
 use crate::net::tls::HttpError;
 
 /// Why a provider or one of its sources could not find out. The underlying error is kept as
@@ -27,7 +27,7 @@ pub enum SourceError {
         target: String,
         /// Why.
         #[source]
-        source: Arc<ConnectError>,
+        source: Arc<TcpConnectError>,
     },
     /// A server answered with a status that means failure.
     #[error("{url}: HTTP {status}")]
@@ -101,7 +101,7 @@ impl SourceError {
             Self::Dns(error) => error.is_timeout(),
             Self::Http(error) => error.is_timeout(),
             Self::Connect { source, .. } => {
-                matches!(&**source, ConnectError::Dns(error) if error.is_timeout())
+                matches!(&**source, TcpConnectError::Dns(error) if error.is_timeout())
             }
             _ => false,
         }
@@ -112,7 +112,7 @@ impl SourceError {
     pub fn is_refused(&self) -> bool {
         match self {
             Self::Refused { .. } | Self::Http(FetchError::Guard(_)) => true,
-            Self::Connect { source, .. } => matches!(&**source, ConnectError::Guard(_)),
+            Self::Connect { source, .. } => matches!(&**source, TcpConnectError::Guard(_)),
             _ => false,
         }
     }

@@ -12,7 +12,7 @@ use crate::address_policy::{AddressPolicy, GuardError};
 /// Why a guarded connection was not made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConnectError {
+pub enum TcpConnectError {
     /// The host could not be resolved.
     #[error(transparent)]
     Dns(#[from] DnsError),
@@ -44,15 +44,15 @@ pub(crate) async fn connect(
     host: &str,
     ips: &[std::net::IpAddr],
     port: u16,
-) -> Result<(TcpStream, SocketAddr), ConnectError> {
+) -> Result<(TcpStream, SocketAddr), TcpConnectError> {
     let Some(&ip) = ips.first() else {
-        return Err(ConnectError::NoAddress(host.to_owned()));
+        return Err(TcpConnectError::NoAddress(host.to_owned()));
     };
     for ip in ips {
         policy.check(host, *ip)?;
     }
     let addr = SocketAddr::new(ip, port);
     let stream =
-        TcpStream::connect(addr).await.map_err(|source| ConnectError::Io { addr, source })?;
+        TcpStream::connect(addr).await.map_err(|source| TcpConnectError::Io { addr, source })?;
     Ok((stream, addr))
 }

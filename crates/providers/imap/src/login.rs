@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use nativeauth_core::connect::{Consent, Credentials};
-use nativeauth_core::plugin::{ConnectError, DiscoveryContext};
+use nativeauth_core::plugin::{DiscoveryContext, TcpConnectError};
 use nativeauth_core::secrecy::{ExposeSecret, SecretString};
 use nativeauth_core::{Detection, EmailAddress, Protocol, Security, Server, Trust};
 use rustls::pki_types::ServerName;
@@ -163,13 +163,13 @@ pub async fn check_login(
         let attempt = sign_in(ctx, server, name, password);
         let verdict = match tokio::time::timeout(timeout, attempt).await {
             Ok(verdict) => verdict,
-            Err(_) => Verdict::failed(LoginCheckKind::Timeout, None),
+            Err(_) => Verdict::refused(LoginCheckKind::Timeout, None),
         };
         if verdict.kind != LoginCheckKind::Ok {
             return Ok(report(detection, Some(server), verdict));
         }
     }
-    Ok(report(detection, None, Verdict::failed(LoginCheckKind::Ok, None)))
+    Ok(report(detection, None, Verdict::accepted()))
 }
 
 /// The first encrypted server of `protocol`, else a plaintext one if the caller allowed it.
@@ -196,7 +196,14 @@ struct Verdict {
 }
 
 impl Verdict {
-    fn failed(kind: LoginCheckKind, reply: Option<&str>) -> Self {
+    /// The server took the credentials.
+    fn accepted() -> Self {
+        Self { kind: LoginCheckKind::Ok, diagnostic: None }
+    }
+
+    /// The server refused them, or could not check them: `kind` says which, `reply` is what
+    /// it said.
+    fn refused(kind: LoginCheckKind, reply: Option<&str>) -> Self {
         Self { kind, diagnostic: reply.map(diagnostic) }
     }
 }
@@ -327,14 +334,14 @@ async fn sign_in(
 ) -> Verdict {
     let tcp = match ctx.connect_tcp(&server.host, server.port).await {
         Ok((tcp, _)) => tcp,
-        Err(ConnectError::Dns(error)) if error.is_timeout() => {
-            return Verdict::failed(LoginCheckKind::Timeout, None);
+        Err(TcpConnectError::Dns(error)) if error.is_timeout() => {
+            return Verdict::refused(LoginCheckKind::Timeout, None);
         }
-        Err(_) => return Verdict::failed(LoginCheckKind::Unreachable, None),
+        Err(_) => return Verdict::refused(LoginCheckKind::Unreachable, None),
     };
     let tls = match ctx.tls_config(&server.host) {
         Ok(tls) => TlsConnector::from(tls),
-        Err(_) => return Verdict::failed(LoginCheckKind::TlsFailure, None),
+        Err(_) => return Verdict::refused(LoginCheckKind::TlsFailure, None),
     };
     let session = Session { tls, host: &server.host, login, password };
     let result = match (server.protocol, server.security) {
@@ -343,12 +350,12 @@ async fn sign_in(
     };
     match result {
         Ok(verdict) => verdict,
-        Err(Failure::Tls) => Verdict::failed(LoginCheckKind::TlsFailure, None),
-        Err(Failure::NoStartTls) => Verdict::failed(
+        Err(Failure::Tls) => Verdict::refused(LoginCheckKind::TlsFailure, None),
+        Err(Failure::NoStartTls) => Verdict::refused(
             LoginCheckKind::TlsFailure,
             Some("STARTTLS is not offered: no password was sent"),
         ),
-        Err(Failure::Io(reason)) => Verdict::failed(LoginCheckKind::Unreachable, Some(&reason)),
+        Err(Failure::Io(reason)) => Verdict::refused(LoginCheckKind::Unreachable, Some(&reason)),
     }
 }
 
@@ -442,9 +449,9 @@ impl Session<'_> {
                 command(stream, self.sasl_plain().expose_secret()).await?;
             } else if upper.starts_with("B1 OK") {
                 let _ = command(stream, "b2 LOGOUT").await;
-                return Ok(Verdict::failed(LoginCheckKind::Ok, None));
+                return Ok(Verdict::accepted());
             } else if upper.starts_with("B1 ") {
-                return Ok(Verdict::failed(classify_refusal(&reply), Some(&reply)));
+                return Ok(Verdict::refused(classify_refusal(&reply), Some(&reply)));
             }
             // Untagged lines (`* CAPABILITY …`) are skipped.
         }
@@ -495,9 +502,9 @@ impl Session<'_> {
         let reply = smtp_reply(stream).await?;
         if reply.starts_with("235") {
             let _ = command(stream, "QUIT").await;
-            return Ok(Verdict::failed(LoginCheckKind::Ok, None));
+            return Ok(Verdict::accepted());
         }
-        Ok(Verdict::failed(classify_refusal(&reply), Some(&reply)))
+        Ok(Verdict::refused(classify_refusal(&reply), Some(&reply)))
     }
 }
 
@@ -540,7 +547,7 @@ mod tests {
             username: nativeauth_core::UsernameTemplate::email_address(),
             auth: vec![],
         };
-        let disabled = || Verdict::failed(LoginCheckKind::ProtocolDisabled, None);
+        let disabled = || Verdict::refused(LoginCheckKind::ProtocolDisabled, None);
         let imap = report(&detection, Some(&server(Protocol::Imap)), disabled());
         assert_eq!(imap.step, Some(PreLoginStep::EnableImap));
         assert_eq!(imap.help_url.as_deref(), Some("https://x.example/imap"));

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use nativeauth_core::plugin::{ConnectError, DiscoveryContext};
+use nativeauth_core::plugin::{DiscoveryContext, TcpConnectError};
 use nativeauth_core::{GuardError, Protocol, Security, SourceError};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -114,8 +114,8 @@ impl<'a> Prober<'a> {
     async fn run(&self, target: &ProbeTarget) -> Result<ProbeReport, ProbeError> {
         let (tcp, addr) =
             self.ctx.connect_tcp(&target.host, target.port).await.map_err(|error| match error {
-                ConnectError::Guard(refused) => ProbeError::Guard(refused),
-                ConnectError::NoAddress(host) => ProbeError::NoAddress(host),
+                TcpConnectError::Guard(refused) => ProbeError::Guard(refused),
+                TcpConnectError::NoAddress(host) => ProbeError::NoAddress(host),
                 other => ProbeError::Connect(other.to_string()),
             })?;
         let capabilities = match (target.protocol, target.security) {

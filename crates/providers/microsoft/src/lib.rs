@@ -1,4 +1,4 @@
-//! The `microsoft-v2` provider: Microsoft 365 tenants found by Microsoft's v2 autodiscover
+//! The `microsoft` provider: Microsoft 365 tenants found by Microsoft's v2 autodiscover
 //! endpoint (`autodiscover.json`), for domains whose MX goes through a mail filter so that the
 //! catalogue's MX pattern (`*.mail.protection.outlook.com`) cannot recognise them.
 //!
@@ -22,7 +22,7 @@ use nativeauth_core::{
 pub use v2_endpoint::{V2Endpoint, V2Error, parse_v2_json};
 
 /// The provider id.
-pub const ID: &str = "microsoft-v2";
+pub const ID: &str = "microsoft";
 
 /// Microsoft 365's v2 autodiscover endpoint (`?Email=…&Protocol=EWS` is appended).
 pub const DEFAULT_AUTODISCOVER_URL: &str =
@@ -32,7 +32,7 @@ pub const M365_AUTODISCOVER_CNAME: &str = "autodiscover.outlook.com";
 /// The host of Microsoft 365's EWS endpoint.
 pub const M365_EWS_HOST: &str = "outlook.office365.com";
 
-/// Options of the `microsoft-v2` provider, set with
+/// Options of the `microsoft` provider, set with
 /// `DiscoveryConfig::builder().provider_options(MicrosoftOptions { .. })`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MicrosoftOptions {
@@ -49,10 +49,10 @@ impl Default for MicrosoftOptions {
 
 /// Microsoft 365 by the v2 autodiscover endpoint.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Microsoft365AutodiscoverProvider;
+pub struct MicrosoftProvider;
 
 inventory::submit! {
-    ProviderPlugin { rank: 21, make: || Box::new(Microsoft365AutodiscoverProvider) }
+    ProviderPlugin { rank: 21, make: || Box::new(MicrosoftProvider) }
 }
 
 fn server(protocol: Protocol, host: &str, port: u16, security: Security) -> Server {
@@ -85,7 +85,7 @@ fn microsoft_365(evidence: String) -> Detection {
 }
 
 #[async_trait]
-impl Provider for Microsoft365AutodiscoverProvider {
+impl Provider for MicrosoftProvider {
     fn id(&self) -> &'static str {
         ID
     }
@@ -104,7 +104,7 @@ impl Provider for Microsoft365AutodiscoverProvider {
     }
 }
 
-impl Microsoft365AutodiscoverProvider {
+impl MicrosoftProvider {
     /// The v2 endpoint's answer, when `autodiscover.<domain>` points at Microsoft.
     async fn ask(
         &self,
