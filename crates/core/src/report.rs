@@ -88,41 +88,41 @@ fn millis(d: Duration) -> f64 {
 #[derive(Debug, Serialize)]
 pub struct JsonReport<'a> {
     /// The normalised address (or the raw input when it was invalid).
-    pub email: &'a str,
+    pub(crate) email: &'a str,
     /// The domain in ASCII (empty when the input was invalid).
-    pub domain: &'a str,
+    pub(crate) domain: &'a str,
     /// Whether a provider was found.
-    pub detected: bool,
+    pub(crate) detected: bool,
     /// Who hosts the mailbox.
-    pub provider: Option<&'a ProviderInfo>,
+    pub(crate) provider: Option<&'a ProviderInfo>,
     /// Where the answer came from.
-    pub source: Option<Source>,
+    pub(crate) source: Option<Source>,
     /// Whether it can be used without asking.
-    pub trust: Option<Trust>,
+    pub(crate) trust: Option<Trust>,
     /// What the login page must ask for.
-    pub auth: Option<&'a str>,
+    pub(crate) auth: Option<&'a str>,
     /// What the user must do at the provider first (`[]` when nothing).
-    pub requires: &'a [RequiredStep],
+    pub(crate) requires: &'a [RequiredStep],
     /// Incoming servers, usernames rendered.
-    pub incoming: Vec<JsonServer<'a>>,
+    pub(crate) incoming: Vec<JsonServer<'a>>,
     /// Outgoing servers, usernames rendered.
-    pub outgoing: Vec<JsonServer<'a>>,
+    pub(crate) outgoing: Vec<JsonServer<'a>>,
     /// Exchange endpoints.
-    pub exchange: Option<&'a ExchangeEndpoints>,
+    pub(crate) exchange: Option<&'a ExchangeEndpoints>,
     /// Advice for the login page.
-    pub notes: &'a [String],
+    pub(crate) notes: &'a [String],
     /// Why this answer.
-    pub evidence: Option<&'a str>,
+    pub(crate) evidence: Option<&'a str>,
     /// Runners-up.
-    pub alternatives: Vec<JsonAlternative<'a>>,
+    pub(crate) alternatives: Vec<JsonAlternative<'a>>,
     /// Every step tried.
-    pub trace: Vec<JsonStep<'a>>,
+    pub(crate) trace: Vec<JsonStep<'a>>,
     /// Wall time in milliseconds.
-    pub elapsed_ms: f64,
+    pub(crate) elapsed_ms: f64,
     /// Why nothing was found.
-    pub error: Option<&'a Failure>,
+    pub(crate) error: Option<&'a Failure>,
     /// A likely correction of a mistyped address, when the domain cannot be the user's.
-    pub suggestion: Option<&'a str>,
+    pub(crate) suggestion: Option<&'a str>,
 }
 
 impl<'a> JsonReport<'a> {
@@ -155,59 +155,59 @@ impl<'a> JsonReport<'a> {
 
 /// A server in JSON.
 #[derive(Debug, Serialize)]
-pub struct JsonServer<'a> {
+pub(crate) struct JsonServer<'a> {
     /// `imap`, `pop3` or `smtp`.
-    pub protocol: Protocol,
+    pub(crate) protocol: Protocol,
     /// Host name.
-    pub host: &'a str,
+    pub(crate) host: &'a str,
     /// Port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// `tls`, `starttls` or `plain`.
-    pub security: Security,
+    pub(crate) security: Security,
     /// The username for this address.
-    pub username: String,
+    pub(crate) username: String,
     /// Login methods, preferred first.
-    pub auth: &'a [AuthMethod],
+    pub(crate) auth: &'a [AuthMethod],
 }
 
 /// A runner-up in JSON.
 #[derive(Debug, Serialize)]
-pub struct JsonAlternative<'a> {
+pub(crate) struct JsonAlternative<'a> {
     /// Who.
-    pub provider: &'a ProviderInfo,
+    pub(crate) provider: &'a ProviderInfo,
     /// Where from.
-    pub source: Source,
+    pub(crate) source: Source,
     /// How trusted.
-    pub trust: Trust,
+    pub(crate) trust: Trust,
     /// What the login page must ask for.
-    pub auth: &'a str,
+    pub(crate) auth: &'a str,
     /// What the user must do at the provider first (`[]` when nothing).
-    pub requires: &'a [RequiredStep],
+    pub(crate) requires: &'a [RequiredStep],
     /// Incoming servers.
-    pub incoming: Vec<JsonServer<'a>>,
+    pub(crate) incoming: Vec<JsonServer<'a>>,
     /// Outgoing servers.
-    pub outgoing: Vec<JsonServer<'a>>,
+    pub(crate) outgoing: Vec<JsonServer<'a>>,
     /// Exchange endpoints.
-    pub exchange: Option<&'a ExchangeEndpoints>,
+    pub(crate) exchange: Option<&'a ExchangeEndpoints>,
     /// Why this answer.
-    pub evidence: &'a str,
+    pub(crate) evidence: &'a str,
 }
 
 /// A trace step in JSON.
 #[derive(Debug, Serialize)]
-pub struct JsonStep<'a> {
+pub(crate) struct JsonStep<'a> {
     /// Source or provider.
-    pub source: &'a str,
+    pub(crate) source: &'a str,
     /// What it looked at.
-    pub target: &'a str,
+    pub(crate) target: &'a str,
     /// Duration in milliseconds.
-    pub ms: f64,
+    pub(crate) ms: f64,
     /// Start offset in milliseconds.
-    pub start_ms: f64,
+    pub(crate) start_ms: f64,
     /// How it ended.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// Why.
-    pub detail: &'a str,
+    pub(crate) detail: &'a str,
 }
 
 impl<'a> From<&'a Step> for JsonStep<'a> {
