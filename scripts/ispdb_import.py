@@ -762,7 +762,7 @@ HEADER = """\
 # providers.toml: the built-in provider catalogue.
 #
 # Maps e-mail domains (and MX host patterns) to mail providers and their IMAP/POP3/SMTP
-# servers. The schema is documented in crates/providers/catalogue/src/file/mod.rs (rustdoc) and
+# servers. The schema is documented in crates/providers/catalogue/src/lib.rs (rustdoc) and
 # in the README.
 #
 # Entries were derived in part from the Thunderbird ISPDB

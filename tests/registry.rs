@@ -16,37 +16,78 @@ fn the_builtin_list_is_exactly_what_the_linked_crates_register() {
     assert_eq!(builtin_providers(), registered());
 }
 
-/// The provider features of the facade's manifest: every feature but `default` and `redis`
-/// (the rule `build.rs` follows), each naming `dep:nativeauth-<feature>`.
+/// The provider features of the facade's manifest, by the rule `build.rs` follows: a feature
+/// whose whole value is `["dep:nativeauth-<name>"]`, but `redis` (the fleet's store).
 fn provider_features() -> Vec<String> {
     let manifest =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
-    let features = manifest.split("\n[features]\n").nth(1).unwrap();
-    let features = features.split("\n[").next().unwrap();
-    let mut names = Vec::new();
-    for line in features.lines() {
-        let Some((name, value)) = line.split_once('=') else { continue };
-        let name = name.trim();
-        if name.starts_with('#') || name == "default" || name == "redis" {
-            continue;
-        }
-        assert!(
-            value.contains(&format!("\"dep:nativeauth-{name}\"")),
-            "feature {name} does not enable nativeauth-{name}: {value}"
-        );
-        names.push(name.to_owned());
-    }
+    let manifest: toml::Table = manifest.parse().unwrap();
+    let mut names: Vec<String> = manifest["features"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .filter(|(name, value)| {
+            value.as_array().is_some_and(|v| {
+                v.len() == 1 && v[0].as_str() == Some(&format!("dep:nativeauth-{name}"))
+            })
+        })
+        .map(|(name, _)| name.clone())
+        .filter(|name| name != "redis")
+        .collect();
+    names.sort();
     names
 }
 
-/// Built with its default features, the facade links one provider per provider feature of
-/// its manifest: the build script missed none.
+/// Each provider feature that is on links its crate, and each linked crate registers one
+/// provider; built with the default features, every provider feature of the manifest is on.
 #[test]
-#[cfg(all(feature = "catalogue", feature = "exchange", feature = "imap", feature = "microsoft"))]
 fn each_provider_feature_links_its_crate() {
     let features = provider_features();
     assert!(features.len() >= 4, "{features:?}");
-    assert_eq!(registered().len(), features.len(), "{:?} for {features:?}", registered());
+    for name in nativeauth::BUILTIN_CRATES {
+        assert!(features.contains(&(*name).to_owned()), "{name} is no provider feature");
+    }
+    assert_eq!(builtin_providers().len(), nativeauth::BUILTIN_CRATES.len());
+    let manifest: toml::Table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let defaults: Vec<&str> = manifest["features"]["default"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    // `cargo test` builds with the default features: then every provider feature is on.
+    if features.iter().all(|f| defaults.contains(&f.as_str()))
+        && nativeauth::BUILTIN_CRATES.len() == features.len()
+    {
+        assert_eq!(nativeauth::BUILTIN_CRATES, features.as_slice());
+    }
+}
+
+/// The registry runs the providers by their plugins' rank (lower first), then id.
+#[test]
+fn the_registry_is_in_rank_order() {
+    let mut plugins: Vec<(u32, &'static str)> =
+        nativeauth::plugin::inventory::iter::<nativeauth::plugin::ProviderPlugin>()
+            .map(|p| (p.rank, (p.make)().id()))
+            .collect();
+    plugins.sort_unstable();
+    let by_rank: Vec<&str> = plugins.iter().map(|(_, id)| *id).collect();
+    assert_eq!(registered(), by_rank);
+    #[cfg(all(
+        feature = "catalogue",
+        feature = "exchange",
+        feature = "imap",
+        feature = "microsoft"
+    ))]
+    assert_eq!(
+        registered().iter().take(4).copied().collect::<Vec<_>>(),
+        ["catalogue", "microsoft", "exchange", "imap"],
+        "the documented rank scale: 0, 21, 50, 100"
+    );
 }
 
 #[test]

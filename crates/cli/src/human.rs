@@ -194,7 +194,8 @@ mod tests {
         let mut out = Vec::new();
         write_trace(&mut out, &report).unwrap();
         let text = String::from_utf8(out).unwrap();
-        let elapsed_ms = report.elapsed.as_secs_f64() * 1000.0;
+        let json = serde_json::to_value(report.to_json()).unwrap();
+        let elapsed_ms = json["elapsed_ms"].as_f64().unwrap();
         assert!(text.contains(&format!("trace ({elapsed_ms:.3} ms in all")), "{text}");
         let header = text.lines().nth(2).unwrap();
         for label in ["start ms", "took ms", "timeline", "source", "outcome", "target", "detail"] {

@@ -7,6 +7,85 @@
 //!
 //! Matching is on label boundaries: exact domains, `*.` wildcards for subdomains, and MX host
 //! patterns (used by the MX source to recognise custom domains hosted at a known provider).
+//!
+//! # The catalogue file
+//!
+//! A catalogue file is a list of `[[provider]]` tables. Unknown keys are errors, so a typo never
+//! passes silently.
+//!
+//! ```toml
+//! [[provider]]
+//! id = "gmail"                 # unique; lowercase [a-z0-9][a-z0-9._-]*
+//! name = "Gmail"               # display name
+//! nylas = "gmail"              # gmail yahoo aol icloud hotmail outlook office365 exchange imap
+//! auth = "oauth2"              # what the login page asks for: password | app-password | oauth2
+//!                              # | unsupported (no IMAP/SMTP for other apps: no servers, and
+//!                              # a note saying what the user can do)
+//! domains = ["gmail.com", "*.example.com"]   # exact, or "*." = subdomains only; lowercase
+//!                                            # ASCII (punycode); each domain in one entry only
+//! mx = ["aspmx.l.google.com", "*.google.com", "mx*.zoho.com"]   # optional MX host patterns
+//! notes = ["Needs an app password."]         # optional advice shown with the answer
+//! documentation = "https://…"                # optional
+//! app_password_url = "https://…"             # optional: where users create an app password
+//!
+//! [[provider.incoming]]        # preference order; at least one
+//! protocol = "imap"            # imap | pop3
+//! host = "imap.gmail.com"      # may use %EMAILDOMAIN%
+//! port = 993                   # 1-65535
+//! security = "tls"             # tls | starttls | plain
+//! username = "%EMAILADDRESS%"  # optional template; this is the default
+//! auth = ["oauth2", "password-cleartext"]    # optional; default ["password-cleartext"]
+//!
+//! [[provider.outgoing]]        # preference order; at least one
+//! protocol = "smtp"
+//! host = "smtp.gmail.com"
+//! port = 465
+//! security = "tls"
+//!
+//! [[gateway]]                  # MX hosts that receive mail without holding mailboxes
+//! name = "Proofpoint"
+//! kind = "filter"              # filter | forwarding
+//! mx = ["*.pphosted.com"]      # at least one; never also a provider's pattern
+//! documentation = "https://…"  # optional
+//! ```
+//!
+//! A domain whose MX is a gateway is not answered by that MX: the trace names the gateway and
+//! the domain's own sources (autoconfig, autodiscover, SRV) decide.
+//!
+//! MX patterns follow [`MxPattern`]: a leading `*.` is one or more labels, a `*` inside a label
+//! is any run of characters within that label. Domain and MX matching work on label boundaries.
+//!
+//! Loading reports *every* problem with `file:line:column`, and duplicates (ids, domains, MX
+//! patterns) with the position of the first definition too.
+//!
+//! ```
+//! # mod nativeauth { pub use nativeauth_core::*; pub use nativeauth_catalogue as catalogue; }
+//! use nativeauth::catalogue::Catalogue;
+//!
+//! let text = r#"
+//! [[provider]]
+//! id = "example"
+//! name = "Example Mail"
+//! nylas = "imap"
+//! auth = "password"
+//! domains = ["example.com", "*.example.org"]
+//! [[provider.incoming]]
+//! protocol = "imap"
+//! host = "imap.example.com"
+//! port = 993
+//! security = "tls"
+//! [[provider.outgoing]]
+//! protocol = "smtp"
+//! host = "smtp.example.com"
+//! port = 465
+//! security = "tls"
+//! "#;
+//! let catalogue = Catalogue::parse(text, "my-providers.toml")?;
+//! assert_eq!(catalogue.lookup("mail.example.org").map(|m| m.entry.id.as_str()), Some("example"));
+//! assert!(catalogue.lookup("example.org").is_none());
+//! assert!(catalogue.lookup("notexample.com").is_none());
+//! # Ok::<(), nativeauth::catalogue::CatalogueError>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -163,7 +163,7 @@ pub async fn check_login(
         let attempt = sign_in(ctx, server, name, password);
         let verdict = match tokio::time::timeout(timeout, attempt).await {
             Ok(verdict) => verdict,
-            Err(_) => Verdict::refused(LoginCheckKind::Timeout, None),
+            Err(_) => Verdict::not_accepted(LoginCheckKind::Timeout, None),
         };
         if verdict.kind != LoginCheckKind::Ok {
             return Ok(report(detection, Some(server), verdict));
@@ -201,9 +201,10 @@ impl Verdict {
         Self { kind: LoginCheckKind::Ok, diagnostic: None }
     }
 
-    /// The server refused them, or could not check them: `kind` says which, `reply` is what
-    /// it said.
-    fn refused(kind: LoginCheckKind, reply: Option<&str>) -> Self {
+    /// The credentials were not accepted: refused, or never checked (a timeout, an
+    /// unreachable server, TLS failing); `kind` says which, `reply` is what the server said.
+    fn not_accepted(kind: LoginCheckKind, reply: Option<&str>) -> Self {
+        debug_assert!(kind != LoginCheckKind::Ok, "an accepted login is Verdict::accepted()");
         Self { kind, diagnostic: reply.map(diagnostic) }
     }
 }
@@ -335,13 +336,13 @@ async fn sign_in(
     let tcp = match ctx.connect_tcp(&server.host, server.port).await {
         Ok((tcp, _)) => tcp,
         Err(TcpConnectError::Dns(error)) if error.is_timeout() => {
-            return Verdict::refused(LoginCheckKind::Timeout, None);
+            return Verdict::not_accepted(LoginCheckKind::Timeout, None);
         }
-        Err(_) => return Verdict::refused(LoginCheckKind::Unreachable, None),
+        Err(_) => return Verdict::not_accepted(LoginCheckKind::Unreachable, None),
     };
     let tls = match ctx.tls_config(&server.host) {
         Ok(tls) => TlsConnector::from(tls),
-        Err(_) => return Verdict::refused(LoginCheckKind::TlsFailure, None),
+        Err(_) => return Verdict::not_accepted(LoginCheckKind::TlsFailure, None),
     };
     let session = Session { tls, host: &server.host, login, password };
     let result = match (server.protocol, server.security) {
@@ -350,12 +351,14 @@ async fn sign_in(
     };
     match result {
         Ok(verdict) => verdict,
-        Err(Failure::Tls) => Verdict::refused(LoginCheckKind::TlsFailure, None),
-        Err(Failure::NoStartTls) => Verdict::refused(
+        Err(Failure::Tls) => Verdict::not_accepted(LoginCheckKind::TlsFailure, None),
+        Err(Failure::NoStartTls) => Verdict::not_accepted(
             LoginCheckKind::TlsFailure,
             Some("STARTTLS is not offered: no password was sent"),
         ),
-        Err(Failure::Io(reason)) => Verdict::refused(LoginCheckKind::Unreachable, Some(&reason)),
+        Err(Failure::Io(reason)) => {
+            Verdict::not_accepted(LoginCheckKind::Unreachable, Some(&reason))
+        }
     }
 }
 
@@ -451,7 +454,7 @@ impl Session<'_> {
                 let _ = command(stream, "b2 LOGOUT").await;
                 return Ok(Verdict::accepted());
             } else if upper.starts_with("B1 ") {
-                return Ok(Verdict::refused(classify_refusal(&reply), Some(&reply)));
+                return Ok(Verdict::not_accepted(classify_refusal(&reply), Some(&reply)));
             }
             // Untagged lines (`* CAPABILITY …`) are skipped.
         }
@@ -504,7 +507,7 @@ impl Session<'_> {
             let _ = command(stream, "QUIT").await;
             return Ok(Verdict::accepted());
         }
-        Ok(Verdict::refused(classify_refusal(&reply), Some(&reply)))
+        Ok(Verdict::not_accepted(classify_refusal(&reply), Some(&reply)))
     }
 }
 
@@ -547,7 +550,7 @@ mod tests {
             username: nativeauth_core::UsernameTemplate::email_address(),
             auth: vec![],
         };
-        let disabled = || Verdict::refused(LoginCheckKind::ProtocolDisabled, None);
+        let disabled = || Verdict::not_accepted(LoginCheckKind::ProtocolDisabled, None);
         let imap = report(&detection, Some(&server(Protocol::Imap)), disabled());
         assert_eq!(imap.step, Some(PreLoginStep::EnableImap));
         assert_eq!(imap.help_url.as_deref(), Some("https://x.example/imap"));
