@@ -407,3 +407,16 @@ fn the_most_used_regional_domains_answer_offline() {
     println!("all regions: {} / {} answer offline", known.len(), asked.len());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Microsoft 365 is one provider whichever source finds it: the catalogue's `office365` entry
+/// names it as the model does, and its IMAP server is Microsoft 365's host.
+#[test]
+fn the_catalogues_microsoft_365_is_the_models() {
+    let entry = builtin().entry("office365").unwrap();
+    let model = nativeauth::ProviderInfo::microsoft_365();
+    assert_eq!(
+        (entry.id.as_str(), entry.name.as_str(), entry.nylas),
+        (model.id.as_str(), model.name.as_str(), model.nylas)
+    );
+    assert_eq!(entry.incoming[0].host, nativeauth::ProviderInfo::MICROSOFT_365_HOST);
+}

@@ -297,6 +297,15 @@ pub struct Detection {
 }
 
 impl ProviderInfo {
+    /// The host of Microsoft 365's (Exchange Online's) mail services: EWS, EAS and IMAP.
+    pub const MICROSOFT_365_HOST: &'static str = "outlook.office365.com";
+
+    /// Microsoft 365, as every source that finds it names it (the catalogue's `office365` entry,
+    /// its v2 autodiscover endpoint, an Exchange autodiscover answer pointing at it).
+    pub fn microsoft_365() -> Self {
+        Self::new("office365", "Microsoft 365", NylasProvider::Office365)
+    }
+
     /// Who the provider is.
     pub fn new(id: impl Into<String>, name: impl Into<String>, nylas: NylasProvider) -> Self {
         Self {

@@ -126,11 +126,11 @@ fn from_settings(
 ) -> Detection {
     let host = endpoint.host_str().unwrap_or_default().to_owned();
     let eas_host = settings.eas_host();
-    let microsoft = eas_host.as_deref() == Some("outlook.office365.com");
+    let microsoft = eas_host.as_deref() == Some(ProviderInfo::MICROSOFT_365_HOST);
     let (incoming, outgoing) = settings.mail_servers();
     let trust = if verified { Trust::Verified } else { Trust::Unverified };
     let provider = if microsoft {
-        ProviderInfo::new("office365", "Microsoft 365", NylasProvider::Office365)
+        ProviderInfo::microsoft_365()
     } else {
         ProviderInfo::new(
             format!("exchange:{host}"),

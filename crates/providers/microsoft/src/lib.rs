@@ -14,9 +14,8 @@ mod v2_endpoint;
 
 use nativeauth_core::plugin::{DiscoveryContext, ProviderPlugin, async_trait, inventory};
 use nativeauth_core::{
-    AuthHint, AuthMethod, Detection, EmailAddress, ExchangeEndpoints, NylasProvider, Outcome,
-    Protocol, Provider, ProviderInfo, Security, Server, Source, SourceError, Trust, Url,
-    UsernameTemplate,
+    AuthHint, AuthMethod, Detection, EmailAddress, ExchangeEndpoints, Outcome, Protocol, Provider,
+    ProviderInfo, Security, Server, Source, SourceError, Trust, Url, UsernameTemplate,
 };
 
 pub use v2_endpoint::{V2Endpoint, V2Error, parse_v2_json};
@@ -29,8 +28,8 @@ pub const DEFAULT_AUTODISCOVER_URL: &str =
     "https://outlook.office365.com/autodiscover/autodiscover.json";
 /// Where a Microsoft 365 domain's `autodiscover` CNAME points.
 pub const M365_AUTODISCOVER_CNAME: &str = "autodiscover.outlook.com";
-/// The host of Microsoft 365's EWS endpoint.
-pub const M365_EWS_HOST: &str = "outlook.office365.com";
+/// The host of Microsoft 365's EWS endpoint (defined once, in the model).
+const M365_EWS_HOST: &str = ProviderInfo::MICROSOFT_365_HOST;
 
 /// Options of the `microsoft` provider, set with
 /// `DiscoveryConfig::builder().provider_options(MicrosoftOptions { .. })`.
@@ -69,7 +68,7 @@ fn server(protocol: Protocol, host: &str, port: u16, security: Security) -> Serv
 /// The Microsoft 365 answer: Microsoft's fixed servers, OAuth only. The endpoint is
 /// Microsoft's own and was reached over https end to end, so the answer is verified.
 fn microsoft_365(evidence: String) -> Detection {
-    let provider = ProviderInfo::new("office365", "Microsoft 365", NylasProvider::Office365);
+    let provider = ProviderInfo::microsoft_365();
     Detection::new(provider, Source::Autodiscover, Trust::Verified, evidence)
         .with_servers(
             vec![server(Protocol::Imap, M365_EWS_HOST, 993, Security::Tls)],
