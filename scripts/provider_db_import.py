@@ -73,6 +73,10 @@ import re
 import sys
 import tomllib
 
+# The catalogue's TOML style (wrapped lists), shared with the ISPDB importer beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ispdb_import import toml_array  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_CATALOGUE = os.path.join(REPO, "providers.toml")
@@ -385,24 +389,6 @@ def same(ours, theirs) -> bool:
 # --------------------------------------------------------------------------
 
 
-def toml_list(values: list[str], key: str, width: int = 100) -> str:
-    """`key = [...]`, wrapped as scripts/ispdb_import.py wraps the catalogue's lists."""
-    parts = [f'"{v}"' for v in values]
-    one_line = f"{key} = [{', '.join(parts)}]"
-    if len(one_line) <= width:
-        return one_line
-    lines, current = [], "    "
-    for part in parts:
-        piece = part + ","
-        if len(current) > 4 and len(current) + 1 + len(piece) > width:
-            lines.append(current)
-            current = "    " + piece
-        else:
-            current += ("" if len(current) == 4 else " ") + piece
-    lines.append(current)
-    return f"{key} = [\n" + "\n".join(lines) + "\n]"
-
-
 def snippet_new_entry(provider: dict, domains: list[str]) -> str:
     ident = provider["file"].removesuffix(".md")
     out = [f"# provider-db {provider['file']}.md", "[[provider]]", f'id = "{ident}"']
@@ -410,7 +396,7 @@ def snippet_new_entry(provider: dict, domains: list[str]) -> str:
     out.append('nylas = "imap"')
     broken = provider["status"] == "BROKEN"
     out.append('auth = "unsupported"' if broken else 'auth = "password"')
-    out.append(toml_list(domains, "domains"))
+    out.append(toml_array("domains", domains))
     if provider.get("before_login_hint"):
         out.append("# TODO requires/notes from before_login_hint (own words): "
                    + " ".join(str(provider["before_login_hint"]).split())[:90])
@@ -542,7 +528,7 @@ def main() -> int:
             print()
             if near:
                 print(f"# {file}.md: append to `domains` of the entry id = {near[0]!r}:")
-                print(toml_list(domains, "domains").split("[", 1)[1].rstrip("]").strip("\n"))
+                print(toml_array("domains", domains).split("[", 1)[1].rstrip("]").strip("\n"))
             else:
                 print(snippet_new_entry(provider, domains))
 
