@@ -18,10 +18,7 @@ fn the_builtin_list_is_exactly_what_the_linked_crates_register() {
 
 /// The provider features of the facade's manifest, by the rule `build.rs` follows: a feature
 /// whose whole value is `["dep:nativeauth-<name>"]`, but `redis` (the fleet's store).
-fn provider_features() -> Vec<String> {
-    let manifest =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
-    let manifest: toml::Table = manifest.parse().unwrap();
+fn provider_features(manifest: &toml::Table) -> Vec<String> {
     let mut names: Vec<String> = manifest["features"]
         .as_table()
         .unwrap()
@@ -42,17 +39,17 @@ fn provider_features() -> Vec<String> {
 /// provider; built with the default features, every provider feature of the manifest is on.
 #[test]
 fn each_provider_feature_links_its_crate() {
-    let features = provider_features();
-    assert!(features.len() >= 4, "{features:?}");
-    for name in nativeauth::BUILTIN_CRATES {
-        assert!(features.contains(&(*name).to_owned()), "{name} is no provider feature");
-    }
-    assert_eq!(builtin_providers().len(), nativeauth::BUILTIN_CRATES.len());
     let manifest: toml::Table =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
             .unwrap()
             .parse()
             .unwrap();
+    let features = provider_features(&manifest);
+    assert!(features.len() >= 4, "{features:?}");
+    for name in nativeauth::BUILTIN_CRATES {
+        assert!(features.contains(&(*name).to_owned()), "{name} is no provider feature");
+    }
+    assert_eq!(builtin_providers().len(), nativeauth::BUILTIN_CRATES.len());
     let defaults: Vec<&str> = manifest["features"]["default"]
         .as_array()
         .unwrap()
