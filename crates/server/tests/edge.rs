@@ -229,7 +229,9 @@ async fn https_without_public_url_does_not_start() {
 
 /// Runs `nativeauth-server --sandbox` with `args` and `env`; what it printed when it stopped.
 fn sandbox_refuses(args: &[&str], env: &[(&str, &str)], config: Option<&str>) -> String {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nativeauth-server"));
+    // Under `timeout`: a sandbox that started after all fails the test instead of hanging it.
+    let mut command = std::process::Command::new("timeout");
+    command.arg("20").arg(env!("CARGO_BIN_EXE_nativeauth-server"));
     command.args(["--sandbox", "--offline"]).args(args);
     for name in [
         "NATIVEAUTH_REDIS_URL",

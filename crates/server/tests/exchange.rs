@@ -443,6 +443,21 @@ async fn the_sandbox_starts_from_the_builder() {
     assert!(page.contains("Sandbox: for development only"), "{page}");
 }
 
+/// An embedding app cannot start the sandbox with production settings either.
+#[tokio::test]
+async fn the_sandbox_refuses_production_settings_from_code() {
+    let offline = || DiscoveryConfig::builder().offline(true).build();
+    let refused = |result: Result<_, nativeauth_server::SandboxError>| match result {
+        Err(error @ nativeauth_server::SandboxError::ProductionSettings(_)) => error.to_string(),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("the sandbox started"),
+    };
+    let https = ServerConfig::builder().public_url("https://login.example").discovery(offline());
+    assert!(refused(https.build_sandbox().await).contains("https = true"));
+    let fleet = ServerConfig::builder().redis_url("redis://127.0.0.1:9/").discovery(offline());
+    assert!(refused(fleet.build_sandbox().await).contains("redis_url"));
+}
+
 /// The TOML file maps onto the builder (a key left out keeps its default, setters after it
 /// win), and the settings the binary applied to discovery apply to an embedded server too.
 #[test]

@@ -282,3 +282,22 @@ impl Settings {
             .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password_of_the_redis_url() {
+        let settings = Settings {
+            redis_url: Some("redis://:hunter2-secret@redis.internal:6379/0".into()),
+            ..Settings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("redis.internal:6379"), "{shown}");
+        let broken =
+            Settings { redis_url: Some("not a url hunter2".into()), ..Settings::default() };
+        assert!(!format!("{broken:?}").contains("hunter2"));
+    }
+}
