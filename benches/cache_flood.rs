@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Instant;
 
-use nativeauth::{DEFAULT_CACHE_CAPACITY, Discovery, DiscoveryConfig, EmailAddress};
+use nativeauth::{Discovery, DiscoveryConfig, EmailAddress};
 
 const WINDOW: usize = 25_000;
 
@@ -19,7 +19,8 @@ async fn main() {
     // not a number.
     let numbers: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let count = numbers.first().map_or(1_000_000, |&n| usize::try_from(n).unwrap());
-    let capacity = numbers.get(1).map_or(DEFAULT_CACHE_CAPACITY, |mib| mib * 1024 * 1024);
+    let capacity =
+        numbers.get(1).map_or(DiscoveryConfig::default().cache_capacity(), |mib| mib * 1024 * 1024);
     let config = DiscoveryConfig::builder().offline(true).cache_capacity(capacity).build();
     let discovery = Discovery::new(config).unwrap();
     // Parsed up front: the windows time the discoveries, not the parsing.

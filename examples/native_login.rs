@@ -142,7 +142,8 @@ async fn main() -> anyhow::Result<()> {
         for warning in request.warnings() {
             println!("warning: {warning}");
         }
-        let base = args.api_url.as_deref().unwrap_or(nativeauth::connect::V3_US_BASE_URL);
+        let base =
+            args.api_url.as_deref().unwrap_or(nativeauth::connect::CustomAuthClient::US_BASE_URL);
         let client = CustomAuthClient::builder(api_secret)
             .base_url(base)
             .allow_loopback_http(true)
@@ -150,10 +151,10 @@ async fn main() -> anyhow::Result<()> {
         let created = client.create_grant(&request).await?;
         println!(
             "created grant {} ({}, provider {}, status {})",
-            created.grant.id,
-            created.grant.email.as_deref().unwrap_or(email.as_str()),
-            created.grant.provider,
-            created.grant.grant_status.as_deref().unwrap_or("unknown")
+            created.id,
+            created.email.as_deref().unwrap_or(email.as_str()),
+            created.provider,
+            created.grant_status.as_deref().unwrap_or("unknown")
         );
         return Ok(());
     }
@@ -171,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
         println!("warning: {warning}");
     }
 
-    let base = args.api_url.as_deref().unwrap_or(nativeauth::connect::DEFAULT_BASE_URL);
+    let base = args.api_url.as_deref().unwrap_or(nativeauth::connect::ConnectClient::US_BASE_URL);
     let client = ConnectClient::builder(&args.client_id, api_secret)
         .base_url(base)
         .allow_loopback_http(true)
@@ -179,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
     let code = client.authorize(&request).await?;
     println!(
         "authorized; the one-time code is valid for {} more seconds",
-        nativeauth::connect::CODE_LIFETIME.saturating_sub(code.age()).as_secs()
+        nativeauth::connect::AuthCode::LIFETIME.saturating_sub(code.age()).as_secs()
     );
     let account = client.token(code).await?;
     println!(

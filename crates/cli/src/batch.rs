@@ -11,16 +11,15 @@ use anyhow::Context;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use nativeauth::Failure;
-use nativeauth::report::JsonReport;
-use nativeauth::{Discovery, EmailAddress};
+use nativeauth::{Discovery, EmailAddress, Report};
 use serde::Serialize;
 
 /// One output line: the report plus the input line number.
 #[derive(Serialize)]
-struct Line<'a> {
+struct Line<R> {
     line: usize,
     #[serde(flatten)]
-    report: JsonReport<'a>,
+    report: R,
 }
 
 /// Reads the addresses: (line number, text) for each non-blank, non-comment line.
@@ -107,7 +106,7 @@ pub(crate) async fn run(
                 *summary.failures.entry("invalid-email".into()).or_default() += 1;
                 serde_json::to_string(&Line {
                     line,
-                    report: JsonReport::invalid_email(&text, failure),
+                    report: Report::invalid_email_json(&text, failure),
                 })?
             }
         };

@@ -21,7 +21,6 @@ use nativeauth::catalogue::Catalogue;
 use nativeauth::providers::catalogue::CatalogueChoice;
 use nativeauth::providers::imap::ImapOptions;
 use nativeauth::providers::microsoft::MicrosoftOptions;
-use nativeauth::report::JsonReport;
 use nativeauth::{
     AddressPolicy, Discovery, DiscoveryConfig, DiscoveryConfigBuilder, EmailAddress, Failure,
     FailureKind, Report, UrlPorts, load_pem_roots,
@@ -93,7 +92,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
                 writeln!(io::stderr(), "discover: {input:?} is not a valid email address: {error}");
             if args.json {
                 let failure = Failure::invalid_email(&error);
-                print_json(&JsonReport::invalid_email(input, &failure))?;
+                print_json(&Report::invalid_email_json(input, &failure))?;
             }
             return Ok(status::USAGE);
         }

@@ -11,7 +11,7 @@ pub fn email(data: &[u8]) {
         let domain = email.domain();
         assert!(domain.is_ascii() && !domain.bytes().any(|b| b.is_ascii_uppercase()), "{domain:?}");
         assert!(!domain.ends_with('.'));
-        assert!(email.as_str().len() <= crate::model::MAX_ADDRESS_LEN);
+        assert!(email.as_str().len() <= crate::model::EmailAddress::MAX_LEN);
         let again = EmailAddress::parse(email.as_str()).expect("a normalised address parses again");
         assert_eq!(again, email);
     }

@@ -11,10 +11,8 @@ use std::fmt;
 use ring::hkdf;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-/// The variable holding the root key.
-pub const ROOT_KEY_VAR: &str = "NATIVEAUTH_KEY";
-/// The older name of [`ROOT_KEY_VAR`], still read.
-pub const LEGACY_ROOT_KEY_VAR: &str = "NATIVEAUTH_COOKIE_KEY";
+const ROOT_KEY_VAR: &str = RootKey::ENV_VAR;
+const LEGACY_ROOT_KEY_VAR: &str = RootKey::LEGACY_ENV_VAR;
 
 /// What a derived key is for. Each has a fixed label; the labels never change, or every
 /// signed value and sealed result of a running fleet would stop verifying.
@@ -85,6 +83,11 @@ impl Clone for RootKey {
 }
 
 impl RootKey {
+    /// The environment variable holding the root key.
+    pub const ENV_VAR: &'static str = "NATIVEAUTH_KEY";
+    /// The older name of [`RootKey::ENV_VAR`], still read.
+    pub const LEGACY_ENV_VAR: &'static str = "NATIVEAUTH_COOKIE_KEY";
+
     /// The shortest root key accepted, in bytes.
     pub const MIN_LEN: usize = 32;
 
@@ -156,6 +159,14 @@ impl RootKey {
 pub struct DerivedKey([u8; 32]);
 
 impl DerivedKey {
+    /// A key derived from any secret (not the root key), for a purpose outside
+    /// [`KeyPurpose`]: HKDF-SHA256 with an empty salt and `label` as the info, 32 bytes out.
+    /// An empty salt is RFC 5869's default (a string of zeros), which any HKDF
+    /// implementation reproduces.
+    pub fn from_secret(secret: &[u8], label: &str) -> Self {
+        Self(hkdf_sha256(secret, label))
+    }
+
     /// The key's bytes.
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0
@@ -168,9 +179,8 @@ impl fmt::Debug for DerivedKey {
     }
 }
 
-/// HKDF-SHA256 of `secret` with an empty salt and `label` as the info, 32 bytes out. An empty
-/// salt is RFC 5869's default (a string of zeros), which any HKDF implementation reproduces.
-pub fn hkdf_sha256(secret: &[u8], label: &str) -> [u8; 32] {
+/// HKDF-SHA256 of `secret` with an empty salt and `label` as the info, 32 bytes out.
+fn hkdf_sha256(secret: &[u8], label: &str) -> [u8; 32] {
     struct Len32;
     impl hkdf::KeyType for Len32 {
         fn len(&self) -> usize {

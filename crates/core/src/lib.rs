@@ -32,26 +32,21 @@ mod model;
 mod net;
 pub mod plugin;
 mod provider;
-pub mod report;
+mod report;
 
 pub use address_policy::{AddressPolicy, GuardError, IpRange, RangeParseError};
 pub use config::shared_cache::{SharedCache, SharedCacheError};
-pub use config::{
-    DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_DEADLINE, DEFAULT_HEAD_START,
-    DEFAULT_MAX_NETWORK_DISCOVERIES, DEFAULT_NEGATIVE_CACHE_TTL, DEFAULT_SHARED_CACHE_TIMEOUT,
-    DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts,
-};
+pub use config::{DiscoveryConfig, DiscoveryConfigBuilder, UrlPorts};
 pub use engine::Discovery;
 pub use model::{
     AuthHint, AuthMethod, AutoconfigOrigin, Detection, DomainProblem, EmailAddress, EmailError,
-    ExchangeEndpoints, Failure, FailureKind, LocalPartProblem, MAX_ADDRESS_LEN, NylasProvider,
-    Outcome, PreLoginStep, Protocol, ProviderInfo, Report, RequiredStep, Security, Server, Source,
-    Step, Trust, UsernameTemplate,
+    ExchangeEndpoints, Failure, FailureKind, LocalPartProblem, NylasProvider, Outcome,
+    PreLoginStep, Protocol, ProviderInfo, Report, RequiredStep, Security, Server, Source, Step,
+    Trust, UsernameTemplate,
 };
 pub use net::crypto::crypto_provider;
-pub use net::error::SourceError;
-pub use net::network::SetupError;
-pub use net::tls::{HttpError, load_pem_roots, tls_config};
+pub use net::error::{SetupError, SourceError};
+pub use net::tls::{load_pem_roots, tls_config};
 pub use provider::{Provider, registry};
 
 /// Re-exported for extra trusted roots in the configuration.

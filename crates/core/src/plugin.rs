@@ -8,16 +8,16 @@
 pub use crate::domain::{
     has_registrable_domain, is_host_name, registrable_domain, same_registrable_domain,
 };
-pub use crate::model::{Placeholder, ServerSpec, render_placeholders, unknown_placeholder};
+pub use crate::model::{Placeholder, ServerSpec};
 pub use crate::net::context::{DiscoveryContext, StepTimer};
 pub use crate::net::dns::{DnsError, MxRecord, SrvRecord};
 pub use crate::net::http::{FetchError, FetchRequest, Fetched, GuardedHttp};
 pub use crate::net::tcp::TcpConnectError;
-pub use crate::provider::{Alternative, ProviderPlugin, first_by_class, first_by_priority};
+pub use crate::provider::ProviderPlugin;
 
 /// The hostile-input-safe XML tree (depth and size limits, no DTDs or entities).
 pub mod xml {
-    pub use crate::net::xml::{Element, MAX_DEPTH, MAX_INPUT, XmlError, escape, parse};
+    pub use crate::net::xml::{Element, XmlError, escape, parse};
 }
 
 /// Re-exported so that plugin crates implement [`Provider`](crate::Provider) with the same

@@ -11,7 +11,7 @@
 //! `suggestion` is a likely correction of a mistyped address (`gmial.com` → `gmail.com`), or
 //! `null`.
 //!
-//! A [`JsonReport`] renders username templates for the report's address, so it is built per
+//! The JSON view renders username templates for the report's address, so it is built per
 //! address, never cached.
 
 use std::time::Duration;
@@ -24,8 +24,28 @@ use crate::model::{
 };
 
 impl Report {
-    /// The JSON view of this report, usernames rendered for its address.
-    pub fn to_json(&self) -> JsonReport<'_> {
+    /// The JSON view of this report (`discover --json`), usernames rendered for its address.
+    ///
+    /// Field names are a stable contract: fields may be added, none removed or renamed; every
+    /// field and value is listed in `docs/discover-json.md`. `error.kind` is one of
+    /// `invalid-email`, `not-found` (every source answered, none knew the domain), `network`
+    /// (sources failed, so the answer is unknown), `timeout` (the deadline passed),
+    /// `no-such-domain` (NXDOMAIN), `null-mx` (RFC 7505: no mail) and `dns-timeout` (the
+    /// domain's DNS did not answer). A client that knows only the first four should treat
+    /// `no-such-domain` and `null-mx` as `not-found` and `dns-timeout` as `network`; new kinds
+    /// may be added the same way.
+    pub fn to_json(&self) -> impl Serialize + '_ {
+        self.json()
+    }
+
+    /// The JSON view (same shape as [`Report::to_json`]) for input that is not a valid
+    /// address: `detected: false` and the `invalid-email` error built with
+    /// [`Failure::invalid_email`].
+    pub fn invalid_email_json<'a>(input: &'a str, failure: &'a Failure) -> impl Serialize + 'a {
+        JsonReport::invalid_email(input, failure)
+    }
+
+    fn json(&self) -> JsonReport<'_> {
         let best = self.best.as_ref();
         JsonReport {
             email: self.email.as_str(),
@@ -83,10 +103,9 @@ fn millis(d: Duration) -> f64 {
     d.as_micros() as f64 / 1000.0
 }
 
-/// The JSON shape of a report (`discover --json`). Field names are a stable contract: fields
-/// may be added, none removed or renamed.
+/// The JSON shape of a report (`discover --json`).
 #[derive(Debug, Serialize)]
-pub struct JsonReport<'a> {
+struct JsonReport<'a> {
     /// The normalised address (or the raw input when it was invalid).
     pub(crate) email: &'a str,
     /// The domain in ASCII (empty when the input was invalid).
@@ -126,10 +145,7 @@ pub struct JsonReport<'a> {
 }
 
 impl<'a> JsonReport<'a> {
-    /// The report for input that is not a valid address: `detected: false` and an
-    /// `invalid-email` error. `failure` must outlive the view; build it with
-    /// [`Failure::invalid_email`].
-    pub fn invalid_email(input: &'a str, failure: &'a Failure) -> Self {
+    fn invalid_email(input: &'a str, failure: &'a Failure) -> Self {
         Self {
             email: input,
             domain: "",

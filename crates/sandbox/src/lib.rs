@@ -34,7 +34,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use nativeauth::connect::KNOWN_SCOPES;
+use nativeauth::connect::Scopes;
 use nativeauth::secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
@@ -366,7 +366,7 @@ async fn authorize(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     if client_id != shared.config.client_id {
         return v2_error(StatusCode::UNAUTHORIZED, "api_error", "Unknown client id");
     }
-    if let Some(unknown) = scopes.split(',').map(str::trim).find(|s| !KNOWN_SCOPES.contains(s)) {
+    if let Some(unknown) = scopes.split(',').map(str::trim).find(|s| !Scopes::KNOWN.contains(s)) {
         return v2_error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",

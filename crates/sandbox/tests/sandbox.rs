@@ -180,9 +180,9 @@ async fn the_v3_flow_creates_a_grant_and_fails_in_typed_ways() {
     let client = v3_client(&sandbox, "sandbox-api-key");
     let created =
         client.create_grant(&custom_request("jane@comcast.net", "pw").await).await.unwrap();
-    assert_eq!(created.grant.provider, "imap");
-    assert_eq!(created.grant.grant_status.as_deref(), Some("valid"));
-    assert!(created.grant.id.starts_with("grant-") && created.request_id.is_some());
+    assert_eq!(created.provider, "imap");
+    assert_eq!(created.grant_status.as_deref(), Some("valid"));
+    assert!(created.id.starts_with("grant-") && created.request_id.is_some());
 
     let wrong = client.create_grant(&custom_request("jane@comcast.net", "wrong").await).await;
     assert!(

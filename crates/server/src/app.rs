@@ -147,7 +147,9 @@ impl App {
             form_targets.join(" ")
         );
         let callbacks = reqwest::Client::builder()
-            .tls_backend_preconfigured(nativeauth::tls_config(std::iter::empty())?)
+            .tls_backend_preconfigured(
+                nativeauth::tls_config(std::iter::empty()).map_err(ServerSetupError::Tls)?,
+            )
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -285,9 +285,8 @@ pub(crate) async fn link(
                 .map_err(|e| payload_failure(&e, lang))?;
             drop(credentials);
             let created = client.create_grant(&request).await.map_err(|e| api_failure(&e, lang))?;
-            let linked =
-                Linked::V3 { grant_id: created.grant.id, provider: created.grant.provider };
-            (linked, created.grant.email.unwrap_or_default())
+            let linked = Linked::V3 { grant_id: created.id, provider: created.provider };
+            (linked, created.email.unwrap_or_default())
         }
     };
     let event_id = crate::signing::random_id();

@@ -135,7 +135,7 @@ pub enum ServerSetupError {
     RootKeyRequired,
     /// TLS for the callback cannot be set up.
     #[error("TLS for the callback cannot be set up: {0}")]
-    Tls(#[from] nativeauth::HttpError),
+    Tls(#[source] nativeauth::SetupError),
     /// The HTTP client for the callback cannot be built.
     #[error("the callback client cannot be built: {0}")]
     Callback(#[source] reqwest::Error),

@@ -29,7 +29,10 @@ pub enum StartLinkError {
 }
 
 fn key(app_secret: &[u8]) -> hmac::Key {
-    hmac::Key::new(hmac::HMAC_SHA256, &nativeauth::keys::hkdf_sha256(app_secret, START_LINK_LABEL))
+    hmac::Key::new(
+        hmac::HMAC_SHA256,
+        nativeauth::keys::DerivedKey::from_secret(app_secret, START_LINK_LABEL).bytes(),
+    )
 }
 
 fn message(expires: u64, state: &str, email: &str) -> Result<Vec<u8>, StartLinkError> {

@@ -17,22 +17,22 @@ pub(crate) mod shared_cache;
 pub(crate) const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The default overall deadline of one discovery.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a found answer is cached per domain.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
+const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long providers that rank below the MX pattern wait for the domain's MX answer before
 /// they start anyway: long enough for a nearby resolver's answer (which decides most domains,
 /// so they usually never start), short enough to cost an unknown domain little.
-pub const DEFAULT_HEAD_START: Duration = Duration::from_millis(10);
+const DEFAULT_HEAD_START: Duration = Duration::from_millis(10);
 /// How long "nothing found" is cached per domain.
-pub const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
+const DEFAULT_NEGATIVE_CACHE_TTL: Duration = Duration::from_secs(60);
 /// The cache's size bound, in (estimated) bytes of answers: about 100,000 "nothing found"
 /// domains or 25,000 found ones.
-pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
 /// How long one call to the shared cache may take before discovery goes on without it.
-pub const DEFAULT_SHARED_CACHE_TIMEOUT: Duration = Duration::from_millis(250);
+const DEFAULT_SHARED_CACHE_TIMEOUT: Duration = Duration::from_millis(250);
 /// How many discoveries may use the network at once before more are refused as busy.
-pub const DEFAULT_MAX_NETWORK_DISCOVERIES: usize = 512;
+const DEFAULT_MAX_NETWORK_DISCOVERIES: usize = 512;
 
 /// The ports used in URLs that discovery builds itself (`https://autoconfig.<domain>/…`).
 /// Redirect targets keep their own ports. Only test setups and unusual LANs change these.
@@ -302,7 +302,8 @@ impl DiscoveryConfigBuilder {
     /// The cache's size bound in bytes, counted as an estimate of what each entry keeps
     /// alive; past it, entries asked once are evicted before those asked often (a flood of
     /// one-off domains does not push out the busy ones). 0 turns the cache off.
-    /// Default: [`DEFAULT_CACHE_CAPACITY`].
+    /// Default: 64 MiB, about 100,000 "nothing found" domains or 25,000
+    /// found ones.
     pub fn cache_capacity(mut self, bytes: u64) -> Self {
         self.config.cache_capacity = bytes;
         self
@@ -311,7 +312,7 @@ impl DiscoveryConfigBuilder {
     /// How many discoveries may use the network at once; past it, a discovery that needs the
     /// network ends at once with `FailureKind::Busy` instead of queueing without bound.
     /// Catalogue answers, cached answers and callers waiting for a run already under way
-    /// never count. `None`: no limit. Default: [`DEFAULT_MAX_NETWORK_DISCOVERIES`].
+    /// never count. `None`: no limit. Default: 512.
     pub fn max_network_discoveries(mut self, limit: Option<usize>) -> Self {
         self.config.max_network_discoveries = limit;
         self
@@ -359,7 +360,7 @@ impl DiscoveryConfigBuilder {
     }
 
     /// How long providers that rank below the MX pattern wait for the domain's MX answer
-    /// before they start anyway. Default: [`DEFAULT_HEAD_START`].
+    /// before they start anyway. Default: 10 ms.
     pub fn head_start(mut self, head_start: Duration) -> Self {
         self.config.head_start = head_start;
         self

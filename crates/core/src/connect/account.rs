@@ -6,9 +6,6 @@ use std::time::{Duration, Instant, SystemTime};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// How long a code from `/connect/authorize` stays valid.
-pub const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
-
 /// The one-time code returned by `/connect/authorize`: secret, valid for 15 minutes, single
 /// use. [`ConnectClient::token`](super::ConnectClient::token) takes it by value, so the type
 /// system stops a second use.
@@ -22,6 +19,9 @@ pub struct AuthCode {
 }
 
 impl AuthCode {
+    /// How long a code from `/connect/authorize` stays valid: 15 minutes.
+    pub const LIFETIME: Duration = Duration::from_secs(15 * 60);
+
     /// A code received now.
     pub fn new(code: SecretString) -> Self {
         Self::received_ago(code, Duration::ZERO)
@@ -40,7 +40,7 @@ impl AuthCode {
 
     /// When it stops being valid (wall clock).
     pub fn expires_at(&self) -> SystemTime {
-        self.issued_at + CODE_LIFETIME
+        self.issued_at + Self::LIFETIME
     }
 
     /// How long ago it was received.
@@ -50,7 +50,7 @@ impl AuthCode {
 
     /// Whether the 15 minutes are over.
     pub fn is_expired(&self) -> bool {
-        self.age() >= CODE_LIFETIME
+        self.age() >= Self::LIFETIME
     }
 
     pub(crate) fn secret(&self) -> &SecretString {

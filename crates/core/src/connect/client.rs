@@ -9,25 +9,18 @@ use serde::{Deserialize, Serialize};
 
 use super::account::{Account, AuthCode};
 use super::payload::AuthorizeRequest;
-use crate::net::tls::{self, HttpError};
+use crate::net::error::SetupError;
+use crate::net::tls::{self, BodyError};
 
-/// The production base URL of the US region.
-pub const DEFAULT_BASE_URL: &str = US_BASE_URL;
-/// The v2 API in the US region.
-pub const US_BASE_URL: &str = "https://api.nylas.com";
-/// The v2 API in the Canada region.
-pub const CANADA_BASE_URL: &str = "https://canada.api.nylas.com";
-/// The v2 API in the Ireland (EU) region.
-pub const IRELAND_BASE_URL: &str = "https://ireland.api.nylas.com";
 /// The longest server message kept in an error.
 const MESSAGE_LEN: usize = 300;
 /// The `Nylas-API-Version` header sent with every request, pinned so the response shapes
 /// this client parses cannot change under it.
-pub const API_VERSION: &str = "2.7";
-/// The default timeout of one request.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest response body accepted.
-pub const BODY_LIMIT: usize = 256 * 1024;
+const API_VERSION: &str = "2.7";
+/// The default timeout of one request, shared with the v3 client.
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest response body accepted, shared with the v3 client.
+pub(super) const BODY_LIMIT: usize = 256 * 1024;
 
 /// Why a connect call failed. No variant carries a secret.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +97,7 @@ pub enum ConnectError {
         message: String,
     },
     /// The code is older than 15 minutes; refused locally, without a request.
-    #[error("the code expired {} s ago; start again at authorize", age.as_secs().saturating_sub(super::account::CODE_LIFETIME.as_secs()))]
+    #[error("the code expired {} s ago; start again at authorize", age.as_secs().saturating_sub(AuthCode::LIFETIME.as_secs()))]
     CodeExpired {
         /// The code's age.
         age: Duration,
@@ -148,9 +141,9 @@ pub enum ConnectError {
         /// The URL as given.
         url: String,
     },
-    /// Setting up HTTP or TLS failed, or the body was too large.
+    /// The client could not be set up (TLS, the HTTP client).
     #[error(transparent)]
-    Http(#[from] HttpError),
+    Setup(#[from] SetupError),
 }
 
 fn missing_suffix(fields: &[String]) -> String {
@@ -207,7 +200,7 @@ pub struct ConnectClientBuilder {
 }
 
 impl ConnectClientBuilder {
-    /// The API base URL. Default: [`DEFAULT_BASE_URL`].
+    /// The API base URL. Default: [`ConnectClient::US_BASE_URL`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
@@ -239,7 +232,7 @@ impl ConnectClientBuilder {
     ///
     /// # Errors
     /// [`ConnectError::InvalidBaseUrl`], [`ConnectError::InsecureBaseUrl`] for a non-https URL
-    /// (unless loopback http is allowed), [`ConnectError::Http`] when TLS cannot be set up.
+    /// (unless loopback http is allowed), [`ConnectError::Setup`] when TLS cannot be set up.
     pub fn build(self) -> Result<ConnectClient, ConnectError> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("Nylas-API-Version", HeaderValue::from_static(API_VERSION));
@@ -299,7 +292,7 @@ pub(crate) fn api_client(
         .default_headers(headers)
         .user_agent(concat!("nativeauth/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(HttpError::Client)?;
+        .map_err(SetupError::HttpClient)?;
     Ok((http, base))
 }
 
@@ -341,13 +334,20 @@ enum Endpoint {
 }
 
 impl ConnectClient {
+    /// The v2 API in the US region (the default).
+    pub const US_BASE_URL: &'static str = "https://api.nylas.com";
+    /// The v2 API in the Canada region.
+    pub const CANADA_BASE_URL: &'static str = "https://canada.api.nylas.com";
+    /// The v2 API in the Ireland (EU) region.
+    pub const IRELAND_BASE_URL: &'static str = "https://ireland.api.nylas.com";
+
     /// A builder for a client with this Nylas client id and secret.
     pub fn builder(
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> ConnectClientBuilder {
         ConnectClientBuilder {
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: ConnectClient::US_BASE_URL.to_owned(),
             client_id: client_id.into(),
             client_secret: SecretString::from(client_secret.into()),
             timeout: DEFAULT_TIMEOUT,
@@ -401,7 +401,7 @@ impl ConnectClient {
     /// the server refuses the code; other variants as for [`authorize`](Self::authorize).
     pub async fn token(&self, code: AuthCode) -> Result<Account, ConnectError> {
         // The code must still be valid when the request arrives, however long it takes.
-        if code.age() + self.timeout >= super::account::CODE_LIFETIME {
+        if code.age() + self.timeout >= AuthCode::LIFETIME {
             return Err(ConnectError::CodeExpired { age: code.age() });
         }
         let body = TokenRequest {
@@ -434,7 +434,9 @@ impl ConnectClient {
     ) -> Result<Vec<u8>, ConnectError> {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = tls::read_body_capped(response, BODY_LIMIT).await?;
+        let body = tls::read_body_capped(response, BODY_LIMIT)
+            .await
+            .map_err(|e| body_error(e, status, endpoint == Endpoint::Authorize))?;
         if status == StatusCode::OK {
             return Ok(body);
         }
@@ -608,6 +610,21 @@ pub(crate) fn credentialed_send_error(error: reqwest::Error) -> ConnectError {
         return transport_error(error);
     }
     ConnectError::OutcomeUnknown { reason: error.without_url().to_string(), status: None }
+}
+
+/// A response body that could not be read. After a credential-carrying call (authorize, a v3
+/// grant) a dropped body leaves the outcome unknown, like a dropped connection.
+pub(crate) fn body_error(error: BodyError, status: StatusCode, credentialed: bool) -> ConnectError {
+    match error {
+        BodyError::TooLarge { .. } => {
+            ConnectError::UnexpectedResponse { status: status.as_u16(), reason: error.to_string() }
+        }
+        BodyError::Read(cause) if credentialed => ConnectError::OutcomeUnknown {
+            reason: cause.without_url().to_string(),
+            status: Some(status.as_u16()),
+        },
+        BodyError::Read(cause) => transport_error(cause),
+    }
 }
 
 pub(crate) fn transport_error(error: reqwest::Error) -> ConnectError {

@@ -20,23 +20,14 @@ mod scope;
 mod settings;
 mod v3;
 
-pub use account::{Account, AuthCode, CODE_LIFETIME};
-pub use client::{
-    API_VERSION, BODY_LIMIT, CANADA_BASE_URL, ConnectClient, ConnectClientBuilder, ConnectError,
-    DEFAULT_BASE_URL, DEFAULT_TIMEOUT, IRELAND_BASE_URL, US_BASE_URL,
-};
+pub use account::{Account, AuthCode};
+pub use client::{ConnectClient, ConnectClientBuilder, ConnectError};
 pub use consent::Consent;
 pub use credentials::{Credentials, OAuthCredentials, SmtpLogin};
 pub use error::PayloadError;
-pub use payload::{AuthorizeRequest, CustomAuthRequest, V3Provider, V3Settings};
-pub use scope::{KNOWN_SCOPES, ScopeError, Scopes};
-pub use settings::{
-    ExchangeSettings, GoogleSettings, ImapSettings, MicrosoftSettings, PasswordSettings,
-    ProviderSettings,
-};
-pub use v3::{
-    CustomAuthClient, CustomAuthClientBuilder, Grant, GrantResponse, V3_EU_BASE_URL, V3_US_BASE_URL,
-};
+pub use payload::{AuthorizeRequest, CustomAuthRequest, V3Provider};
+pub use scope::{ScopeError, Scopes};
+pub use v3::{CustomAuthClient, CustomAuthClientBuilder, Grant};
 
 #[cfg(test)]
 mod tests;

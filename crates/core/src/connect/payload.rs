@@ -114,11 +114,6 @@ impl AuthorizeRequest {
         self.provider
     }
 
-    /// The settings object.
-    pub fn settings(&self) -> &ProviderSettings {
-        &self.settings
-    }
-
     /// Things the app should tell the user: servers outside the user's domain, plaintext the
     /// caller allowed.
     pub fn warnings(&self) -> &[String] {
@@ -181,7 +176,7 @@ impl V3Provider {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
-pub enum V3Settings {
+pub(crate) enum V3Settings {
     /// `google`, `microsoft` and `yahoo`: the user's refresh token.
     RefreshToken {
         /// The refresh token.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Every scope the v2 API knows.
-pub const KNOWN_SCOPES: [&str; 13] = [
+const KNOWN_SCOPES: [&str; 13] = [
     "email",
     "email.modify",
     "email.read_only",
@@ -51,6 +51,9 @@ pub enum ScopeError {
 }
 
 impl Scopes {
+    /// Every scope the v2 API knows.
+    pub const KNOWN: &'static [&'static str] = &KNOWN_SCOPES;
+
     /// Validates scopes (surrounding white space is ignored, duplicates are dropped).
     ///
     /// # Errors

@@ -23,7 +23,7 @@ pub(crate) fn expose<S: Serializer>(
 
 /// Settings for `provider: imap`: all nine fields.
 #[derive(Debug, Clone, Serialize)]
-pub struct ImapSettings {
+pub(crate) struct ImapSettings {
     /// IMAP host.
     pub imap_host: String,
     /// IMAP port.
@@ -49,7 +49,7 @@ pub struct ImapSettings {
 
 /// Settings for `provider: gmail`.
 #[derive(Debug, Clone, Serialize)]
-pub struct GoogleSettings {
+pub(crate) struct GoogleSettings {
     /// The app's Google OAuth client id.
     pub google_client_id: String,
     /// The app's Google OAuth client secret.
@@ -62,7 +62,7 @@ pub struct GoogleSettings {
 
 /// Settings for `provider: office365`.
 #[derive(Debug, Clone, Serialize)]
-pub struct MicrosoftSettings {
+pub(crate) struct MicrosoftSettings {
     /// The app's Microsoft OAuth client id.
     pub microsoft_client_id: String,
     /// The app's Microsoft OAuth client secret.
@@ -77,7 +77,7 @@ pub struct MicrosoftSettings {
 
 /// Settings for `provider: exchange`.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExchangeSettings {
+pub(crate) struct ExchangeSettings {
     /// Login name.
     pub username: String,
     /// Password.
@@ -90,7 +90,7 @@ pub struct ExchangeSettings {
 
 /// Settings for `yahoo`, `aol`, `icloud`, `hotmail` and `outlook`.
 #[derive(Debug, Clone, Serialize)]
-pub struct PasswordSettings {
+pub(crate) struct PasswordSettings {
     /// Password (usually an app password).
     #[serde(serialize_with = "expose")]
     pub password: SecretString,
@@ -103,7 +103,7 @@ pub struct PasswordSettings {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
-pub enum ProviderSettings {
+pub(crate) enum ProviderSettings {
     /// `imap`.
     Imap(ImapSettings),
     /// `gmail`.
@@ -123,22 +123,6 @@ pub(crate) struct BuiltSettings {
     pub(crate) provider: NylasProvider,
     pub(crate) settings: ProviderSettings,
     pub(crate) warnings: Vec<String>,
-}
-
-impl ProviderSettings {
-    /// Builds the settings for a detection, rendering usernames for `email`.
-    ///
-    /// # Errors
-    /// [`PayloadError`] when the credentials do not fit the provider, a secret is empty, or
-    /// the detection lacks a server the provider needs.
-    pub fn for_detection(
-        detection: &Detection,
-        email: &EmailAddress,
-        credentials: &Credentials,
-        consent: Consent,
-    ) -> Result<Self, PayloadError> {
-        build(detection, email, credentials, consent).map(|built| built.settings)
-    }
 }
 
 /// Refuses an unverified detection unless the caller consented.

@@ -493,8 +493,6 @@ fn unverified_detections_need_the_callers_consent_in_every_builder() {
     assert!(v2.unwrap_err().to_string().contains("confirm the servers"));
     let v3 = CustomAuthRequest::new(&email, &unverified, &password);
     assert!(matches!(v3, Err(PayloadError::Unverified { .. })), "{v3:?}");
-    let settings = ProviderSettings::for_detection(&unverified, &email, &password, Consent::none());
-    assert!(matches!(settings, Err(PayloadError::Unverified { .. })));
 
     let consent = Consent::none().accept_unverified();
     let request = AuthorizeRequest::with_consent(

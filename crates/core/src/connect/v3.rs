@@ -21,15 +21,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::client::{
-    ConnectError, api_client, clean, credentialed_send_error, describe_body, retry_after,
+    ConnectError, api_client, body_error, clean, credentialed_send_error, describe_body,
+    retry_after,
 };
 use super::payload::CustomAuthRequest;
 use crate::net::tls;
-
-/// The v3 API in the US region.
-pub const V3_US_BASE_URL: &str = "https://api.us.nylas.com";
-/// The v3 API in the EU region.
-pub const V3_EU_BASE_URL: &str = "https://api.eu.nylas.com";
 
 /// A grant: the v3 replacement of the v2 account and access token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -54,15 +50,10 @@ pub struct Grant {
     /// When it last changed (Unix seconds).
     #[serde(default)]
     pub updated_at: Option<i64>,
-}
-
-/// A created grant and the request id the service gave the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantResponse {
-    /// The service's id for this request (quote it to support).
+    /// The service's id for the request that created this grant (quote it to support). It
+    /// comes from the response's envelope, not from the grant object.
+    #[serde(skip)]
     pub request_id: Option<String>,
-    /// The grant.
-    pub grant: Grant,
 }
 
 /// Talks to a Nylas-v3-compatible API. Build one per app and share it.
@@ -85,7 +76,7 @@ pub struct CustomAuthClientBuilder {
 }
 
 impl CustomAuthClientBuilder {
-    /// The API base URL. Default: [`V3_US_BASE_URL`].
+    /// The API base URL. Default: [`CustomAuthClient::US_BASE_URL`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
@@ -158,10 +149,15 @@ struct ErrorBody {
 }
 
 impl CustomAuthClient {
+    /// The v3 API in the US region (the default).
+    pub const US_BASE_URL: &'static str = "https://api.us.nylas.com";
+    /// The v3 API in the EU region.
+    pub const EU_BASE_URL: &'static str = "https://api.eu.nylas.com";
+
     /// A builder for a client with this API key.
     pub fn builder(api_key: impl Into<String>) -> CustomAuthClientBuilder {
         CustomAuthClientBuilder {
-            base_url: V3_US_BASE_URL.to_owned(),
+            base_url: CustomAuthClient::US_BASE_URL.to_owned(),
             api_key: SecretString::from(api_key.into()),
             timeout: super::client::DEFAULT_TIMEOUT,
             allow_loopback_http: false,
@@ -176,10 +172,7 @@ impl CustomAuthClient {
     /// [`ConnectError::WrongCredentials`] when the provider refused the credentials,
     /// [`ConnectError::Unauthorized`] for a refused API key, [`ConnectError::RateLimited`],
     /// [`ConnectError::OutcomeUnknown`] for a timeout or a 5xx, and the rest as for v2.
-    pub async fn create_grant(
-        &self,
-        request: &CustomAuthRequest,
-    ) -> Result<GrantResponse, ConnectError> {
+    pub async fn create_grant(&self, request: &CustomAuthRequest) -> Result<Grant, ConnectError> {
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.api_key.expose_secret()))
             .map_err(|_| ConnectError::InvalidRequest {
                 status: 0,
@@ -198,14 +191,16 @@ impl CustomAuthClient {
         let response = sent.map_err(credentialed_send_error)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = tls::read_body_capped(response, super::client::BODY_LIMIT).await?;
+        let body = tls::read_body_capped(response, super::client::BODY_LIMIT)
+            .await
+            .map_err(|e| body_error(e, status, true))?;
         if status.is_success() {
             let parsed: Success =
                 serde_json::from_slice(&body).map_err(|e| ConnectError::UnexpectedResponse {
                     status: status.as_u16(),
                     reason: format!("not a grant (line {} column {})", e.line(), e.column()),
                 })?;
-            return Ok(GrantResponse { request_id: parsed.request_id, grant: parsed.data });
+            return Ok(Grant { request_id: parsed.request_id, ..parsed.data });
         }
         Err(classify(status, &headers, &body))
     }

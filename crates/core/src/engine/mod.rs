@@ -35,8 +35,9 @@ use crate::model::{
 };
 use crate::net::context::DiscoveryContext;
 use crate::net::dns::MxAnswer;
+use crate::net::error::SetupError;
 use crate::net::error::SourceError;
-use crate::net::network::{Network, SetupError};
+use crate::net::network::Network;
 use crate::provider::{Provider, registry};
 
 /// Finds who hosts a mailbox. Build one per application and share it (it is `Send + Sync`;

@@ -10,8 +10,6 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-/// Longest address accepted, in octets (RFC 5321 §4.5.3.1.3: a 256-octet path minus the brackets).
-pub const MAX_ADDRESS_LEN: usize = 254;
 /// Longest local part accepted, in octets (RFC 5321 §4.5.3.1.1).
 pub(crate) const MAX_LOCAL_PART_LEN: usize = 64;
 /// Longest domain accepted, in octets of its ASCII (punycode) form (RFC 1035 §2.3.4, without
@@ -63,8 +61,8 @@ pub enum EmailError {
     /// No `@` separates a local part from a domain.
     #[error("the address has no '@' between a local part and a domain")]
     MissingAt,
-    /// The whole address is longer than [`MAX_ADDRESS_LEN`] octets.
-    #[error("the address is {len} octets long; at most {MAX_ADDRESS_LEN} are allowed")]
+    /// The whole address is longer than [`EmailAddress::MAX_LEN`] octets.
+    #[error("the address is {len} octets long; at most {max} are allowed", max = EmailAddress::MAX_LEN)]
     TooLong {
         /// Octets in the normalised address.
         len: usize,
@@ -138,6 +136,10 @@ pub enum DomainProblem {
 }
 
 impl EmailAddress {
+    /// Longest address accepted, in octets (RFC 5321 §4.5.3.1.3: a 256-octet path minus the
+    /// brackets).
+    pub const MAX_LEN: usize = 254;
+
     /// Parses and normalises an address. Same as `input.parse()`.
     ///
     /// # Errors
@@ -151,7 +153,7 @@ impl EmailAddress {
         validate_local_part(local)?;
         let ascii = normalise_domain(domain)?;
         let address = format!("{local}@{ascii}");
-        if address.len() > MAX_ADDRESS_LEN {
+        if address.len() > Self::MAX_LEN {
             return Err(EmailError::TooLong { len: address.len() });
         }
         let (domain_unicode, unicode_result) = idna::domain_to_unicode(&ascii);

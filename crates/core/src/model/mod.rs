@@ -11,8 +11,8 @@ pub use detection::{
     AuthHint, AutoconfigOrigin, Detection, ExchangeEndpoints, NylasProvider, ProviderInfo, Source,
     Trust,
 };
-pub use email::{DomainProblem, EmailAddress, EmailError, LocalPartProblem, MAX_ADDRESS_LEN};
+pub use email::{DomainProblem, EmailAddress, EmailError, LocalPartProblem};
 pub use report::{Failure, FailureKind, Outcome, Report, Step};
 pub use server::{AuthMethod, Protocol, Security, Server, ServerSpec};
 pub use steps::{PreLoginStep, RequiredStep};
-pub use template::{Placeholder, UsernameTemplate, render_placeholders, unknown_placeholder};
+pub use template::{Placeholder, UsernameTemplate};

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EmailAddress, UsernameTemplate, render_placeholders};
+use super::{EmailAddress, Placeholder, UsernameTemplate};
 
 /// The protocol a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,7 +185,7 @@ impl ServerSpec {
     pub fn to_server(&self, email: &EmailAddress) -> Server {
         Server {
             protocol: self.protocol,
-            host: render_placeholders(&self.host, email).to_ascii_lowercase(),
+            host: Placeholder::render_all(&self.host, email).to_ascii_lowercase(),
             port: self.port,
             security: self.security,
             username: self.username.clone(),

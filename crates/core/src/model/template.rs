@@ -40,53 +40,53 @@ impl Placeholder {
             Self::EmailDomain => email.domain(),
         }
     }
-}
 
-/// Replaces every known placeholder in `template` with its value for `email`. Text that only
-/// looks like a placeholder (`%FOO%`) is left as it is.
-pub fn render_placeholders(template: &str, email: &EmailAddress) -> String {
-    let mut out = String::with_capacity(template.len() + email.as_str().len());
-    let mut rest = template;
-    'outer: while let Some(start) = rest.find('%') {
-        out.push_str(&rest[..start]);
-        let candidate = &rest[start..];
-        for placeholder in Placeholder::ALL {
-            if let Some(after) = candidate.strip_prefix(placeholder.token()) {
-                out.push_str(placeholder.value(email));
-                rest = after;
-                continue 'outer;
+    /// Replaces every known placeholder in `template` with its value for `email`. Text that only
+    /// looks like a placeholder (`%FOO%`) is left as it is.
+    pub fn render_all(template: &str, email: &EmailAddress) -> String {
+        let mut out = String::with_capacity(template.len() + email.as_str().len());
+        let mut rest = template;
+        'outer: while let Some(start) = rest.find('%') {
+            out.push_str(&rest[..start]);
+            let candidate = &rest[start..];
+            for placeholder in Self::ALL {
+                if let Some(after) = candidate.strip_prefix(placeholder.token()) {
+                    out.push_str(placeholder.value(email));
+                    rest = after;
+                    continue 'outer;
+                }
             }
+            out.push('%');
+            rest = &candidate[1..];
         }
-        out.push('%');
-        rest = &candidate[1..];
+        out.push_str(rest);
+        out
     }
-    out.push_str(rest);
-    out
-}
 
-/// Finds the first `%NAME%` sequence in `text` that is not one of `allowed`, returning it.
-/// Used by loaders to refuse typos such as `%EMAILADRESS%` instead of sending them verbatim.
-pub fn unknown_placeholder<'a>(text: &'a str, allowed: &[Placeholder]) -> Option<&'a str> {
-    let mut rest = text;
-    let mut offset = 0;
-    while let Some(start) = rest.find('%') {
-        let candidate = &rest[start..];
-        if let Some(known) = allowed.iter().find(|p| candidate.starts_with(p.token())) {
-            let skip = start + known.token().len();
-            offset += skip;
-            rest = &rest[skip..];
-            continue;
+    /// Finds the first `%NAME%` sequence in `text` that is not one of `allowed`, returning it.
+    /// Used by loaders to refuse typos such as `%EMAILADRESS%` instead of sending them verbatim.
+    pub fn find_unknown<'a>(text: &'a str, allowed: &[Placeholder]) -> Option<&'a str> {
+        let mut rest = text;
+        let mut offset = 0;
+        while let Some(start) = rest.find('%') {
+            let candidate = &rest[start..];
+            if let Some(known) = allowed.iter().find(|p| candidate.starts_with(p.token())) {
+                let skip = start + known.token().len();
+                offset += skip;
+                rest = &rest[skip..];
+                continue;
+            }
+            let end = candidate[1..].find('%').map_or(candidate.len(), |i| i + 2);
+            let word = &candidate[..end];
+            // A lone '%' followed by something that is not an uppercase name is ordinary text.
+            if word.len() > 1 && word[1..].chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                return Some(&text[offset + start..offset + start + end]);
+            }
+            offset += start + 1;
+            rest = &rest[start + 1..];
         }
-        let end = candidate[1..].find('%').map_or(candidate.len(), |i| i + 2);
-        let word = &candidate[..end];
-        // A lone '%' followed by something that is not an uppercase name is ordinary text.
-        if word.len() > 1 && word[1..].chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
-            return Some(&text[offset + start..offset + start + end]);
-        }
-        offset += start + 1;
-        rest = &rest[start + 1..];
+        None
     }
-    None
 }
 
 /// A username as a provider states it, possibly with placeholders.
@@ -122,7 +122,7 @@ impl UsernameTemplate {
 
     /// The username for `email`.
     pub fn render(&self, email: &EmailAddress) -> String {
-        render_placeholders(&self.0, email)
+        Placeholder::render_all(&self.0, email)
     }
 
     /// Whether the template names one user rather than a rule for every user: it has no
@@ -201,17 +201,17 @@ mod tests {
     #[test]
     fn finds_unknown_placeholders() {
         let all = &Placeholder::ALL;
-        assert_eq!(unknown_placeholder("%EMAILADDRESS%", all), None);
-        assert_eq!(unknown_placeholder("100% sure", all), None);
-        assert_eq!(unknown_placeholder("a%EMAILADRESS%", all), Some("%EMAILADRESS%"));
+        assert_eq!(Placeholder::find_unknown("%EMAILADDRESS%", all), None);
+        assert_eq!(Placeholder::find_unknown("100% sure", all), None);
+        assert_eq!(Placeholder::find_unknown("a%EMAILADRESS%", all), Some("%EMAILADRESS%"));
         assert_eq!(
-            unknown_placeholder("%EMAILLOCALPART%x%EMAILADDRESS", all),
+            Placeholder::find_unknown("%EMAILLOCALPART%x%EMAILADDRESS", all),
             Some("%EMAILADDRESS")
         );
         let domain_only = &[Placeholder::EmailDomain];
-        assert_eq!(unknown_placeholder("mail.%EMAILDOMAIN%", domain_only), None);
+        assert_eq!(Placeholder::find_unknown("mail.%EMAILDOMAIN%", domain_only), None);
         assert_eq!(
-            unknown_placeholder("%EMAILLOCALPART%.x", domain_only),
+            Placeholder::find_unknown("%EMAILLOCALPART%.x", domain_only),
             Some("%EMAILLOCALPART%")
         );
     }

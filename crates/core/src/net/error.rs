@@ -1,11 +1,11 @@
 //! Why a provider could not find out (as opposed to finding nothing).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::net::dns::DnsError;
 use crate::net::http::FetchError;
 use crate::net::tcp::TcpConnectError;
-use crate::net::tls::HttpError;
 
 /// Why a provider or one of its sources could not find out. The underlying error is kept as
 /// the [`source`](std::error::Error::source), so a caller can tell a guard refusal from a
@@ -81,7 +81,7 @@ pub enum SourceError {
         target: String,
         /// Why.
         #[source]
-        source: Arc<HttpError>,
+        source: Arc<SetupError>,
     },
 }
 
@@ -116,4 +116,36 @@ impl SourceError {
             _ => false,
         }
     }
+}
+
+/// Why a discovery could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// DNS could not be set up.
+    #[error(transparent)]
+    Dns(#[from] DnsError),
+    /// A trust-roots file (`--ca-file`, `SSL_CERT_FILE`) could not be read or holds no
+    /// certificate.
+    #[error("cannot load trust roots from {}: {reason}", path.display())]
+    Roots {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The TLS configuration could not be built.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    /// The HTTP client could not be built.
+    #[error("cannot set up the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    /// No provider is registered, so every discovery would find nothing. Provider crates
+    /// register themselves at link time; a program that depends on `nativeauth-core` alone,
+    /// or never refers to the `nativeauth` facade, links none.
+    #[error(
+        "no providers are registered: depend on the `nativeauth` facade and refer to it (for \
+         example `nativeauth::Discovery::new`), so that its provider crates are linked"
+    )]
+    NoProviders,
 }

@@ -22,7 +22,8 @@ use reqwest::{StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 
 use super::dns::Dns;
-use super::tls::{self, HttpError};
+use super::error::SetupError;
+use super::tls::{self, BodyError};
 use crate::address_policy::{AddressPolicy, GuardError};
 use crate::config::DEFAULT_HTTP_TIMEOUT;
 
@@ -256,7 +257,7 @@ impl GuardedHttp {
         dns: Dns,
         options: FetchOptions,
         extra_roots: Vec<CertificateDer<'static>>,
-    ) -> Result<Self, HttpError> {
+    ) -> Result<Self, SetupError> {
         Self::with_tls(dns, options, tls::tls_config(extra_roots)?)
     }
 
@@ -264,12 +265,12 @@ impl GuardedHttp {
     /// are loaded once); its ALPN is set to `http/1.1`.
     ///
     /// # Errors
-    /// [`HttpError`] when the client cannot be set up.
+    /// [`SetupError::HttpClient`] when the client cannot be set up.
     pub(crate) fn with_tls(
         dns: Dns,
         options: FetchOptions,
         mut tls: rustls::ClientConfig,
-    ) -> Result<Self, HttpError> {
+    ) -> Result<Self, SetupError> {
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let resolver = GuardedResolver { dns, policy: options.policy.clone() };
         let client = reqwest::Client::builder()
@@ -281,7 +282,7 @@ impl GuardedHttp {
             .connect_timeout(options.timeout)
             .user_agent(concat!("nativeauth/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(HttpError::Client)?;
+            .map_err(SetupError::HttpClient)?;
         Ok(Self { client, options: Arc::new(options) })
     }
 
@@ -349,7 +350,7 @@ impl GuardedHttp {
             }
             let body = tls::read_body_capped(response, self.options.body_limit).await.map_err(
                 |e| match e {
-                    HttpError::BodyTooLarge { limit } => {
+                    BodyError::TooLarge { limit } => {
                         FetchError::BodyTooLarge { url: url.to_string(), limit }
                     }
                     other => FetchError::Failed { url: url.to_string(), reason: other.to_string() },

@@ -9,31 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::CertificateDer;
 
-use super::dns::{Dns, DnsError};
+use super::dns::Dns;
+use super::error::SetupError;
 use super::http::{FetchOptions, GuardedHttp};
-use super::tls::HttpError;
 use crate::address_policy::AddressPolicy;
 use crate::config::DiscoveryConfig;
-
-/// Why a discovery could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SetupError {
-    /// DNS could not be set up.
-    #[error(transparent)]
-    Dns(#[from] DnsError),
-    /// HTTP or TLS could not be set up.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    /// No provider is registered, so every discovery would find nothing. Provider crates
-    /// register themselves at link time; a program that depends on `nativeauth-core` alone,
-    /// or never refers to the `nativeauth` facade, links none.
-    #[error(
-        "no providers are registered: depend on the `nativeauth` facade and refer to it (for \
-         example `nativeauth::Discovery::new`), so that its provider crates are linked"
-    )]
-    NoProviders,
-}
 
 /// What is built on first use: the TLS configuration and the HTTP client on top of it.
 #[derive(Debug)]
@@ -50,7 +30,7 @@ pub(crate) struct Network {
     pub(crate) policy: AddressPolicy,
     http_options: FetchOptions,
     extra_roots: Vec<CertificateDer<'static>>,
-    clients: OnceLock<Result<TlsClients, Arc<HttpError>>>,
+    clients: OnceLock<Result<TlsClients, Arc<SetupError>>>,
 }
 
 impl Network {
@@ -76,7 +56,7 @@ impl Network {
         })
     }
 
-    fn clients(&self) -> Result<&TlsClients, Arc<HttpError>> {
+    fn clients(&self) -> Result<&TlsClients, Arc<SetupError>> {
         self.clients
             .get_or_init(|| {
                 // Loading the system's trust roots is the costly part: once for both uses.
@@ -95,12 +75,12 @@ impl Network {
     }
 
     /// The guarded HTTP client.
-    pub(crate) fn http(&self) -> Result<&GuardedHttp, Arc<HttpError>> {
+    pub(crate) fn http(&self) -> Result<&GuardedHttp, Arc<SetupError>> {
         self.clients().map(|c| &c.http)
     }
 
     /// The TLS configuration for raw connections (no ALPN), fully verifying.
-    pub(crate) fn tls(&self) -> Result<Arc<rustls::ClientConfig>, Arc<HttpError>> {
+    pub(crate) fn tls(&self) -> Result<Arc<rustls::ClientConfig>, Arc<SetupError>> {
         self.clients().map(|c| Arc::clone(&c.tls))
     }
 }

@@ -3,50 +3,37 @@
 //!
 //! TLS is always fully verified; there is no switch to turn verification off.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+use super::error::SetupError;
+
 /// The default cap on a response body.
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Why an HTTP client could not be set up or a body could not be read.
+/// Why a response body could not be read.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HttpError {
-    /// A `--ca-file` / `SSL_CERT_FILE` could not be read or holds no certificate.
-    #[error("cannot load trust roots from {}: {reason}", path.display())]
-    Roots {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The TLS configuration could not be built.
-    #[error("cannot set up TLS: {0}")]
-    Tls(String),
-    /// The HTTP client could not be built.
-    #[error("cannot set up the HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
+pub(crate) enum BodyError {
     /// The body is larger than allowed.
     #[error("the response body exceeds {limit} bytes")]
-    BodyTooLarge {
+    TooLarge {
         /// The cap.
         limit: usize,
     },
     /// Reading the body failed.
     #[error("reading the response body failed: {0}")]
-    Body(#[source] reqwest::Error),
+    Read(#[source] reqwest::Error),
 }
 
 /// Reads every certificate of a PEM file.
 ///
 /// # Errors
-/// [`HttpError::Roots`] when the file cannot be read or contains no certificate.
-pub fn load_pem_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpError> {
-    let roots_error = |reason: String| HttpError::Roots { path: path.to_owned(), reason };
+/// [`SetupError::Roots`] when the file cannot be read or contains no certificate.
+pub fn load_pem_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, SetupError> {
+    let roots_error = |reason: String| SetupError::Roots { path: path.to_owned(), reason };
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| roots_error(e.to_string()))?
         .collect::<Result<Vec<_>, _>>()
@@ -62,17 +49,17 @@ pub fn load_pem_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpE
 /// `reqwest::ClientBuilder::tls_backend_preconfigured`).
 ///
 /// # Errors
-/// [`HttpError::Tls`] when the verifier or protocol versions cannot be set up.
+/// [`SetupError::Tls`] when the verifier or protocol versions cannot be set up.
 pub fn tls_config(
     extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
-) -> Result<rustls::ClientConfig, HttpError> {
+) -> Result<rustls::ClientConfig, SetupError> {
     let provider = Arc::new(super::crypto::crypto_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
-            .map_err(|e| HttpError::Tls(e.to_string()))?;
+            .map_err(|e| SetupError::Tls(e.to_string()))?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| HttpError::Tls(e.to_string()))?
+        .map_err(|e| SetupError::Tls(e.to_string()))?
         .dangerous() // only to plug in the platform verifier, which verifies fully
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
@@ -84,18 +71,18 @@ pub fn tls_config(
 /// streaming, so a huge body is never held in memory).
 ///
 /// # Errors
-/// [`HttpError::BodyTooLarge`] past the limit, [`HttpError::Body`] when reading fails.
+/// [`BodyError::TooLarge`] past the limit, [`BodyError::Read`] when reading fails.
 pub(crate) async fn read_body_capped(
     mut response: reqwest::Response,
     limit: usize,
-) -> Result<Vec<u8>, HttpError> {
+) -> Result<Vec<u8>, BodyError> {
     if response.content_length().is_some_and(|len| len > limit as u64) {
-        return Err(HttpError::BodyTooLarge { limit });
+        return Err(BodyError::TooLarge { limit });
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(HttpError::Body)? {
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
         if body.len() + chunk.len() > limit {
-            return Err(HttpError::BodyTooLarge { limit });
+            return Err(BodyError::TooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }

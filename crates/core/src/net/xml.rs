@@ -4,7 +4,7 @@
 //! * No DTD processing and no entity expansion beyond the five predefined entities and
 //!   character references: a document type declaration is ignored, an unknown entity is an
 //!   error. So entity bombs cannot happen.
-//! * Nesting is limited to [`MAX_DEPTH`] and the input to [`MAX_INPUT`] bytes.
+//! * Nesting is limited to 32 levels and the input to 1 MiB.
 //! * Names are matched by *local name*, case-insensitively: real servers vary namespace
 //!   prefixes (some even use undeclared ones) and the case of element names.
 //! * Anything after the root element closes is ignored (some ISPDB files have stray text there).
@@ -13,9 +13,9 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 
 /// Deepest element nesting accepted.
-pub const MAX_DEPTH: usize = 32;
+const MAX_DEPTH: usize = 32;
 /// Largest document accepted, in bytes.
-pub const MAX_INPUT: usize = 1024 * 1024;
+const MAX_INPUT: usize = 1024 * 1024;
 
 /// An element: its local name, attributes (local names), children, and its own text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,10 +72,10 @@ pub enum XmlError {
     /// No root element at all.
     #[error("no XML element found")]
     Empty,
-    /// Deeper than [`MAX_DEPTH`].
+    /// Nested deeper than 32 levels.
     #[error("elements are nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
-    /// Larger than [`MAX_INPUT`].
+    /// Larger than 1 MiB.
     #[error("the document is larger than {MAX_INPUT} bytes")]
     TooLarge,
     /// An entity other than the five predefined ones (no DTD entities are expanded).

@@ -31,10 +31,6 @@
 //! assert!(nativeauth_core::registry().iter().any(|p| p.id() == "nobody"));
 //! ```
 
-mod priority;
-
-pub use priority::{Alternative, first_by_class, first_by_priority};
-
 use async_trait::async_trait;
 
 use crate::model::{Detection, EmailAddress, Source};

@@ -2,7 +2,7 @@
 //! resort, whose guessed servers answer a probe.
 //!
 //! Its sources run at once, and the best-ranked answer wins as soon as it is known
-//! ([`first_by_priority`]):
+//! (the `priority` module):
 //! 1. the domain's own autoconfig over https (`autoconfig.<d>`, then `/.well-known/`) — verified;
 //! 2. the autoconfig of the domain that hosts its MX (host minus first label, then the
 //!    registrable base) — unverified (the link came from DNS); with `allow_http`, the domain's
@@ -22,15 +22,17 @@ pub mod autoconfig;
 mod login;
 mod mx_domains;
 mod options;
+mod priority;
 pub mod probe;
 mod srv;
 
+use priority::{Alternative, first_by_class, first_by_priority};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use nativeauth_core::plugin::{
-    Alternative, DiscoveryContext, ProviderPlugin, async_trait, first_by_class, first_by_priority,
-    inventory, registrable_domain, same_registrable_domain,
+    DiscoveryContext, ProviderPlugin, async_trait, inventory, registrable_domain,
+    same_registrable_domain,
 };
 use nativeauth_core::{
     AuthHint, AuthMethod, AutoconfigOrigin, Detection, EmailAddress, NylasProvider, Outcome,

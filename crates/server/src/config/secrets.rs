@@ -109,8 +109,8 @@ impl Secrets {
     pub fn from_env() -> Self {
         let nonempty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
-            root_key: nonempty(nativeauth::keys::ROOT_KEY_VAR)
-                .or_else(|| nonempty(nativeauth::keys::LEGACY_ROOT_KEY_VAR))
+            root_key: nonempty(nativeauth::keys::RootKey::ENV_VAR)
+                .or_else(|| nonempty(nativeauth::keys::RootKey::LEGACY_ENV_VAR))
                 .map(|key| Secret {
                     value: SecretString::from(key),
                     origin: Origin::Env { present: true },

@@ -103,11 +103,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// Detections that may use the network at once; past it, detections and sign-ins that
     /// need the network are answered 503 with `Retry-After` at once instead of queueing.
-    /// Unset: the discovery configuration's own bound (by default
-    /// [`nativeauth::DEFAULT_MAX_NETWORK_DISCOVERIES`]).
+    /// Unset: the discovery configuration's own bound (by default 512).
     pub max_network_detections: Option<usize>,
     /// The detection cache's size bound, in MiB of answers. Unset: the discovery
-    /// configuration's own (by default [`nativeauth::DEFAULT_CACHE_CAPACITY`] bytes).
+    /// configuration's own (by default 64 MiB).
     pub cache_mib: Option<u64>,
     /// Seconds a client may take to send a request's headers (default 10).
     pub header_timeout_secs: u64,

@@ -10,7 +10,7 @@ use super::error::{CatalogueError, Position, Problem, ProblemKind};
 use super::pattern::{MxPattern, check_domain};
 use super::schema::{self, RawServer};
 use super::{CatalogueEntry, Gateway, ServerSpec};
-use nativeauth_core::plugin::{Placeholder, unknown_placeholder};
+use nativeauth_core::plugin::Placeholder;
 use nativeauth_core::{
     AuthHint, AuthMethod, PreLoginStep, RequiredStep, Security, UsernameTemplate,
 };
@@ -280,7 +280,7 @@ fn check_servers(
             Some(username) => {
                 let span = username.span();
                 let username = username.into_inner();
-                if let Some(token) = unknown_placeholder(&username, &Placeholder::ALL) {
+                if let Some(token) = Placeholder::find_unknown(&username, &Placeholder::ALL) {
                     let token = token.to_owned();
                     checker.report(span, ProblemKind::UnknownPlaceholder(token));
                     valid = false;
@@ -306,7 +306,7 @@ fn check_servers(
 /// A host may use `%EMAILDOMAIN%` (some hosting companies serve `mail.<your domain>`); once
 /// that is filled in with a sample domain it must be a valid lowercase host name.
 fn host_problem(host: &str) -> Option<String> {
-    if let Some(token) = unknown_placeholder(host, &[Placeholder::EmailDomain]) {
+    if let Some(token) = Placeholder::find_unknown(host, &[Placeholder::EmailDomain]) {
         return Some(format!("{token} cannot be used in a host name (only %EMAILDOMAIN% can)"));
     }
     let sample = host.replace(Placeholder::EmailDomain.token(), "example.com");

@@ -1,7 +1,7 @@
 //! The pure Mozilla autoconfig parser (`config-v1.1.xml`): text in, servers out.
 
 use nativeauth_core::plugin::xml::{self, Element, XmlError};
-use nativeauth_core::plugin::{Placeholder, ServerSpec, render_placeholders, unknown_placeholder};
+use nativeauth_core::plugin::{Placeholder, ServerSpec};
 use nativeauth_core::{AuthMethod, EmailAddress, Protocol, Security, UsernameTemplate};
 
 /// What an autoconfig document says.
@@ -56,7 +56,7 @@ impl AutoconfigDocument {
         self.incoming
             .iter()
             .chain(&self.outgoing)
-            .map(|s| render_placeholders(&s.host, email).to_ascii_lowercase())
+            .map(|s| Placeholder::render_all(&s.host, email).to_ascii_lowercase())
             .collect()
     }
 }
@@ -220,7 +220,7 @@ fn auth_method(value: &str) -> Option<AuthMethod> {
 /// A host name must be a plausible DNS name once `%EMAILDOMAIN%` is filled in: letters,
 /// digits, '-', '_' and dots, no empty label, no other placeholder.
 fn host_problem(host: &str) -> Option<&'static str> {
-    if unknown_placeholder(host, &[Placeholder::EmailDomain]).is_some() {
+    if Placeholder::find_unknown(host, &[Placeholder::EmailDomain]).is_some() {
         return Some("only %EMAILDOMAIN% may appear in a host name");
     }
     let sample = host.replace(Placeholder::EmailDomain.token(), "example.com");

@@ -7,24 +7,14 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 /// A boxed future of one alternative.
-pub type Alternative<'a, T> = Pin<Box<dyn Future<Output = Option<T>> + Send + 'a>>;
+pub(crate) type Alternative<'a, T> = Pin<Box<dyn Future<Output = Option<T>> + Send + 'a>>;
 
 /// Runs every alternative at once and returns the answer of the first one *in the given
 /// order* that has one — as soon as it is known: when alternative `i` has answered and every
 /// alternative before it has finished without an answer — followed by the answers of the
 /// alternatives that had already finished by then (in the given order), so that nothing in
 /// hand is lost. The rest are dropped (cancelled). Empty when no alternative answered.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use nativeauth_core::plugin::first_by_priority;
-///
-/// let slow_but_preferred = Box::pin(async { tokio::time::sleep(std::time::Duration::from_millis(20)).await; Some("first") });
-/// let fast = Box::pin(async { Some("second") });
-/// assert_eq!(first_by_priority(vec![slow_but_preferred, fast]).await, ["first", "second"]);
-/// # }
-/// ```
-pub async fn first_by_priority<'a, T: 'a>(alternatives: Vec<Alternative<'a, T>>) -> Vec<T> {
+pub(crate) async fn first_by_priority<'a, T: 'a>(alternatives: Vec<Alternative<'a, T>>) -> Vec<T> {
     first_by_class(alternatives.into_iter().enumerate().collect()).await
 }
 
@@ -33,18 +23,9 @@ pub async fn first_by_priority<'a, T: 'a>(alternatives: Vec<Alternative<'a, T>>)
 /// class that has one wins, as soon as every alternative of a better class has finished
 /// without an answer — a dead server never holds up an equally good answer already in hand.
 /// The answers of alternatives that had finished by then follow, best class first.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use std::time::Duration;
-/// use nativeauth_core::plugin::first_by_class;
-///
-/// let dead = Box::pin(async { tokio::time::sleep(Duration::from_secs(3600)).await; Some("dead") });
-/// let quick = Box::pin(async { Some("quick") });
-/// assert_eq!(first_by_class(vec![(0, dead), (0, quick)]).await, ["quick"]);
-/// # }
-/// ```
-pub async fn first_by_class<'a, T: 'a>(alternatives: Vec<(usize, Alternative<'a, T>)>) -> Vec<T> {
+pub(crate) async fn first_by_class<'a, T: 'a>(
+    alternatives: Vec<(usize, Alternative<'a, T>)>,
+) -> Vec<T> {
     let classes: Vec<usize> = alternatives.iter().map(|(class, _)| *class).collect();
     let mut finished = vec![false; classes.len()];
     // Answers in the order they arrived, with the alternative that gave each.
