@@ -24,6 +24,7 @@ mod mx_domains;
 mod options;
 mod priority;
 pub mod probe;
+mod session;
 mod srv;
 
 use priority::{Alternative, first_by_class, first_by_priority};

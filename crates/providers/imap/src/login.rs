@@ -10,17 +10,14 @@
 use std::time::Duration;
 
 use nativeauth_core::connect::{Consent, Credentials};
-use nativeauth_core::plugin::{DiscoveryContext, TcpConnectError};
+use nativeauth_core::plugin::DiscoveryContext;
 use nativeauth_core::secrecy::{ExposeSecret, SecretString};
-use nativeauth_core::{Detection, EmailAddress, Protocol, Security, Server, Trust};
-use rustls::pki_types::ServerName;
+use nativeauth_core::{Detection, EmailAddress, Protocol, Server, Trust};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio_rustls::TlsConnector;
 
-use crate::probe::{
-    ProbeError, Stream, command, ehlo, imap_capabilities, imap_greeting, read_line,
-};
+use crate::session::{SessionError, Setup, command, read_line, read_smtp_reply};
 
 /// What the check found, in terms the user can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -333,68 +330,53 @@ async fn sign_in(
     login: &str,
     password: &SecretString,
 ) -> Verdict {
-    let tcp = match ctx.connect_tcp(&server.host, server.port).await {
-        Ok((tcp, _)) => tcp,
-        Err(TcpConnectError::Dns(error)) if error.is_timeout() => {
-            return Verdict::not_accepted(LoginCheckKind::Timeout, None);
-        }
-        Err(_) => return Verdict::not_accepted(LoginCheckKind::Unreachable, None),
-    };
     let tls = match ctx.tls_config(&server.host) {
         Ok(tls) => TlsConnector::from(tls),
         Err(_) => return Verdict::not_accepted(LoginCheckKind::TlsFailure, None),
     };
-    let session = Session { tls, host: &server.host, login, password };
-    let result = match (server.protocol, server.security) {
-        (Protocol::Smtp, security) => session.smtp(tcp, security).await,
-        (_, security) => session.imap(tcp, security).await,
+    let setup = Setup {
+        ctx,
+        tls: &tls,
+        host: &server.host,
+        port: server.port,
+        protocol: server.protocol,
+        security: server.security,
+        imap_capabilities: false,
     };
-    match result {
-        Ok(verdict) => verdict,
-        Err(Failure::Tls) => Verdict::not_accepted(LoginCheckKind::TlsFailure, None),
-        Err(Failure::NoStartTls) => Verdict::not_accepted(
+    let mut session = match setup.open().await {
+        Ok(session) => session,
+        Err(error) => return unfinished(&error),
+    };
+    let credentials = Login { login, password };
+    let judged = match server.protocol {
+        Protocol::Smtp => credentials.smtp_auth(&mut session.stream).await,
+        _ => credentials.imap_authenticate(&mut session.stream).await,
+    };
+    judged.unwrap_or_else(|error| unfinished(&error))
+}
+
+/// The verdict of a session that ended before the server judged the credentials.
+fn unfinished(error: &SessionError) -> Verdict {
+    match error {
+        SessionError::Tls(_) => Verdict::not_accepted(LoginCheckKind::TlsFailure, None),
+        SessionError::NoStartTls | SessionError::StartTlsRefused(_) => Verdict::not_accepted(
             LoginCheckKind::TlsFailure,
             Some("STARTTLS is not offered: no password was sent"),
         ),
-        Err(Failure::Io(reason)) => {
-            Verdict::not_accepted(LoginCheckKind::Unreachable, Some(&reason))
+        SessionError::Timeout | SessionError::DnsTimeout(_) => {
+            Verdict::not_accepted(LoginCheckKind::Timeout, None)
         }
+        other => Verdict::not_accepted(LoginCheckKind::Unreachable, Some(&other.to_string())),
     }
 }
 
-/// Why a session ended before the server judged the credentials.
-enum Failure {
-    Tls,
-    NoStartTls,
-    Io(String),
-}
-
-impl From<ProbeError> for Failure {
-    fn from(error: ProbeError) -> Self {
-        match error {
-            ProbeError::Tls(_) => Self::Tls,
-            ProbeError::NoStartTls => Self::NoStartTls,
-            other => Self::Io(other.to_string()),
-        }
-    }
-}
-
-struct Session<'a> {
-    tls: TlsConnector,
-    host: &'a str,
+/// The login name and password sent to one server.
+struct Login<'a> {
     login: &'a str,
     password: &'a SecretString,
 }
 
-impl Session<'_> {
-    async fn wrap<S: AsyncRead + AsyncWrite + Unpin + Send>(
-        &self,
-        stream: S,
-    ) -> Result<impl Stream + use<'_, S>, Failure> {
-        let name = ServerName::try_from(self.host.to_owned()).map_err(|_| Failure::Tls)?;
-        self.tls.connect(name, stream).await.map_err(|_| Failure::Tls)
-    }
-
+impl Login<'_> {
     /// `authzid NUL login NUL password`, base64 (RFC 4616).
     fn sasl_plain(&self) -> SecretString {
         use base64::Engine as _;
@@ -402,45 +384,10 @@ impl Session<'_> {
         SecretString::from(base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
     }
 
-    async fn imap(
-        &self,
-        tcp: tokio::net::TcpStream,
-        security: Security,
-    ) -> Result<Verdict, Failure> {
-        match security {
-            Security::Tls => {
-                let mut stream = BufReader::new(self.wrap(tcp).await?);
-                imap_greeting(&mut stream).await?;
-                self.imap_login(&mut stream).await
-            }
-            Security::StartTls => {
-                let mut stream = BufReader::new(tcp);
-                imap_greeting(&mut stream).await?;
-                let capabilities = imap_capabilities(&mut stream, "a1").await?;
-                if !capabilities.iter().any(|c| c == "STARTTLS") {
-                    return Err(Failure::NoStartTls);
-                }
-                command(&mut stream, "a2 STARTTLS").await?;
-                let line = read_line(&mut stream).await?;
-                if !line.to_ascii_uppercase().starts_with("A2 OK") {
-                    return Err(Failure::NoStartTls);
-                }
-                let mut stream = BufReader::new(self.wrap(stream.into_inner()).await?);
-                self.imap_login(&mut stream).await
-            }
-            // Only reached when the caller allowed plaintext.
-            Security::Plain => {
-                let mut stream = BufReader::new(tcp);
-                imap_greeting(&mut stream).await?;
-                self.imap_login(&mut stream).await
-            }
-        }
-    }
-
-    async fn imap_login<S: AsyncRead + AsyncWrite + Unpin>(
+    async fn imap_authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         stream: &mut BufReader<S>,
-    ) -> Result<Verdict, Failure> {
+    ) -> Result<Verdict, SessionError> {
         // AUTHENTICATE PLAIN carries any character; LOGIN's quoted strings do not, so it is not
         // used. The response follows the server's `+`: an initial response on the command line
         // needs SASL-IR, which many servers do not offer and answer with BAD.
@@ -460,49 +407,13 @@ impl Session<'_> {
         }
     }
 
-    async fn smtp(
-        &self,
-        tcp: tokio::net::TcpStream,
-        security: Security,
-    ) -> Result<Verdict, Failure> {
-        match security {
-            Security::Tls => {
-                let mut stream = BufReader::new(self.wrap(tcp).await?);
-                smtp_reply(&mut stream).await?;
-                ehlo(&mut stream).await?;
-                self.smtp_auth(&mut stream).await
-            }
-            Security::StartTls => {
-                let mut stream = BufReader::new(tcp);
-                smtp_reply(&mut stream).await?;
-                let keywords = ehlo(&mut stream).await?;
-                if !keywords.iter().any(|k| k == "STARTTLS") {
-                    return Err(Failure::NoStartTls);
-                }
-                command(&mut stream, "STARTTLS").await?;
-                if !smtp_reply(&mut stream).await?.starts_with("220") {
-                    return Err(Failure::NoStartTls);
-                }
-                let mut stream = BufReader::new(self.wrap(stream.into_inner()).await?);
-                ehlo(&mut stream).await?;
-                self.smtp_auth(&mut stream).await
-            }
-            Security::Plain => {
-                let mut stream = BufReader::new(tcp);
-                smtp_reply(&mut stream).await?;
-                ehlo(&mut stream).await?;
-                self.smtp_auth(&mut stream).await
-            }
-        }
-    }
-
     async fn smtp_auth<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         stream: &mut BufReader<S>,
-    ) -> Result<Verdict, Failure> {
+    ) -> Result<Verdict, SessionError> {
         let line = format!("AUTH PLAIN {}", self.sasl_plain().expose_secret());
         command(stream, &line).await?;
-        let reply = smtp_reply(stream).await?;
+        let reply = read_smtp_reply(stream).await?;
         if reply.starts_with("235") {
             let _ = command(stream, "QUIT").await;
             return Ok(Verdict::accepted());
@@ -511,22 +422,10 @@ impl Session<'_> {
     }
 }
 
-/// A whole SMTP reply (every line, joined), whatever its code.
-async fn smtp_reply<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> Result<String, Failure> {
-    let mut lines = Vec::new();
-    for _ in 0..100 {
-        let line = read_line(stream).await?;
-        let last = line.as_bytes().get(3) != Some(&b'-');
-        lines.push(line);
-        if last {
-            return Ok(lines.join(" "));
-        }
-    }
-    Err(Failure::Io("SMTP reply too long".into()))
-}
-
 #[cfg(test)]
 mod tests {
+    use nativeauth_core::Security;
+
     use super::*;
 
     #[test]

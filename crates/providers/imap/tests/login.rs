@@ -332,3 +332,56 @@ async fn the_smtp_server_gets_its_own_login_when_there_is_one() {
     .unwrap();
     assert_eq!(result.kind, LoginCheckKind::Ok, "{result:?}");
 }
+
+#[tokio::test]
+async fn an_smtp_server_that_refuses_service_in_its_greeting_gets_no_password() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let lab = lab();
+    let (imap, _) = tls_pair(&lab, "NO x", "535 x");
+    // A submission server that greets with 554 ("no service here", RFC 5321 §3.1) yet answers
+    // EHLO and takes an AUTH line: a client that ignores the greeting sends it the password.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heard = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        write.write_all(b"554 5.3.2 No service for you\r\n").await.unwrap();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        let mut heard = Vec::new();
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await
+        {
+            let reply: &[u8] = if line.starts_with("EHLO") {
+                b"250-smtp.login.test\r\n250 AUTH PLAIN\r\n"
+            } else {
+                b"535 5.7.8 Authentication failed\r\n"
+            };
+            heard.push(line);
+            write.write_all(reply).await.unwrap();
+        }
+        heard
+    });
+    let detection = detection(
+        server(Protocol::Imap, "imap.login.test", imap.addr().port(), Security::Tls),
+        server(Protocol::Smtp, "smtp.login.test", port, Security::Plain),
+    );
+    let email = EmailAddress::parse(USER).unwrap();
+    let ctx = context(&lab.dns, &lab.ca);
+    let consent = Consent::none().allow_plaintext();
+    let result = check_login(
+        &ctx,
+        &email,
+        &detection,
+        &Credentials::password(PASSWORD),
+        consent,
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!((result.kind, result.protocol), (LoginCheckKind::Unreachable, Some(Protocol::Smtp)));
+    let heard = heard.await.unwrap();
+    assert!(
+        !heard.iter().any(|line| line.starts_with("AUTH")),
+        "the password went to a server that refused service: {heard:?}"
+    );
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use nativeauth_core::plugin::DiscoveryContext;
 use nativeauth_core::{AddressPolicy, Discovery, DiscoveryConfig, Protocol, Security};
-use nativeauth_imap::probe::{ProbeError, ProbeTarget, Prober};
+use nativeauth_imap::probe::{ProbeTarget, Prober, SessionError};
 use nativeauth_testkit::{DnsServer, MailMode, MailProtocol, MailServer, TestCa, Zone};
 
 fn zone() -> Zone {
@@ -78,12 +78,12 @@ async fn starttls_counts_only_when_advertised() {
         .probe(&target("imap.guess.test", &imap, Protocol::Imap, Security::StartTls))
         .await
         .unwrap_err();
-    assert_eq!(error, ProbeError::NoStartTls);
+    assert_eq!(error, SessionError::NoStartTls);
     let error = prober
         .probe(&target("smtp.guess.test", &smtp, Protocol::Smtp, Security::StartTls))
         .await
         .unwrap_err();
-    assert_eq!(error, ProbeError::NoStartTls);
+    assert_eq!(error, SessionError::NoStartTls);
     assert!(
         !imap.commands().iter().any(|c| c.to_ascii_uppercase().contains("STARTTLS")),
         "{:?}",
@@ -93,7 +93,7 @@ async fn starttls_counts_only_when_advertised() {
         security: Security::Plain,
         ..target("imap.guess.test", &imap, Protocol::Imap, Security::Plain)
     };
-    assert_eq!(prober.probe(&plain).await.unwrap_err(), ProbeError::Plaintext);
+    assert_eq!(prober.probe(&plain).await.unwrap_err(), SessionError::Plaintext);
 }
 
 #[tokio::test]
@@ -129,7 +129,7 @@ async fn certificates_are_verified() {
         .probe(&target("imap.guess.test", &tls, Protocol::Imap, Security::Tls))
         .await
         .unwrap_err();
-    assert!(matches!(error, ProbeError::Tls(_)), "{error:?}");
+    assert!(matches!(error, SessionError::Tls(_)), "{error:?}");
     // A name the certificate does not cover.
     let trusting_ctx = context(&dns, Some(&ca), loopback());
     let trusting = prober(&trusting_ctx);
@@ -137,7 +137,7 @@ async fn certificates_are_verified() {
         .probe(&target("mail.guess.test", &tls, Protocol::Imap, Security::Tls))
         .await
         .unwrap_err();
-    assert!(matches!(error, ProbeError::Tls(_)), "{error:?}");
+    assert!(matches!(error, SessionError::Tls(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn a_server_that_never_speaks_times_out() {
         .probe(&target("imap.guess.test", &silent, Protocol::Imap, Security::StartTls))
         .await
         .unwrap_err();
-    assert_eq!(error, ProbeError::Timeout);
+    assert_eq!(error, SessionError::Timeout);
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(silent.connections(), 1);
 }
@@ -165,7 +165,7 @@ async fn the_guard_refuses_before_connecting() {
         .probe(&target("imap.guess.test", &tls, Protocol::Imap, Security::Tls))
         .await
         .unwrap_err();
-    assert!(matches!(error, ProbeError::Guard(_)), "{error:?}");
+    assert!(matches!(error, SessionError::Guard(_)), "{error:?}");
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(tls.connections(), 0);
 }
