@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Harness, OAUTH_SECRET, start};
+use common::{Harness, OAUTH_SECRET, start, start_mounted};
 use nativeauth_server::{Api, OAuthConfig};
 use nativeauth_testkit::OAuthStandIn;
 use serde_json::Value;
@@ -22,6 +22,11 @@ fn query_of(url: &str) -> HashMap<String, String> {
 }
 
 async fn server(api: Api, stand_in: &OAuthStandIn) -> Harness {
+    server_at(api, stand_in, None).await
+}
+
+/// [`server`], the router mounted at `at` when given.
+async fn server_at(api: Api, stand_in: &OAuthStandIn, at: Option<&str>) -> Harness {
     let config = |client_id: &str| OAuthConfig {
         client_id: client_id.into(),
         redirect_uri: "http://127.0.0.1:9/oauth/callback".into(),
@@ -37,11 +42,14 @@ async fn server(api: Api, stand_in: &OAuthStandIn) -> Harness {
         graph_url: Some(stand_in.graph_url()),
     };
     let (google, microsoft) = (config("google-client"), config("microsoft-client"));
-    start(api, None, move |file| {
+    let tweak = move |file: &mut nativeauth_server::Settings| {
         file.oauth_google = Some(google);
         file.oauth_microsoft = Some(microsoft);
-    })
-    .await
+    };
+    match at {
+        Some(at) => start_mounted(api, at, tweak).await,
+        None => start(api, None, tweak).await,
+    }
 }
 
 /// What a browser does: the page (with the app's `state`), the button, the provider, back.
@@ -115,6 +123,38 @@ async fn sign_in_from(
         ) + "\n"
             + &cookies,
     )
+}
+
+#[tokio::test]
+async fn mounted_under_a_path_the_api_links_to_the_mounted_start() {
+    let stand_in = OAuthStandIn::start(OAUTH_SECRET);
+    let harness = server_at(Api::V2, &stand_in, Some("/connect")).await;
+    let detected: Value = harness
+        .http
+        .post(format!("{}/connect/api/detect", harness.base))
+        .header("Origin", &harness.base)
+        .json(&serde_json::json!({ "email": "ann@gmail.com" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The mount's path, not the API's own `/api` prefix.
+    assert_eq!(
+        detected["sign_in_url"],
+        "/connect/oauth/google/start?lang=en&email=ann%40gmail.com"
+    );
+    let page = harness.http.get(format!("{}/connect?state=s1", harness.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let start = harness
+        .http
+        .get(format!("{}{}", harness.base, detected["sign_in_url"].as_str().unwrap()))
+        .header("Cookie", common::cookies_of(&page))
+        .send()
+        .await
+        .unwrap();
+    assert!(start.status().is_redirection(), "{}", start.status());
 }
 
 #[tokio::test]

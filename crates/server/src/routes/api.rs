@@ -1,25 +1,34 @@
-//! The JSON API the page's script calls: `POST /api/detect` and `POST /api/login`.
+//! The JSON API the page's script calls, `POST /api/detect` and `POST /api/login`, and the
+//! app's server-to-server `POST /api/exchange`: a router of their own, nested at `/api`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
 
 use nativeauth::{EmailAddress, FailureKind};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::PageJson;
+use super::extract::{PageJson, SignInJson};
 use super::responses::{busy, json_error, too_many};
 use super::sign_in::{LoginFields, clear_state, failure_response, sign_in};
 use crate::app::App;
-use crate::cookies::{self};
 use crate::detect::{self, DetectView};
-use crate::guard::{Caller, ClientIp};
+use crate::guard::ClientIp;
 use crate::i18n::{Lang, Msg, t};
+
+/// The API's routes, to nest at `/api`.
+pub(crate) fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/detect", post(detect))
+        .route("/login", post(login_json))
+        .route("/exchange", post(crate::exchange::exchange))
+}
 
 /// Why a detection was not run.
 pub(super) enum DetectRefusal {
@@ -78,7 +87,7 @@ pub(super) struct DetectBody {
 }
 
 /// `POST /api/detect`: `{"email": "…"}` → what to ask the user for.
-pub(crate) async fn detect(
+async fn detect(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
     lang: Lang,
@@ -110,24 +119,12 @@ pub(crate) async fn detect(
 
 /// `POST /api/login`: the page's sign-in. Browser requests only, from this server's page (or an
 /// allowed origin), with the CSRF token in `X-CSRF-Token`.
-pub(crate) async fn login_json(
+async fn login_json(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
     lang: Lang,
-    PageJson { headers, body, caller }: PageJson,
+    SignInJson { headers, body }: SignInJson,
 ) -> Response {
-    // Not from a script without a browser either: the CSRF token is the page's.
-    if caller != Caller::SameOrigin {
-        return json_error(
-            StatusCode::FORBIDDEN,
-            "cross-site",
-            "sign-in requests come from the login page only",
-        );
-    }
-    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !cookies::csrf_valid(&app.cookie_key, &headers, token, app.config.settings.https) {
-        return json_error(StatusCode::FORBIDDEN, "session-expired", t(lang, Msg::SessionExpired));
-    }
     let parsed = serde_json::from_slice::<LoginFields>(&body);
     drop(body);
     let Ok(fields) = parsed else {

@@ -2,19 +2,19 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Extension, Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use nativeauth::EmailAddress;
 
 use super::api::{DetectRefusal, detect_email};
+use super::extract::SignInForm;
 use super::responses::{insert_retry_after, page_response};
 use super::sign_in::{LoginFields, clear_state, sign_in};
 use crate::app::App;
-use crate::cookies::{self};
 use crate::detect::{self, BUSY_RETRY_AFTER};
-use crate::guard::{Caller, ClientIp, caller};
+use crate::guard::ClientIp;
 use crate::i18n::{Lang, Msg, t};
 use crate::page::PageState;
 
@@ -24,23 +24,9 @@ pub(crate) async fn login_form(
     State(app): State<Arc<App>>,
     Extension(ip): Extension<ClientIp>,
     lang: Lang,
-    headers: HeaderMap,
-    Form(fields): Form<LoginFields>,
+    SignInForm { headers, fields }: SignInForm,
 ) -> Response {
     let kept = Kept::from(&fields);
-    // As the JSON API: another site's page may not post here. A browser without these headers
-    // (a text browser) is let through; the CSRF token covers it.
-    if caller(&app, &headers) == Caller::CrossSite
-        || !cookies::csrf_valid(&app.cookie_key, &headers, &fields.csrf, app.config.settings.https)
-    {
-        let state = PageState {
-            email: &kept.email,
-            name: &kept.name,
-            error: Some((t(lang, Msg::SessionExpired), None)),
-            ..PageState::default()
-        };
-        return page_response(&app, lang, &headers, StatusCode::FORBIDDEN, &state, None);
-    }
     let email = match EmailAddress::parse(fields.email.trim()) {
         Ok(email) => email,
         Err(_) => {

@@ -77,13 +77,24 @@ pub(crate) async fn start_with_hook(
 /// [`start`] with `tweak` applied to the secrets.
 #[allow(dead_code)] // not every test binary changes secrets
 pub(crate) async fn start_with_metrics_token(token: &str) -> Harness {
-    start_at_with(Api::V2, None, None, false, Some(SecretString::from(token)), |_, _| {}).await
+    start_at_with(Api::V2, None, None, false, Some(SecretString::from(token)), None, |_, _| {})
+        .await
 }
 
 /// [`start`] as `--sandbox` does: without a success URL, with the sandbox's banner.
 #[allow(dead_code)] // not every test binary runs a sandboxed server
 pub(crate) async fn start_sandboxed() -> Harness {
     start_at(Api::V2, None, None, true, |file, _| file.success_url = None).await
+}
+
+/// [`start`], the router mounted at `at` (the harness's `base` stays the origin).
+#[allow(dead_code)] // not every test binary mounts the router
+pub(crate) async fn start_mounted(
+    api: Api,
+    at: &str,
+    tweak: impl FnOnce(&mut Settings),
+) -> Harness {
+    start_at_with(api, None, None, false, None, Some(at), |file, _| tweak(file)).await
 }
 
 /// [`start`], with `tweak` given the server's own base URL (for a redirect URI).
@@ -102,7 +113,7 @@ async fn start_at(
     sandboxed: bool,
     tweak: impl FnOnce(&mut Settings, &str),
 ) -> Harness {
-    start_at_with(api, discovery, hook, sandboxed, None, tweak).await
+    start_at_with(api, discovery, hook, sandboxed, None, None, tweak).await
 }
 
 async fn start_at_with(
@@ -111,6 +122,7 @@ async fn start_at_with(
     hook: Option<nativeauth_server::Hook>,
     sandboxed: bool,
     metrics_token: Option<SecretString>,
+    mount_at: Option<&str>,
     tweak: impl FnOnce(&mut Settings, &str),
 ) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -172,6 +184,10 @@ async fn start_at_with(
     let router = match hook {
         Some(hook) => nativeauth_server::router_with_hook(config, hook).unwrap(),
         None => nativeauth_server::router(config).unwrap(),
+    };
+    let router = match mount_at {
+        Some(at) => nativeauth_server::mount(at, router),
+        None => router,
     };
     serve_on(listener, router);
     let http =
