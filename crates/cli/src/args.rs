@@ -26,7 +26,7 @@ pub(crate) struct Args {
     )]
     pub(crate) email: Option<String>,
 
-    /// Print one JSON object (the stable schema of `nativeauth::report`) instead of text.
+    /// Print one JSON object (the stable schema in docs/discover-json.md) instead of text.
     #[arg(long)]
     pub(crate) json: bool,
 

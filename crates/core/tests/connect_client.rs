@@ -284,9 +284,58 @@ const BODY_OVER_LIMIT: usize = 300 * 1024;
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
     let big = format!("{{\"code\": \"{}\"}}", "x".repeat(BODY_OVER_LIMIT));
+    // A success whose code cannot be read: the provider may have taken the password.
     let error = authorize_error(200, &json_header(), &big).await;
-    assert!(matches!(error, ConnectError::UnexpectedResponse { status: 200, .. }), "{error:?}");
+    assert!(matches!(error, ConnectError::OutcomeUnknown { status: Some(200), .. }), "{error:?}");
     assert!(error.to_string().contains("exceeds"));
+    // After a failure status the status still answers, whatever the body.
+    let big_page = "x".repeat(BODY_OVER_LIMIT);
+    let error = authorize_error(403, &[], &big_page).await;
+    assert!(matches!(error, ConnectError::WrongCredentials { .. }), "{error:?}");
+    let error = authorize_error(429, &[("retry-after", "7")], &big_page).await;
+    assert!(
+        matches!(error, ConnectError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_secs(7)),
+        "{error:?}"
+    );
+}
+
+/// A loopback HTTP server that answers one request with `status`, announces a body of 1000
+/// bytes, sends 10 and closes the connection.
+async fn dropping_server(status: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut request).await;
+        let head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"code\": \""
+        );
+        let _ = socket.write_all(head.as_bytes()).await;
+        // Dropping the socket closes the connection mid-body.
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_body_cut_short_after_authorize_leaves_the_outcome_unknown() {
+    let client = |url: String| {
+        ConnectClient::builder(CLIENT_ID, CLIENT_SECRET)
+            .base_url(url)
+            .allow_loopback_http(true)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+    let error = client(dropping_server(200).await).authorize(&request()).await.unwrap_err();
+    assert!(matches!(error, ConnectError::OutcomeUnknown { status: Some(200), .. }), "{error:?}");
+    // The code exchange carries no password: a cut body is a transport failure.
+    let error = client(dropping_server(200).await).token(code("c")).await.unwrap_err();
+    assert!(matches!(error, ConnectError::Transport { before_sending: false, .. }), "{error:?}");
+    // A refusal cut short is still a refusal.
+    let error = client(dropping_server(403).await).authorize(&request()).await.unwrap_err();
+    assert!(matches!(error, ConnectError::WrongCredentials { .. }), "{error:?}");
 }
 
 #[tokio::test]

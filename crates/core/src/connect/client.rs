@@ -434,9 +434,7 @@ impl ConnectClient {
     ) -> Result<Vec<u8>, ConnectError> {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = tls::read_body_capped(response, BODY_LIMIT)
-            .await
-            .map_err(|e| body_error(e, status, endpoint == Endpoint::Authorize))?;
+        let body = read_body(response, status, endpoint == Endpoint::Authorize).await?;
         if status == StatusCode::OK {
             return Ok(body);
         }
@@ -612,10 +610,29 @@ pub(crate) fn credentialed_send_error(error: reqwest::Error) -> ConnectError {
     ConnectError::OutcomeUnknown { reason: error.without_url().to_string(), status: None }
 }
 
-/// A response body that could not be read. After a credential-carrying call (authorize, a v3
-/// grant) a dropped body leaves the outcome unknown, like a dropped connection.
-pub(crate) fn body_error(error: BodyError, status: StatusCode, credentialed: bool) -> ConnectError {
-    match error {
+/// A response's body, capped. When it cannot be read (too large, or the connection dropped):
+/// after a failure status the status alone still answers, so the body is taken as empty and
+/// the caller classifies the status (a 403 stays a refusal, a 429 keeps its `Retry-After`).
+/// After a success status the answer is lost: for a call that carried credentials (authorize,
+/// a v3 grant) the provider may have accepted them, so the outcome is unknown.
+pub(crate) async fn read_body(
+    response: reqwest::Response,
+    status: StatusCode,
+    credentialed: bool,
+) -> Result<Vec<u8>, ConnectError> {
+    let error = match tls::read_body_capped(response, BODY_LIMIT).await {
+        Ok(body) => return Ok(body),
+        Err(error) => error,
+    };
+    tracing::debug!(status = status.as_u16(), %error, "response body not read");
+    if !status.is_success() {
+        return Ok(Vec::new());
+    }
+    Err(match error {
+        BodyError::TooLarge { .. } if credentialed => ConnectError::OutcomeUnknown {
+            reason: error.to_string(),
+            status: Some(status.as_u16()),
+        },
         BodyError::TooLarge { .. } => {
             ConnectError::UnexpectedResponse { status: status.as_u16(), reason: error.to_string() }
         }
@@ -624,7 +641,7 @@ pub(crate) fn body_error(error: BodyError, status: StatusCode, credentialed: boo
             status: Some(status.as_u16()),
         },
         BodyError::Read(cause) => transport_error(cause),
-    }
+    })
 }
 
 pub(crate) fn transport_error(error: reqwest::Error) -> ConnectError {

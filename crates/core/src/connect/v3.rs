@@ -21,11 +21,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::client::{
-    ConnectError, api_client, body_error, clean, credentialed_send_error, describe_body,
-    retry_after,
+    ConnectError, api_client, clean, credentialed_send_error, describe_body, read_body, retry_after,
 };
 use super::payload::CustomAuthRequest;
-use crate::net::tls;
 
 /// A grant: the v3 replacement of the v2 account and access token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -191,9 +189,7 @@ impl CustomAuthClient {
         let response = sent.map_err(credentialed_send_error)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = tls::read_body_capped(response, super::client::BODY_LIMIT)
-            .await
-            .map_err(|e| body_error(e, status, true))?;
+        let body = read_body(response, status, true).await?;
         if status.is_success() {
             let parsed: Success =
                 serde_json::from_slice(&body).map_err(|e| ConnectError::UnexpectedResponse {

@@ -366,7 +366,11 @@ fn unfinished(error: &SessionError) -> Verdict {
         SessionError::Timeout | SessionError::DnsTimeout(_) => {
             Verdict::not_accepted(LoginCheckKind::Timeout, None)
         }
-        other => Verdict::not_accepted(LoginCheckKind::Unreachable, Some(&other.to_string())),
+        // The server's own words, cut short; never our own error text, which is not what it said.
+        SessionError::Protocol(reply) => {
+            Verdict::not_accepted(LoginCheckKind::Unreachable, Some(reply))
+        }
+        _ => Verdict::not_accepted(LoginCheckKind::Unreachable, None),
     }
 }
 
