@@ -4,8 +4,9 @@
 //! A provider feature is one whose whole value is `["dep:nativeauth-<name>"]`, the feature
 //! named `<name>` (the crate `nativeauth_<name>`, in `crates/providers/<name>`, with a public
 //! `ID` constant), but for the workspace's crates of that shape that are no providers
-//! ([`NOT_PROVIDERS`]); every other feature (`default`, anything added later) is left alone. For every provider feature that is on, this writes to `$OUT_DIR/providers.rs` the
-//! `pub use` that links the crate (and documents it under `nativeauth::providers`), its id for
+//! ([`NOT_PROVIDERS`]); every other feature (`default`, anything added later) is left alone.
+//! For every provider feature that is on, this writes to `$OUT_DIR/providers.rs` the `pub use`
+//! that links the crate (and documents it under `nativeauth::providers`), its id for
 //! `builtin_providers`, and its name in `BUILTIN_CRATES`. The manifest is part of the
 //! published crate, so a published facade builds the same.
 

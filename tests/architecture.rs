@@ -22,15 +22,47 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The top-level modules of core that `text` names through `crate::<module>`.
+/// The top-level modules of a crate that `text` names: `crate::m` and every `m` of
+/// `crate::{m, …}`.
 fn crate_modules(text: &str) -> BTreeSet<String> {
-    text.match_indices("crate::")
-        .filter(|(at, _)| !text[..*at].ends_with('$')) // `$crate::` in macros
-        .map(|(at, _)| {
-            text[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
-        })
-        .filter(|module: &String| module.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
-        .collect()
+    let module_name = |text: &str| -> String {
+        text.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+    };
+    let mut names = BTreeSet::new();
+    for (at, _) in text.match_indices("crate::") {
+        if text[..at].ends_with('$') {
+            continue; // `$crate::` in macros
+        }
+        let rest = &text[at + "crate::".len()..];
+        match rest.strip_prefix('{') {
+            // `crate::{a, b::{c, d}}`: the first segment of each item of the group.
+            Some(group) => {
+                let (mut depth, mut item_start) = (0usize, 0);
+                for (i, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            names.insert(module_name(&group[item_start..i]));
+                            break;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            names.insert(module_name(&group[item_start..i]));
+                            item_start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None => {
+                names.insert(module_name(rest));
+            }
+        }
+    }
+    names.retain(|module| {
+        module != "self" && module.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+    });
+    names
 }
 
 #[test]
@@ -118,22 +150,6 @@ fn providers_build_on_the_kernel_and_products_on_the_facade() {
 /// at the crate root, `super::m`.
 fn named_modules(text: &str, at_root: bool) -> BTreeSet<String> {
     let mut names = crate_modules(text);
-    let mut rest = text;
-    while let Some(at) = rest.find("crate::{") {
-        let list = &rest[at + "crate::{".len()..];
-        let end = list.find('}').unwrap_or(list.len());
-        for item in list[..end].split(',') {
-            let name: String = item
-                .trim()
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
-                names.insert(name);
-            }
-        }
-        rest = &list[end..];
-    }
     if at_root {
         for (at, _) in text.match_indices("super::") {
             let name: String = text[at + 7..]

@@ -48,6 +48,14 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("firemail.at", "not confirmed: no server facts (and IMAP on paid plans only)"),
 ];
 
+/// Every entry of the provider database, read once for all the tests of this file.
+fn provider_db() -> &'static [ProviderDbEntry] {
+    static ENTRIES: std::sync::OnceLock<Vec<ProviderDbEntry>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        files(&format!("{DATA}/provider-db"), "md").iter().map(|p| read_provider_db(p)).collect()
+    })
+}
+
 /// One provider-database file: its domains and whether password login is `BROKEN`.
 struct ProviderDbEntry {
     file: String,
@@ -175,11 +183,10 @@ fn excluded(domain: &str) -> bool {
 fn every_reference_domain_is_known_and_broken_logins_are_not_offered() {
     let mut problems = Vec::new();
 
-    let providers: Vec<ProviderDbEntry> =
-        files(&format!("{DATA}/provider-db"), "md").iter().map(|p| read_provider_db(p)).collect();
+    let providers = provider_db();
     let mut pdb_domains = BTreeSet::new();
     let (mut pdb_known, mut broken_checked) = (0, 0);
-    for provider in &providers {
+    for provider in providers {
         for domain in &provider.domains {
             if !pdb_domains.insert(domain.clone()) {
                 continue;
@@ -263,8 +270,7 @@ async fn every_domain_with_a_step_before_login_shows_it_offline() {
         DiscoveryConfig::builder().offline(true).provider_options(CatalogueChoice::Builtin).build(),
     )
     .unwrap();
-    let providers: Vec<ProviderDbEntry> =
-        files(&format!("{DATA}/provider-db"), "md").iter().map(|p| read_provider_db(p)).collect();
+    let providers = provider_db();
     let (mut checked, mut with_steps, mut unsupported, mut oauth) = (0, 0, 0, 0);
     let mut problems = Vec::new();
     for provider in providers.iter().filter(|p| p.has_steps) {

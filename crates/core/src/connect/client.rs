@@ -629,17 +629,16 @@ pub(crate) async fn read_body(
         return Ok(Vec::new());
     }
     Err(match error {
-        BodyError::TooLarge { .. } if credentialed => ConnectError::OutcomeUnknown {
-            reason: error.to_string(),
+        _ if credentialed => ConnectError::OutcomeUnknown {
+            reason: match error {
+                BodyError::Read(cause) => cause.without_url().to_string(),
+                too_large => too_large.to_string(),
+            },
             status: Some(status.as_u16()),
         },
         BodyError::TooLarge { .. } => {
             ConnectError::UnexpectedResponse { status: status.as_u16(), reason: error.to_string() }
         }
-        BodyError::Read(cause) if credentialed => ConnectError::OutcomeUnknown {
-            reason: cause.without_url().to_string(),
-            status: Some(status.as_u16()),
-        },
         BodyError::Read(cause) => transport_error(cause),
     })
 }

@@ -173,10 +173,13 @@ impl Cache {
 
     /// Whether a fresh run for `address` at `domain` is kept (the domain's shared one serving
     /// the address, or the address's own).
+    ///
+    /// Only looks: unlike a lookup it neither marks the entry as asked again (so asking
+    /// before discovering does not make an entry look busy) nor removes a stale one.
     pub(super) fn holds(&self, domain: &str, address: &str) -> bool {
         let Some(entries) = &self.entries else { return false };
-        self.fresh(entries, domain).is_some_and(|r| r.serves(address))
-            || self.fresh(entries, address).is_some()
+        let fresh = |key: &str| entries.peek(key).filter(|e| self.lifetimes.is_fresh(&e.run));
+        fresh(domain).is_some_and(|e| e.run.serves(address)) || fresh(address).is_some()
     }
 
     /// The cached run for `address` at `domain` (a shared one for the domain, the address's

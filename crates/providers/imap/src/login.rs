@@ -366,7 +366,8 @@ fn unfinished(error: &SessionError) -> Verdict {
         SessionError::Timeout | SessionError::DnsTimeout(_) => {
             Verdict::not_accepted(LoginCheckKind::Timeout, None)
         }
-        // The server's own words, cut short; never our own error text, which is not what it said.
+        // What the server answered (its line, cut short, after a few words of ours saying what
+        // was expected); connection errors are ours, not the server's, and are left out.
         SessionError::Protocol(reply) => {
             Verdict::not_accepted(LoginCheckKind::Unreachable, Some(reply))
         }

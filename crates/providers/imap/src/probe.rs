@@ -11,7 +11,7 @@ use nativeauth_core::{Protocol, Security, SourceError};
 use tokio_rustls::TlsConnector;
 
 pub use crate::session::SessionError;
-use crate::session::{Setup, command};
+use crate::session::Setup;
 
 /// What to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,12 +83,7 @@ impl<'a> Prober<'a> {
             imap_capabilities: true,
         };
         let mut session = setup.open().await?;
-        let goodbye = match (target.protocol, target.security) {
-            (Protocol::Smtp, _) => "QUIT",
-            (_, Security::StartTls) => "a4 LOGOUT",
-            _ => "a2 LOGOUT",
-        };
-        let _ = command(&mut session.stream, goodbye).await;
+        session.say_goodbye().await;
         Ok(ProbeReport { addr: session.addr, capabilities: session.capabilities })
     }
 }

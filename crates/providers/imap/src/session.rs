@@ -64,6 +64,15 @@ pub(crate) struct Session {
     pub(crate) capabilities: Vec<String>,
     /// The address connected to.
     pub(crate) addr: std::net::SocketAddr,
+    /// What ends the session politely: `QUIT`, or `LOGOUT` with the tag after the set-up's.
+    goodbye: &'static str,
+}
+
+impl Session {
+    /// Ends the session politely; the answer does not matter.
+    pub(crate) async fn say_goodbye(&mut self) {
+        let _ = command(&mut self.stream, self.goodbye).await;
+    }
 }
 
 /// How to set a session up.
@@ -105,6 +114,14 @@ impl Setup<'_> {
             _ => Box::new(tcp),
         };
         let mut stream = BufReader::new(stream);
+        let goodbye = match (self.protocol, self.security, self.imap_capabilities) {
+            (Protocol::Smtp, ..) => "QUIT",
+            // The tags the set-up used: a1 and a2 for STARTTLS, then one for CAPABILITY.
+            (_, Security::StartTls, true) => "a4 LOGOUT",
+            (_, Security::StartTls, false) => "a3 LOGOUT",
+            (_, _, true) => "a2 LOGOUT",
+            _ => "a1 LOGOUT",
+        };
         let capabilities = match self.protocol {
             Protocol::Smtp => {
                 expect_smtp(&mut stream, "220").await?;
@@ -147,7 +164,7 @@ impl Setup<'_> {
                 }
             }
         };
-        Ok(Session { stream, capabilities, addr })
+        Ok(Session { stream, capabilities, addr, goodbye })
     }
 
     async fn tls_wrap<S: Stream>(&self, stream: S) -> Result<impl Stream + use<S>, SessionError> {
@@ -221,40 +238,43 @@ async fn imap_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
     Err(SessionError::Protocol("CAPABILITY answer too long".into()))
 }
 
-/// A whole SMTP reply (every line, joined with spaces), whatever its code.
-pub(crate) async fn read_smtp_reply<S: AsyncRead + Unpin>(
+/// The lines of one SMTP reply, as sent: a `-` after the three-digit code means another line
+/// follows. A line without a code ends the reply (an SSH banner, `SSH-2.0-…`, waits for the
+/// client and must not be read as a continuation).
+async fn smtp_lines<S: AsyncRead + Unpin>(
     stream: &mut BufReader<S>,
-) -> Result<String, SessionError> {
-    let mut lines = Vec::new();
-    for _ in 0..MAX_LINES {
-        let line = read_line(stream).await?;
-        let last = line.as_bytes().get(3) != Some(&b'-');
-        lines.push(line);
-        if last {
-            return Ok(lines.join(" "));
-        }
-    }
-    Err(SessionError::Protocol("SMTP reply too long".into()))
-}
-
-/// Reads an SMTP reply (all its lines) and checks its code; returns each line's text.
-async fn expect_smtp<S: AsyncRead + Unpin>(
-    stream: &mut BufReader<S>,
-    code: &str,
 ) -> Result<Vec<String>, SessionError> {
     let mut lines = Vec::new();
     for _ in 0..MAX_LINES {
         let line = read_line(stream).await?;
-        if !line.starts_with(code) {
-            return Err(SessionError::Protocol(format!("expected {code}: {}", truncate(&line))));
-        }
-        let last = line.as_bytes().get(3) != Some(&b'-');
-        lines.push(line.get(4..).unwrap_or_default().to_owned());
+        let bytes = line.as_bytes();
+        let last =
+            !(bytes.len() > 3 && bytes[..3].iter().all(u8::is_ascii_digit) && bytes[3] == b'-');
+        lines.push(line);
         if last {
             return Ok(lines);
         }
     }
     Err(SessionError::Protocol("SMTP reply too long".into()))
+}
+
+/// A whole SMTP reply (every line, joined with spaces), whatever its code.
+pub(crate) async fn read_smtp_reply<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+) -> Result<String, SessionError> {
+    Ok(smtp_lines(stream).await?.join(" "))
+}
+
+/// Reads an SMTP reply and checks its code; returns each line's text after the code.
+async fn expect_smtp<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+    code: &str,
+) -> Result<Vec<String>, SessionError> {
+    let lines = smtp_lines(stream).await?;
+    if let Some(other) = lines.iter().find(|line| !line.starts_with(code)) {
+        return Err(SessionError::Protocol(format!("expected {code}: {}", truncate(other))));
+    }
+    Ok(lines.iter().map(|line| line.get(4..).unwrap_or_default().to_owned()).collect())
 }
 
 async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(

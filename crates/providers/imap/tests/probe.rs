@@ -169,3 +169,32 @@ async fn the_guard_refuses_before_connecting() {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(tls.connections(), 0);
 }
+
+/// A guessed submission port that is really SSH: its banner (`SSH-2.0-…`, a `-` where an SMTP
+/// continuation has one) is not an SMTP reply, and the probe says so at once instead of waiting
+/// for a next line the server never sends.
+#[tokio::test]
+async fn an_ssh_banner_is_no_smtp_greeting() {
+    use tokio::io::AsyncWriteExt;
+    let dns = DnsServer::start(zone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        socket.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await.unwrap();
+        // An SSH server now waits for the client.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let ctx = context(&dns, None, loopback());
+    let ssh = ProbeTarget {
+        host: "smtp.guess.test".into(),
+        port,
+        protocol: Protocol::Smtp,
+        security: Security::StartTls,
+    };
+    let error = prober(&ctx).probe(&ssh).await.unwrap_err();
+    assert!(
+        matches!(&error, SessionError::Protocol(reply) if reply.contains("SSH-2.0")),
+        "{error:?}"
+    );
+}
