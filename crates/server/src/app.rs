@@ -46,7 +46,9 @@ pub(crate) struct App {
     /// `public_url`'s origin (`https://login.example.com`), when set.
     pub(crate) public_origin: Option<String>,
     /// The `Content-Security-Policy` of every response.
-    pub(crate) content_security_policy: String,
+    pub(crate) content_security_policy: Option<axum::http::HeaderValue>,
+    /// `/static/brand.css`: the configured colour, rendered once.
+    pub(crate) brand_css: axum::body::Bytes,
     /// The embedding app's hook: the exchange's value.
     pub(crate) hook: Option<crate::Hook>,
 }
@@ -141,11 +143,13 @@ impl App {
         };
         let derive = |purpose| root.derive(purpose).bytes().to_vec();
         let cookie_key = derive(KeyPurpose::Cookie);
-        let content_security_policy = format!(
+        // Built once: the origins in it are serialised URLs, so it is always a valid header.
+        let content_security_policy = axum::http::HeaderValue::from_str(&format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; \
              connect-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
             form_targets.join(" ")
-        );
+        ))
+        .ok();
         let callbacks = reqwest::Client::builder()
             .tls_backend_preconfigured(
                 nativeauth::tls_config(std::iter::empty()).map_err(ServerSetupError::Tls)?,
@@ -182,6 +186,7 @@ impl App {
             limits,
             metrics: crate::metrics::Metrics::default(),
             callbacks,
+            brand_css: crate::colour::brand_css(&config.settings.brand.primary_color).into(),
             content_security_policy,
             public_origin,
             trusted_proxies,

@@ -51,6 +51,20 @@ fn readable(colour: [f64; 3], background: [f64; 3], toward: [f64; 3]) -> [f64; 3
         .unwrap_or(toward)
 }
 
+/// `brand.css`: `:root { --brand: … }` for the configured colour (only a CSS colour is let
+/// through).
+pub(crate) fn brand_css(primary_color: &str) -> String {
+    // A hex colour is adjusted for contrast in both colour schemes; anything else that is not
+    // a hex colour falls back to the default blue, which passes.
+    let (light, dark) = palette(primary_color.trim())
+        .or_else(|| palette("#0b5fff"))
+        .unwrap_or_else(|| ("#0b5fff".to_owned(), "#8fb3ff".to_owned()));
+    format!(
+        ":root {{ --brand: {light}; --brand-text: {light}; }}\n\
+         @media (prefers-color-scheme: dark) {{ :root {{ --brand-text: {dark}; }} }}\n"
+    )
+}
+
 /// The colours the page uses for a brand colour: for buttons and text on the light page
 /// (darkened until white text on it, and it on white, reach AA), and for text on the dark page
 /// (lightened until it reaches AA there). `None` when `colour` is not `#rgb`/`#rrggbb`.

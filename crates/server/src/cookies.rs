@@ -8,8 +8,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 
 use crate::signing::{hex, hmac_hex, random_token, verify_hex};
 
@@ -40,17 +41,54 @@ pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str, https: bool) -> Optio
         .map(|(_, value)| value)
 }
 
+/// Which requests from other sites carry a cookie back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SameSite {
+    /// None: the page's own cookies.
+    Strict,
+    /// Top-level navigations too: a flow that a provider's redirect back must find.
+    Lax,
+}
+
+/// A `Set-Cookie` value, `SameSite=Strict`.
+pub(crate) fn set(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
+    set_with(name, value, max_age, secure, SameSite::Strict)
+}
+
 /// A `Set-Cookie` value.
 /// Scoped to the path the router is mounted at, but with `__Host-`, which requires `Path=/`.
-pub(crate) fn set(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
+pub(crate) fn set_with(
+    name: &str,
+    value: &str,
+    max_age: Duration,
+    secure: bool,
+    same_site: SameSite,
+) -> String {
     let name = full_name(name, secure);
     let base = crate::base_path::base_path();
     let path = if secure || base.is_empty() { "/".to_owned() } else { base };
     let secure = if secure { "; Secure" } else { "" };
+    let same_site = match same_site {
+        SameSite::Strict => "Strict",
+        SameSite::Lax => "Lax",
+    };
     format!(
-        "{name}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        "{name}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite={same_site}{secure}",
         max_age.as_secs()
     )
+}
+
+/// Adds a `Set-Cookie` built by [`set`] to `response` (its names and values are header-safe
+/// ASCII; one that were not would be left out rather than fail the response).
+pub(crate) fn append(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+/// Adds a `Set-Cookie` that deletes cookie `name` to `response`.
+pub(crate) fn remove(response: &mut Response, name: &str, secure: bool) {
+    append(response, &set(name, "", Duration::ZERO, secure));
 }
 
 /// The CSRF token of this browser (a new one when it has none) and the form field matching it.

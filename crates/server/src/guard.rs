@@ -63,9 +63,7 @@ pub(crate) async fn headers_and_access_log(
             .into_response()
     } else {
         // The whole request, a body sent a byte at a time included, ends by its deadline.
-        let lang = crate::i18n::from_query(request.uri().query());
-        let scoped =
-            crate::i18n::Lang::scope(lang, crate::base_path::scope(base, next.run(request)));
+        let scoped = crate::base_path::scope(base, next.run(request));
         match tokio::time::timeout(deadline, scoped).await {
             Ok(response) => response,
             Err(_) => {
@@ -81,8 +79,8 @@ pub(crate) async fn headers_and_access_log(
     };
     app.metrics.latency(crate::metrics::route(&path), started.elapsed());
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&app.content_security_policy) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    if let Some(csp) = &app.content_security_policy {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

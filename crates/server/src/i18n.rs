@@ -25,11 +25,6 @@ pub(crate) enum Lang {
     Ja,
 }
 
-tokio::task_local! {
-    /// The language `?lang=` asked for, for this request (set by the request middleware).
-    static CHOSEN: Lang;
-}
-
 impl Lang {
     /// Every language, English first (the fallback).
     pub(crate) const ALL: [Self; 9] = [
@@ -80,11 +75,13 @@ impl Lang {
         Self::ALL.into_iter().find(|lang| lang.code().split('-').next() == Some(primary.as_str()))
     }
 
-    /// This request's language: `?lang=`, else `Accept-Language` by q-value, else English.
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
-        if let Ok(chosen) = CHOSEN.try_with(|lang| *lang) {
-            return chosen;
-        }
+    /// A request's language: `?lang=`, else `Accept-Language` by q-value, else English.
+    pub(crate) fn of_request(uri: &axum::http::Uri, headers: &HeaderMap) -> Self {
+        from_query(uri.query()).unwrap_or_else(|| Self::from_headers(headers))
+    }
+
+    /// The language `Accept-Language` prefers, by q-value, else English.
+    fn from_headers(headers: &HeaderMap) -> Self {
         let accepted = headers
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
@@ -104,18 +101,10 @@ impl Lang {
         ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
         ranges.first().map_or(Self::En, |(_, lang)| *lang)
     }
-
-    /// Runs `future` with `lang` as this request's choice (from `?lang=`).
-    pub(crate) async fn scope<F: std::future::Future>(lang: Option<Self>, future: F) -> F::Output {
-        match lang {
-            Some(lang) => CHOSEN.scope(lang, future).await,
-            None => future.await,
-        }
-    }
 }
 
-/// Each route reads the request's language once, as an extractor: `?lang=` (which the request
-/// middleware keeps for the request), else `Accept-Language` by q-value, else English.
+/// Each route reads the request's language once, as an extractor: `?lang=`, else
+/// `Accept-Language` by q-value, else English.
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
@@ -123,12 +112,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_headers(&parts.headers))
+        Ok(Self::of_request(&parts.uri, &parts.headers))
     }
 }
 
 /// The `lang` query parameter of a request, when it names a language we speak.
-pub(crate) fn from_query(query: Option<&str>) -> Option<Lang> {
+fn from_query(query: Option<&str>) -> Option<Lang> {
     query?
         .split('&')
         .filter_map(|pair| pair.split_once('='))

@@ -194,19 +194,6 @@ fn form(lang: Lang, csrf: &str, state: &PageState<'_>, base: &str) -> Markup {
     }
 }
 
-/// `:root { --brand: … }` from the configuration (only a CSS colour is let through).
-pub(crate) fn brand_css(brand: &Brand) -> String {
-    // A hex colour is adjusted for contrast in both colour schemes; anything else that is not
-    // a hex colour falls back to the default blue, which passes.
-    let (light, dark) = crate::colour::palette(brand.primary_color.trim())
-        .or_else(|| crate::colour::palette("#0b5fff"))
-        .unwrap_or_else(|| ("#0b5fff".to_owned(), "#8fb3ff".to_owned()));
-    format!(
-        ":root {{ --brand: {light}; --brand-text: {light}; }}\n\
-         @media (prefers-color-scheme: dark) {{ :root {{ --brand-text: {dark}; }} }}\n"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,7 @@ pub(crate) use crate::oauth_provider::OAuthProvider;
 mod registration;
 mod token;
 
-use registration::{Registration, provider_scopes, registration};
+use registration::{Registration, registration};
 use token::{TokenClient, error_code};
 
 /// The cookie holding the flow's id.
@@ -155,24 +155,21 @@ impl OAuth {
         secrets: &Secrets,
         key: &[u8; 32],
     ) -> Result<Self, ServerSetupError> {
-        let allow_http = file.allow_loopback_http;
+        let (scopes, allow_http) = (file.scopes.as_str(), file.allow_loopback_http);
         let google = file
             .oauth_google
             .as_ref()
             .map(|c| {
-                registration(OAuthProvider::Google, c, &secrets.google_client_secret, allow_http)
+                let secret = &secrets.google_client_secret;
+                registration(OAuthProvider::Google, c, secret, scopes, allow_http)
             })
             .transpose()?;
         let microsoft = file
             .oauth_microsoft
             .as_ref()
             .map(|c| {
-                registration(
-                    OAuthProvider::Microsoft,
-                    c,
-                    &secrets.microsoft_client_secret,
-                    allow_http,
-                )
+                let secret = &secrets.microsoft_client_secret;
+                registration(OAuthProvider::Microsoft, c, secret, scopes, allow_http)
             })
             .transpose()?;
         Ok(Self { google, microsoft, seal: FlowSeal::new(key) })
@@ -197,7 +194,6 @@ impl OAuth {
         &self,
         provider: OAuthProvider,
         email: &EmailAddress,
-        nylas_scopes: &str,
         domain_hint: Option<&str>,
         start: Start,
         lang: &str,
@@ -208,7 +204,7 @@ impl OAuth {
             .client
             .authorize_url(CsrfToken::new_random)
             .set_pkce_challenge(challenge)
-            .add_scopes(provider_scopes(provider, nylas_scopes).into_iter().map(Scope::new))
+            .add_scopes(registration.scopes.iter().cloned().map(Scope::new))
             .add_extra_param("login_hint", email.as_str());
         request = match provider {
             OAuthProvider::Google => {

@@ -15,12 +15,15 @@ pub(super) struct Registration {
     pub(super) tenant: String,
     /// Microsoft Graph's base URL.
     pub(super) graph_url: String,
+    /// The scopes every authorization asks for (from the app's Nylas scopes, mapped once).
+    pub(super) scopes: Vec<String>,
 }
 
 pub(super) fn registration(
     provider: OAuthProvider,
     config: &OAuthConfig,
     secret: &crate::config::Secret,
+    nylas_scopes: &str,
     allow_http: bool,
 ) -> Result<Registration, ServerSetupError> {
     let field = match provider {
@@ -86,11 +89,12 @@ pub(super) fn registration(
         issuer,
         tenant: tenant.to_owned(),
         graph_url,
+        scopes: provider_scopes(provider, nylas_scopes),
     })
 }
 
 /// The provider scopes for the app's Nylas scopes (comma-separated), identity scopes first.
-pub(super) fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Vec<String> {
+fn provider_scopes(provider: OAuthProvider, nylas_scopes: &str) -> Vec<String> {
     let mut scopes: Vec<String> = match provider {
         OAuthProvider::Google => vec!["openid".into(), "email".into(), "profile".into()],
         // User.Read: Graph's `/me`, for the user principal name when the ID token does not

@@ -68,7 +68,7 @@ impl FromRequest<Arc<App>> for SignInJson {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
-        let lang = Lang::from_headers(request.headers());
+        let lang = Lang::of_request(request.uri(), request.headers());
         let PageJson { headers, body, caller } = PageJson::from_request(request, app).await?;
         if caller != Caller::SameOrigin {
             return Err(json_error(
@@ -104,7 +104,7 @@ impl FromRequest<Arc<App>> for SignInForm {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
-        let lang = Lang::from_headers(request.headers());
+        let lang = Lang::of_request(request.uri(), request.headers());
         let headers = request.headers().clone();
         let Form(fields) = Form::<LoginFields>::from_request(request, app)
             .await

@@ -1,10 +1,9 @@
 //! "Sign in with Google / Microsoft": `GET /oauth/{provider}/start` and `GET /oauth/callback`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::HashMap;
 
@@ -100,23 +99,19 @@ pub(crate) async fn oauth_start(
         app.metrics.login(refusal.kind);
         return oauth_failure(&app, lang, &headers, refusal.status, typed, &refusal.message);
     }
-    match app.oauth.start(
-        provider,
-        &email,
-        &app.config.settings.scopes,
-        domain_hint.as_deref(),
-        start,
-        lang.code(),
-    ) {
+    match app.oauth.start(provider, &email, domain_hint.as_deref(), start, lang.code()) {
         Ok((location, sealed)) => {
             let mut response = Redirect::to(&location).into_response();
             // Lax: the provider's redirect back is a cross-site top-level navigation.
-            let cookie =
-                cookies::set(FLOW_COOKIE, &sealed, FLOW_LIFETIME, app.config.settings.https)
-                    .replace("SameSite=Strict", "SameSite=Lax");
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+            let https = app.config.settings.https;
+            let cookie = cookies::set_with(
+                FLOW_COOKIE,
+                &sealed,
+                FLOW_LIFETIME,
+                https,
+                cookies::SameSite::Lax,
+            );
+            cookies::append(&mut response, &cookie);
             tracing::info!(
                 domain = email.domain(),
                 provider = provider.as_str(),
@@ -181,18 +176,11 @@ pub(crate) async fn oauth_callback(
         Ok(finished) => {
             // The page's language when the flow started: the provider's redirect carries none.
             let lang = finished.lang.as_deref().and_then(Lang::from_tag).unwrap_or(lang);
-            Lang::scope(Some(lang), oauth_link(&app, headers.clone(), finished, lang)).await
+            oauth_link(&app, &headers, finished, lang).await
         }
     };
     // The flow is used up: its cookie goes too.
-    if let Ok(value) = HeaderValue::from_str(&cookies::set(
-        FLOW_COOKIE,
-        "",
-        Duration::ZERO,
-        app.config.settings.https,
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    cookies::remove(&mut response, FLOW_COOKIE, app.config.settings.https);
     response
 }
 
@@ -201,11 +189,10 @@ pub(crate) async fn oauth_callback(
 /// address refuses it, and otherwise it is detected and linked in its place.
 pub(super) async fn oauth_link(
     app: &Arc<App>,
-    headers: HeaderMap,
+    headers: &HeaderMap,
     finished: Finished,
     lang: Lang,
 ) -> Response {
-    let headers = &headers;
     let email = finished.identity.email.clone();
     let typed = &finished.typed;
     if !email.as_str().eq_ignore_ascii_case(typed.as_str()) {

@@ -60,9 +60,7 @@ pub(super) fn page_response(
         set_cookies.push(cookies::start_cookie(&app.cookie_key, start, secure));
     }
     for cookie in set_cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        cookies::append(&mut response, &cookie);
     }
     response
 }

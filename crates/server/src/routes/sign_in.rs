@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use nativeauth::secrecy::SecretString;
 
@@ -187,14 +187,7 @@ pub(super) async fn sign_in(
 }
 
 pub(super) fn clear_state(response: &mut Response, app: &App) {
-    if let Ok(value) = HeaderValue::from_str(&cookies::set(
-        STATE_COOKIE,
-        "",
-        Duration::ZERO,
-        app.config.settings.https,
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    cookies::remove(response, STATE_COOKIE, app.config.settings.https);
 }
 
 pub(super) fn failure_response(failure: LoginFailure) -> Response {
