@@ -11,12 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nativeauth::EmailAddress;
 use nativeauth::secrecy::{ExposeSecret, SecretString};
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
 use crate::cookies::Start;
 use crate::oauth_provider::OAuthProvider;
+use crate::signing::Sealer;
 
 /// How long a started sign-in may take at the provider.
 pub(crate) const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -55,25 +54,19 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
 
-fn aad(state: &str) -> Aad<Vec<u8>> {
+fn aad(state: &str) -> Vec<u8> {
     let mut aad = AAD_PREFIX.to_vec();
     aad.extend_from_slice(state.as_bytes());
-    Aad::from(aad)
+    aad
 }
 
 /// Seals and opens flows under one key.
-pub(crate) struct FlowSeal {
-    key: LessSafeKey,
-    random: SystemRandom,
-}
+pub(crate) struct FlowSeal(Sealer);
 
 impl FlowSeal {
     /// A seal under `key` (the `oauth` key).
     pub(crate) fn new(key: &[u8; 32]) -> Self {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
-            .map(LessSafeKey::new)
-            .unwrap_or_else(|_| unreachable!("a 32-byte key is a valid ChaCha20-Poly1305 key"));
-        Self { key, random: SystemRandom::new() }
+        Self(Sealer::new(key))
     }
 
     /// The cookie value of `flow`, bound to the OAuth `state` sent to the provider.
@@ -92,15 +85,8 @@ impl FlowSeal {
             l: flow.lang.clone(),
             x: now + FLOW_LIFETIME.as_secs(),
         };
-        let mut body = serde_json::to_vec(&sealed).ok()?;
-        let mut nonce = [0u8; NONCE_LEN];
-        self.random.fill(&mut nonce).ok()?;
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad(state), &mut body)
-            .ok()?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&body);
-        Some(URL_SAFE_NO_PAD.encode(out))
+        let sealed = self.0.seal(&aad(state), serde_json::to_vec(&sealed).ok()?)?;
+        Some(URL_SAFE_NO_PAD.encode(sealed))
     }
 
     /// The flow in the cookie value `cookie`, when it was sealed here for `state` and has not
@@ -111,11 +97,8 @@ impl FlowSeal {
 
     fn open_at(&self, cookie: &str, state: &str, now: u64) -> Option<Pending> {
         let bytes = URL_SAFE_NO_PAD.decode(cookie).ok()?;
-        let (nonce, body) = bytes.split_at_checked(NONCE_LEN)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut body = body.to_vec();
-        let plain = self.key.open_in_place(nonce, aad(state), &mut body).ok()?;
-        let sealed: Sealed = serde_json::from_slice(plain).ok()?;
+        let plain = self.0.open(&aad(state), &bytes)?;
+        let sealed: Sealed = serde_json::from_slice(&plain).ok()?;
         if sealed.x < now {
             return None;
         }

@@ -1,7 +1,54 @@
 //! Keyed signatures: the callback's `Nativeauth-Signature` header, and the signed cookies
-//! (CSRF token, the app's `state`).
+//! (CSRF token, the app's `state`); and sealing, for values kept by others (the OAuth flow's
+//! cookie, a fleet's results in Redis).
 
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// ChaCha20-Poly1305 under one key, a random nonce per value, sealed as `nonce ‖ ciphertext ‖
+/// tag`: what is sealed can be neither read nor altered, nor moved to a place whose associated
+/// data differs.
+pub(crate) struct Sealer {
+    key: LessSafeKey,
+    random: SystemRandom,
+}
+
+impl Sealer {
+    /// A sealer under `key`.
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
+            .map(LessSafeKey::new)
+            .unwrap_or_else(|_| unreachable!("a 32-byte key is a valid ChaCha20-Poly1305 key"));
+        Self { key, random: SystemRandom::new() }
+    }
+
+    /// `plain` sealed and bound to `aad`; `None` when the system has no randomness for a nonce.
+    pub(crate) fn seal(&self, aad: &[u8], mut plain: Vec<u8>) -> Option<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.random.fill(&mut nonce).ok()?;
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut plain,
+            )
+            .ok()?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&plain);
+        Some(sealed)
+    }
+
+    /// What `sealed` holds, when it was sealed under this key for `aad` and not altered.
+    pub(crate) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        let (nonce, body) = sealed.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let plain_len = self.key.open_in_place(nonce, Aad::from(aad), &mut body).ok()?.len();
+        body.truncate(plain_len);
+        Some(body)
+    }
+}
 
 /// HMAC-SHA256 of `message` under `key`, lowercase hex.
 pub(crate) fn hmac_hex(key: &[u8], message: &[u8]) -> String {

@@ -6,11 +6,10 @@
 
 use nativeauth::SharedCache;
 use nativeauth::redis::{RedisStore, TAKEN, Taken};
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
 
 use super::{CODE_LIFETIME, Refusal, SharedTake};
 use crate::result::SignInResult;
+use crate::signing::Sealer;
 
 /// The format byte of a sealed value.
 const FORMAT: u8 = 1;
@@ -22,9 +21,7 @@ const EXPIRED: &str = "~expired";
 /// Results kept in the fleet's Redis.
 pub(crate) struct SharedCodes {
     store: RedisStore,
-    key: LessSafeKey,
-    /// For the nonces of sealed values.
-    random: SystemRandom,
+    sealer: Sealer,
 }
 
 pub(super) fn redis_key(hash: &[u8; 32]) -> String {
@@ -41,10 +38,7 @@ fn aad(full_key: &str, expires: u64) -> Vec<u8> {
 impl SharedCodes {
     /// Results in `store`, sealed under `key` (the `result` key).
     pub(crate) fn new(store: RedisStore, key: &[u8; 32]) -> Self {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, key)
-            .map(LessSafeKey::new)
-            .unwrap_or_else(|_| unreachable!("a 32-byte key is a valid ChaCha20-Poly1305 key"));
-        Self { store, key, random: SystemRandom::new() }
+        Self { store, sealer: Sealer::new(key) }
     }
 
     /// Keeps `result` under `hash` until `expires`; `false` (logged) when Redis did not take it.
@@ -74,20 +68,10 @@ impl SharedCodes {
     }
 
     fn seal(&self, hash: &[u8; 32], expires: u64, result: &SignInResult) -> Option<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.random.fill(&mut nonce).ok()?;
-        let mut body = serde_json::to_vec(result).ok()?;
         let full_key = self.store.namespaced(&redis_key(hash));
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad(&full_key, expires)),
-                &mut body,
-            )
-            .ok()?;
+        let body = self.sealer.seal(&aad(&full_key, expires), serde_json::to_vec(result).ok()?)?;
         let mut sealed = vec![FORMAT];
         sealed.extend_from_slice(&expires.to_be_bytes());
-        sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&body);
         Some(sealed)
     }
@@ -100,7 +84,7 @@ impl SharedCodes {
         match taken {
             Ok(Taken::Value(sealed)) => {
                 let full_key = self.store.namespaced(&redis_key(hash));
-                let opened = open(&self.key, &full_key, sealed, now);
+                let opened = open(&self.sealer, &full_key, &sealed, now);
                 if opened.as_ref().is_err_and(|r| *r == Refusal::Expired) {
                     // Only the message of a later attempt depends on this: best effort.
                     let marked = tokio::time::timeout(
@@ -142,36 +126,25 @@ impl SharedCodes {
 
 /// A sealed value opened, or why not. A value that does not open (another key's, altered, an
 /// unknown format) is unknown: it is not a code this fleet issued.
-fn open(
-    key: &LessSafeKey,
-    full_key: &str,
-    sealed: Vec<u8>,
-    now: u64,
-) -> Result<SignInResult, Refusal> {
+fn open(sealer: &Sealer, full_key: &str, sealed: &[u8], now: u64) -> Result<SignInResult, Refusal> {
     let unknown = |why: &str| {
         tracing::warn!(reason = why, "a shared result was refused");
         Refusal::Unknown
     };
-    let header = 1 + 8 + NONCE_LEN;
+    // The format byte and the expiry, then what the sealer made.
+    let header = 1 + 8;
     if sealed.len() < header || sealed[0] != FORMAT {
         return Err(unknown("unknown format"));
     }
     let mut expires = [0u8; 8];
-    expires.copy_from_slice(&sealed[1..9]);
+    expires.copy_from_slice(&sealed[1..header]);
     let expires = u64::from_be_bytes(expires);
-    let mut nonce = [0u8; NONCE_LEN];
-    nonce.copy_from_slice(&sealed[9..header]);
-    let mut body = sealed[header..].to_vec();
-    let plain = key
-        .open_in_place(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(full_key, expires)),
-            &mut body,
-        )
-        .map_err(|_| unknown("does not open under this key and place"))?;
+    let plain = sealer
+        .open(&aad(full_key, expires), &sealed[header..])
+        .ok_or_else(|| unknown("does not open under this key and place"))?;
     // Checked only once the expiry is known to be genuine.
     if expires < now {
         return Err(Refusal::Expired);
     }
-    serde_json::from_slice(plain).map_err(|_| unknown("not a result"))
+    serde_json::from_slice(&plain).map_err(|_| unknown("not a result"))
 }
