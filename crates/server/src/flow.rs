@@ -33,7 +33,7 @@ pub(crate) struct ManualServers {
 
 /// What a sign-in needs.
 pub(crate) struct LoginInput {
-    pub(crate) email: String,
+    pub(crate) email: EmailAddress,
     pub(crate) password: SecretString,
     pub(crate) name: String,
     pub(crate) manual: Option<ManualServers>,
@@ -145,14 +145,8 @@ pub(crate) async fn login(
     input: LoginInput,
     lang: Lang,
 ) -> Result<LoginSuccess, LoginFailure> {
-    let Ok(email) = EmailAddress::parse(&input.email) else {
-        return Err(LoginFailure::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-email",
-            t(lang, Msg::InvalidEmail),
-        ));
-    };
-    let report = app.discovery.discover(&email).await;
+    let email = &input.email;
+    let report = app.discovery.discover(email).await;
     if report.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Busy) {
         let mut failure =
             LoginFailure::new(StatusCode::SERVICE_UNAVAILABLE, "busy", t(lang, Msg::Busy));
@@ -174,9 +168,9 @@ pub(crate) async fn login(
         (best, Some(manual))
             if !manual.imap_host.trim().is_empty() && !manual.smtp_host.trim().is_empty() =>
         {
-            let typed = manual_detection(&email, manual);
+            let typed = manual_detection(email, manual);
             if !best.as_ref().is_some_and(|best| same_servers(best, &typed)) {
-                check_typed_servers(app, &email, &typed, lang).await?;
+                check_typed_servers(app, email, &typed, lang).await?;
             }
             (typed, Consent::none().accept_unverified())
         }
@@ -192,7 +186,7 @@ pub(crate) async fn login(
         Credentials::Password { password: input.password, username: None, smtp: None };
     if app.config.settings.preflight {
         let ctx = app.discovery.context();
-        match check_login(&ctx, &email, &detection, &credentials, consent, Duration::from_secs(15))
+        match check_login(&ctx, email, &detection, &credentials, consent, Duration::from_secs(15))
             .await
         {
             Ok(check) if check.ok => {}
@@ -225,7 +219,7 @@ pub(crate) async fn login(
     }
     let name =
         if input.name.trim().is_empty() { email.local_part().to_owned() } else { input.name };
-    link(app, &email, &name, &detection, credentials, consent, &input.start, None, lang).await
+    link(app, email, &name, &detection, credentials, consent, &input.start, None, lang).await
 }
 
 /// The API call (v2 authorize and token, or a v3 grant) with `credentials`, then the result

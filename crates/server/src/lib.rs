@@ -27,7 +27,6 @@ mod colour;
 mod config;
 mod cookies;
 mod detect;
-mod exchange;
 mod flow;
 mod guard;
 mod i18n;

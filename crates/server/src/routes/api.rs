@@ -27,7 +27,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/detect", post(detect))
         .route("/login", post(login_json))
-        .route("/exchange", post(crate::exchange::exchange))
+        .route("/exchange", post(super::exchange::exchange))
 }
 
 /// Why a detection was not run.

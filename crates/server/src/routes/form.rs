@@ -61,17 +61,16 @@ pub(crate) async fn login_form(
             return response;
         }
     };
-    if kept.manual && view.auth == "manual" {
+    if fields.names_servers() && view.auth == "manual" {
         // Keep what the user typed over what was detected.
-        view.auth = "manual";
         view.incoming = Some(detect::ServerView {
-            host: kept.imap_host.clone(),
-            port: kept.imap_port.parse().unwrap_or(0),
+            host: fields.imap_host.clone(),
+            port: fields.imap_port.parse().unwrap_or(0),
             security: "",
         });
         view.outgoing = Some(detect::ServerView {
-            host: kept.smtp_host.clone(),
-            port: kept.smtp_port.parse().unwrap_or(0),
+            host: fields.smtp_host.clone(),
+            port: fields.smtp_port.parse().unwrap_or(0),
             security: "",
         });
     }
@@ -117,27 +116,15 @@ pub(crate) async fn login_form(
     }
 }
 
-/// What the form shows again after a failure: everything but the password.
-pub(super) struct Kept {
+/// What the form shows again after the fields went to the sign-in: the address and the name
+/// (the servers typed are kept in the detection shown).
+struct Kept {
     email: String,
     name: String,
-    manual: bool,
-    imap_host: String,
-    imap_port: String,
-    smtp_host: String,
-    smtp_port: String,
 }
 
 impl From<&LoginFields> for Kept {
     fn from(fields: &LoginFields) -> Self {
-        Self {
-            email: fields.email.clone(),
-            name: fields.name.clone(),
-            manual: !fields.imap_host.trim().is_empty() || !fields.smtp_host.trim().is_empty(),
-            imap_host: fields.imap_host.clone(),
-            imap_port: fields.imap_port.clone(),
-            smtp_host: fields.smtp_host.clone(),
-            smtp_port: fields.smtp_port.clone(),
-        }
+        Self { email: fields.email.clone(), name: fields.name.clone() }
     }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 pub(crate) mod assets;
+mod exchange;
 mod extract;
 pub(crate) mod form;
 pub(crate) mod oauth;

@@ -83,9 +83,14 @@ pub(super) fn port_text<'de, D: serde::Deserializer<'de>>(
 }
 
 impl LoginFields {
+    /// Whether the user typed servers of their own.
+    pub(super) fn names_servers(&self) -> bool {
+        !self.imap_host.trim().is_empty() || !self.smtp_host.trim().is_empty()
+    }
+
     /// The servers the user typed, when they typed any.
     fn manual(&self) -> Result<Option<ManualServers>, ()> {
-        if self.imap_host.trim().is_empty() && self.smtp_host.trim().is_empty() {
+        if !self.names_servers() {
             return Ok(None);
         }
         let port = |text: &str, default: u16| match text.trim() {
@@ -142,8 +147,8 @@ pub(super) async fn sign_in(
         app.metrics.login(refusal.kind);
         return Err(refusal);
     }
-    match check_login_limits(app, ip, &fields.email).await {
-        Ok(Some(_)) => {}
+    let email = match check_login_limits(app, ip, &fields.email).await {
+        Ok(Some(email)) => email,
         Ok(None) => {
             app.metrics.login("invalid-email");
             return Err(LoginFailure::new(
@@ -162,11 +167,10 @@ pub(super) async fn sign_in(
             failure.retry_after = Some(wait);
             return Err(failure);
         }
-    }
-    let domain =
-        fields.email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+    };
+    let domain = email.domain().to_owned();
     let input = LoginInput {
-        email: fields.email,
+        email,
         password: fields.password.unwrap_or_else(|| SecretString::from(String::new())),
         name: fields.name,
         manual,

@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
+use super::responses::json_error;
 use crate::app::App;
 use crate::codes::Refusal;
 use crate::guard::{bearer, is_json};
@@ -27,7 +27,7 @@ struct ExchangeBody {
 }
 
 fn refusal(status: StatusCode, kind: &str, message: &str) -> Response {
-    let mut response = (status, Json(json!({ "kind": kind, "message": message }))).into_response();
+    let mut response = json_error(status, kind, message);
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
