@@ -155,23 +155,18 @@ impl OAuth {
         secrets: &Secrets,
         key: &[u8; 32],
     ) -> Result<Self, ServerSetupError> {
-        let (scopes, allow_http) = (file.scopes.as_str(), file.allow_loopback_http);
-        let google = file
-            .oauth_google
-            .as_ref()
-            .map(|c| {
-                let secret = &secrets.google_client_secret;
-                registration(OAuthProvider::Google, c, secret, scopes, allow_http)
-            })
-            .transpose()?;
-        let microsoft = file
-            .oauth_microsoft
-            .as_ref()
-            .map(|c| {
-                let secret = &secrets.microsoft_client_secret;
-                registration(OAuthProvider::Microsoft, c, secret, scopes, allow_http)
-            })
-            .transpose()?;
+        let configured = |provider, config: &Option<OAuthConfig>, secret| {
+            let each =
+                |c| registration(provider, c, secret, &file.scopes, file.allow_loopback_http);
+            config.as_ref().map(each).transpose()
+        };
+        let google =
+            configured(OAuthProvider::Google, &file.oauth_google, &secrets.google_client_secret)?;
+        let microsoft = configured(
+            OAuthProvider::Microsoft,
+            &file.oauth_microsoft,
+            &secrets.microsoft_client_secret,
+        )?;
         Ok(Self { google, microsoft, seal: FlowSeal::new(key) })
     }
 
